@@ -1,0 +1,367 @@
+"""The HTTP face of the cluster: discovery, REST verbs, subresources, watch, Table output, auth."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from kubesim import errors, resources, tables
+from kubesim.logs import LogStore, since_from_seconds
+from kubesim.registry import Registry
+from kubesim.resources import Resource
+from kubesim.selectors import SelectorError, parse_field_selector, parse_label_selector
+from kubesim.store import Change
+
+SERVER_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0", "gitCommit":
+                  "70d3cc986aa8221cd1dfb1121852688902d3bf53", "gitTreeState": "clean",
+                  "buildDate": "2024-12-11T17:59:15Z", "goVersion": "go1.23.3", "compiler": "gc",
+                  "platform": "linux/amd64"}
+JSON = "application/json"
+ProxyHandler = Callable[[web.Request, Resource, str, str, str], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Target:
+    """What a resource path names."""
+
+    res: Resource
+    ns: str
+    name: str
+    sub: str
+    rest: str  # the path after `proxy/`, for proxy subresources
+    watch: bool
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=json.dumps(body, separators=(",", ":")).encode(), status=status, content_type=JSON)
+
+
+def _error(exc: errors.APIError) -> web.Response:
+    return _json(exc.status(), exc.code)
+
+
+def _wants_table(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    first = accept.split(",")[0]
+    return "as=Table" in first or ("as=Table" in accept and "json" not in first.replace("as=Table", ""))
+
+
+def _bool(value: str | None) -> bool:
+    return value is not None and value.lower() in ("true", "1", "")
+
+
+class API:
+    def __init__(self, registry: Registry, logs: LogStore, token: str) -> None:
+        self.registry = registry
+        self.logs = logs
+        self.token = token
+        self.proxy: ProxyHandler | None = None
+        self.metrics: Callable[[], str] | None = None
+        self.started = datetime.now(UTC)
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        return app
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
+        if request.path not in ("/healthz", "/livez", "/readyz"):
+            auth = request.headers.get("Authorization", "")
+            if not (auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].strip(), self.token)):
+                return _error(errors.unauthorized())
+        try:
+            return await handler(request)
+        except errors.APIError as exc:
+            return _error(exc)
+        except SelectorError as exc:
+            return _error(errors.bad_request(str(exc)))
+
+    # ---- routing -----------------------------------------------------------------------------
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        parts = [p for p in request.path.split("/") if p]
+        if request.method == "GET":
+            static = self._static(parts)
+            if static is not None:
+                return static
+        if len(parts) >= 2 and parts[0] == "api" and parts[1] == "v1":
+            return await self._resource(request, "", "v1", parts[2:])
+        if len(parts) >= 3 and parts[0] == "apis":
+            return await self._resource(request, parts[1], parts[2], parts[3:])
+        raise errors.path_not_found()
+
+    def _static(self, parts: list[str]) -> web.StreamResponse | None:
+        if parts in (["healthz"], ["livez"], ["readyz"]):
+            return web.Response(text="ok")
+        if parts == ["version"]:
+            return _json(SERVER_VERSION)
+        if parts == ["metrics"] and self.metrics is not None:
+            return web.Response(text=self.metrics(), content_type="text/plain")
+        gv = resources.group_versions()
+        if parts[:2] == ["openapi", "v3"]:
+            from kubesim import openapi
+
+            if len(parts) == 2:
+                return _json(openapi.root_document())
+            group, version = ("", parts[3]) if parts[2] == "api" and len(parts) == 4 else (
+                (parts[3], parts[4]) if parts[2] == "apis" and len(parts) == 5 else ("?", "?"))
+            if version in gv.get(group, []):
+                return _json(openapi.group_document(group, version))
+            return None
+        if parts == ["api"]:
+            return _json({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+                {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})
+        if parts == ["api", "v1"]:
+            return _json(resources.api_resource_list("", "v1"))
+        if parts == ["apis"]:
+            return _json({"kind": "APIGroupList", "apiVersion": "v1",
+                          "groups": [self._group(g, v) for g, v in gv.items() if g]})
+        if len(parts) == 2 and parts[0] == "apis" and parts[1] in gv:
+            return _json({"kind": "APIGroup", "apiVersion": "v1", **self._group(parts[1], gv[parts[1]])})
+        if len(parts) == 3 and parts[0] == "apis" and parts[2] in gv.get(parts[1], []):
+            return _json(resources.api_resource_list(parts[1], parts[2]))
+        return None
+
+    @staticmethod
+    def _group(group: str, versions: list[str]) -> dict[str, Any]:
+        vs = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+        return {"name": group, "versions": vs, "preferredVersion": vs[0]}
+
+    def _target(self, group: str, version: str, rest: list[str]) -> Target:
+        watch = bool(rest) and rest[0] == "watch"
+        if watch:
+            rest = rest[1:]
+        if not rest:
+            raise errors.path_not_found()
+        ns = ""
+        if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in ("status", "finalize"):
+            ns, rest = rest[1], rest[2:]
+        res = resources.find(group, version, rest[0])
+        if res is None or (ns and not res.namespaced):
+            raise errors.path_not_found()
+        name = rest[1] if len(rest) > 1 else ""
+        sub = rest[2] if len(rest) > 2 else ""
+        if sub and sub not in res.subresources:
+            raise errors.path_not_found()
+        if len(rest) > 3 and sub != "proxy":
+            raise errors.path_not_found()
+        return Target(res, ns, name, sub, "/".join(rest[3:]), watch)
+
+    async def _resource(self, request: web.Request, group: str, version: str,
+                        rest: list[str]) -> web.StreamResponse:
+        t = self._target(group, version, rest)
+        q = request.query
+        method = request.method
+        if t.sub == "proxy":
+            if self.proxy is None:
+                raise errors.service_unavailable("proxying is not available on this cluster")
+            return await self.proxy(request, t.res, t.ns, t.name, t.rest)
+        if t.sub == "log":
+            return await self._log(request, t)
+        if t.sub in ("exec", "attach", "portforward"):
+            raise errors.bad_request(f"{t.sub} is not supported by the embedded cluster; use pods/log or the "
+                                     f"service proxy")
+        dry_run = "All" in q.getall("dryRun", [])
+        manager = q.get("fieldManager") or _manager_from_agent(request.headers.get("User-Agent", ""), method)
+        if not t.name:
+            if method == "GET":
+                if t.watch or _bool(q.get("watch")) and "watch" in q:
+                    return await self._watch(request, t)
+                return self._list(request, t)
+            if method == "POST":
+                if t.res.plural == "namespaces" or t.ns or not t.res.namespaced:
+                    body = await self._body(request)
+                    obj = self.registry.create(t.res, t.ns, body, dry_run=dry_run, manager=manager)
+                    return _json(obj, 201)
+                raise errors.method_not_allowed()
+            if method == "DELETE":
+                return self._delete_collection(request, t, await self._body(request, optional=True), dry_run)
+            raise errors.method_not_allowed()
+        if method == "GET":
+            obj = self.registry.get(t.res, t.ns, t.name)
+            if t.sub == "scale":
+                return _json(self.registry.scale_of(t.res, obj))
+            if _wants_table(request) and not t.sub:
+                return _json(tables.to_table(t.res.plural, t.res.group, [obj], now=datetime.now(UTC),
+                                             include_object=q.get("includeObject", "Metadata"),
+                                             list_meta={"resourceVersion": obj["metadata"]["resourceVersion"]}))
+            return _json(obj)
+        if method == "PUT":
+            body = await self._body(request)
+            if t.sub == "scale":
+                old = self.registry.store.get(t.res.key, t.ns, t.name)
+                if old is None:
+                    raise errors.not_found(t.res, t.name)
+                return _json(self.registry.set_scale(t.res, old, body, dry_run=dry_run, manager=manager))
+            return _json(self.registry.update(t.res, t.ns, t.name, body, sub=t.sub, dry_run=dry_run,
+                                              manager=manager))
+        if method == "PATCH":
+            ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
+            body = await self._body(request)
+            created = ctype.startswith("application/apply-patch") and self.registry.peek(t.res, t.ns, t.name) is None
+            obj = self.registry.patch(t.res, t.ns, t.name, ctype, body, sub=t.sub, dry_run=dry_run,
+                                      manager=q.get("fieldManager", manager), force=_bool(q.get("force")) and
+                                      "force" in q)
+            return _json(obj, 201 if created else 200)
+        if method == "DELETE":
+            opts = await self._body(request, optional=True) or {}
+            for key in ("propagationPolicy", "gracePeriodSeconds"):
+                if key in q:
+                    opts[key] = int(q[key]) if key == "gracePeriodSeconds" else q[key]
+            obj = self.registry.delete(t.res, t.ns, t.name, opts, dry_run=dry_run)
+            if obj["metadata"].get("deletionTimestamp") and self.registry.peek(t.res, t.ns, t.name) is not None:
+                return _json(obj)
+            return _json(obj if t.res.kind in ("Pod", "Namespace", "Service") else {
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "details": {"name": t.name, "group": t.res.group, "kind": t.res.plural, "uid":
+                            obj["metadata"].get("uid")}})
+        raise errors.method_not_allowed()
+
+    async def _body(self, request: web.Request, optional: bool = False) -> Any:
+        raw = await request.read()
+        if not raw.strip():
+            if optional:
+                return None
+            raise errors.bad_request("the request body is empty; send a JSON or YAML object")
+        ctype = request.headers.get("Content-Type", "")
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            if "yaml" not in ctype:
+                raise errors.bad_request(f"the request body is not valid JSON: {exc}") from exc
+        try:
+            return yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise errors.bad_request(f"the request body is not valid YAML: {exc}") from exc
+
+    # ---- list / delete collection ------------------------------------------------------------
+    def _selected(self, request: web.Request, t: Target) -> list[dict[str, Any]]:
+        q = request.query
+        labels = parse_label_selector(q.get("labelSelector")) if q.get("labelSelector") else None
+        fields = parse_field_selector(q.get("fieldSelector"), t.res.field_selectors) \
+            if q.get("fieldSelector") else None
+        return self.registry.select(t.res, t.ns or None, labels, fields)
+
+    def _list(self, request: web.Request, t: Target) -> web.Response:
+        q = request.query
+        items = self._selected(request, t)
+        rv = str(self.registry.store.rv)
+        meta: dict[str, Any] = {"resourceVersion": rv}
+        cont = q.get("continue")
+        if cont:
+            try:
+                token = json.loads(base64.urlsafe_b64decode(cont.encode()))
+                start = (token["ns"], token["name"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise errors.bad_request("continue key is not valid: incorrect encoded start resourceVersion "
+                                         "(version meta.k8s.io/v1)") from exc
+            items = [o for o in items if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > start]
+        limit = int(q.get("limit") or 0)
+        if limit > 0 and len(items) > limit:
+            last = items[limit - 1]["metadata"]
+            meta["continue"] = base64.urlsafe_b64encode(json.dumps(
+                {"ns": last.get("namespace", ""), "name": last["name"], "rv": rv}).encode()).decode()
+            meta["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+        if _wants_table(request):
+            objs = [self.registry._present(t.res, json.loads(json.dumps(o))) for o in items]
+            return _json(tables.to_table(t.res.plural, t.res.group, objs, now=datetime.now(UTC),
+                                         include_object=q.get("includeObject", "Metadata"), list_meta=meta))
+        if t.res.group == "events.k8s.io":
+            body_items = [json.dumps(self.registry._present(t.res, json.loads(json.dumps(o)))) for o in items]
+        else:
+            body_items = [json.dumps(o, separators=(",", ":")) for o in items]
+        head = json.dumps({"kind": f"{t.res.kind}List", "apiVersion": t.res.api_version, "metadata": meta})
+        text = head[:-1] + ',"items":[' + ",".join(body_items) + "]}"
+        return web.Response(text=text, content_type=JSON)
+
+    def _delete_collection(self, request: web.Request, t: Target, opts: Any, dry_run: bool) -> web.Response:
+        items = self._selected(request, t)
+        deleted = []
+        for o in items:
+            meta = o["metadata"]
+            try:
+                deleted.append(self.registry.delete(t.res, meta.get("namespace", ""), meta["name"], opts or {},
+                                                    dry_run=dry_run))
+            except errors.APIError as exc:
+                if exc.code != 404:
+                    raise
+        return _json({"kind": f"{t.res.kind}List", "apiVersion": t.res.api_version,
+                      "metadata": {"resourceVersion": str(self.registry.store.rv)}, "items": deleted})
+
+    # ---- watch -------------------------------------------------------------------------------
+    async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
+        from kubesim.watch import stream_watch
+
+        return await stream_watch(self, request, t)
+
+    # ---- logs --------------------------------------------------------------------------------
+    async def _log(self, request: web.Request, t: Target) -> web.StreamResponse:
+        q = request.query
+        pod = self.registry.get(t.res, t.ns, t.name)
+        containers = [c["name"] for c in pod["spec"].get("containers") or []]
+        init = [c["name"] for c in pod["spec"].get("initContainers") or []]
+        container = q.get("container")
+        if not container:
+            if len(containers) != 1:
+                raise errors.bad_request(f"a container name must be specified for pod {t.name}, choose one of: "
+                                         f"[{' '.join(containers)}]" + (f" or one of the init containers: "
+                                                                        f"[{' '.join(init)}]" if init else ""))
+            container = containers[0]
+        if container not in containers + init:
+            raise errors.bad_request(f"container {container} is not valid for pod {t.name}")
+        statuses = {s["name"]: s for s in (pod.get("status") or {}).get("containerStatuses") or []}
+        status = statuses.get(container, {})
+        restarts = int(status.get("restartCount", 0))
+        if _bool(q.get("previous")) and "previous" in q:
+            if restarts == 0:
+                raise errors.bad_request(f'previous terminated container "{container}" in pod "{t.name}" not found')
+            restarts -= 1
+        elif not status.get("state", {}).get("running") and not status.get("state", {}).get("terminated"):
+            reason = (status.get("state", {}).get("waiting") or {}).get("reason", "ContainerCreating")
+            if not self.logs.path(t.ns, t.name, pod["metadata"]["uid"], container, restarts).exists():
+                raise errors.bad_request(f'container "{container}" in pod "{t.name}" is waiting to start: {reason}')
+        path = self.logs.path(t.ns, t.name, pod["metadata"]["uid"], container, restarts)
+        timestamps = _bool(q.get("timestamps")) and "timestamps" in q
+        tail = int(q["tailLines"]) if q.get("tailLines") else None
+        since = since_from_seconds(int(q["sinceSeconds"])) if q.get("sinceSeconds") else None
+        if q.get("sinceTime"):
+            since = datetime.fromisoformat(q["sinceTime"].replace("Z", "+00:00"))
+        limit = int(q["limitBytes"]) if q.get("limitBytes") else None
+        if not (_bool(q.get("follow")) and "follow" in q):
+            return web.Response(text=self.logs.read(path, timestamps=timestamps, tail=tail, since=since,
+                                                    limit_bytes=limit), content_type="text/plain")
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        await resp.prepare(request)
+        uid = pod["metadata"]["uid"]
+
+        def alive() -> bool:
+            current = self.registry.peek(t.res, t.ns, t.name)
+            return current is not None and current["metadata"]["uid"] == uid
+
+        try:
+            async for chunk in self.logs.follow(path, timestamps=timestamps, tail=tail, since=since, alive=alive):
+                if chunk:
+                    await resp.write(chunk.encode())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        return resp
+
+
+def _manager_from_agent(agent: str, method: str) -> str:
+    """Field manager name the apiserver derives from the User-Agent when none is given."""
+    name = agent.split("/")[0].strip() or "unknown"
+    return name[:128]
+
+
+def change_visible(change: Change, t: Target) -> bool:
+    return change.key == t.res.key

@@ -1,0 +1,1 @@
+"""Controllers: the control loops that make stored objects come true (deployments, pods, endpoints...)."""

@@ -1,0 +1,215 @@
+"""Scheduler and kubelet: bind pods to a node, give them an IP, run them, report their status."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from typing import Any
+
+from kubesim import resources
+from kubesim.controllers.base import Controller, Key, copy
+from kubesim.registry import now_rfc3339
+from kubesim.runtime.base import ContainerState, normalize_image
+from kubesim.store import Change
+
+PODS = resources.find("", "v1", "pods")
+NODES = resources.find("", "v1", "nodes")
+assert PODS and NODES
+
+
+def _tolerates(pod: dict[str, Any], taint: dict[str, Any]) -> bool:
+    for tol in pod["spec"].get("tolerations") or []:
+        if tol.get("operator") == "Exists" and not tol.get("key"):
+            return True
+        if tol.get("key") == taint.get("key") and tol.get("effect") in (None, "", taint.get("effect")) and (
+                tol.get("operator") == "Exists" or tol.get("value", "") == taint.get("value", "")):
+            return True
+    return False
+
+
+def _node_ready(node: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (node.get("status") or {}).get("conditions") or [])
+
+
+def schedule(pod: dict[str, Any], nodes: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
+    """The node the pod goes to, or None with the scheduler's explanation."""
+    selector = pod["spec"].get("nodeSelector") or {}
+    wanted = pod["spec"].get("nodeName")
+    reasons: dict[str, int] = {}
+    for node in nodes:
+        if wanted and node["metadata"]["name"] != wanted:
+            continue
+        labels = node["metadata"].get("labels") or {}
+        if any(labels.get(k) != v for k, v in selector.items()):
+            reasons["node(s) didn't match Pod's node affinity/selector"] = reasons.get(
+                "node(s) didn't match Pod's node affinity/selector", 0) + 1
+            continue
+        taints = [t for t in (node["spec"].get("taints") or []) if t.get("effect") in ("NoSchedule", "NoExecute")]
+        bad = next((t for t in taints if not _tolerates(pod, t)), None)
+        if bad:
+            text = f"node(s) had untolerated taint {{{bad['key']}: {bad.get('value', '')}}}"
+            reasons[text] = reasons.get(text, 0) + 1
+            continue
+        if node["spec"].get("unschedulable") or not _node_ready(node):
+            reasons["node(s) were unschedulable"] = reasons.get("node(s) were unschedulable", 0) + 1
+            continue
+        return node, ""
+    detail = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
+    total = len(nodes)
+    return None, (f"0/{total} nodes are available: {detail}. preemption: 0/{total} nodes are available: "
+                  f"{total} Preemption is not helpful for scheduling.")
+
+
+def _condition(kind: str, status: str, old: list[dict[str, Any]], reason: str = "",
+               message: str = "") -> dict[str, Any]:
+    prev = next((c for c in old if c.get("type") == kind), None)
+    cond: dict[str, Any] = {"type": kind, "status": status, "lastProbeTime": None,
+                            "lastTransitionTime": prev["lastTransitionTime"]
+                            if prev and prev.get("status") == status else now_rfc3339()}
+    if reason:
+        cond["reason"] = reason
+    if message:
+        cond["message"] = message
+    return cond
+
+
+def container_status(st: ContainerState) -> dict[str, Any]:
+    if st.running:
+        state: dict[str, Any] = {"running": {"startedAt": st.started_at}}
+    elif st.terminated:
+        state = {"terminated": st.terminated}
+    else:
+        waiting: dict[str, Any] = {"reason": st.waiting_reason}
+        if st.waiting_message:
+            waiting["message"] = st.waiting_message
+        state = {"waiting": waiting}
+    image = normalize_image(st.image)
+    out: dict[str, Any] = {"name": st.name, "state": state,
+                           "lastState": {"terminated": st.last_terminated} if st.last_terminated else {},
+                           "ready": st.ready, "restartCount": st.restart_count, "image": image,
+                           "imageID": image.rsplit(":", 1)[0] + "@sha256:" + (st.container_id[-64:] or "0" * 64),
+                           "started": st.started}
+    if st.container_id and (st.running or st.terminated or st.last_terminated):
+        out["containerID"] = st.container_id
+    return out
+
+
+class Kubelet(Controller):
+    """One kubelet for every node of the simulated cluster, plus the default scheduler."""
+
+    primary = PODS.key
+    resync_s = 2.0
+
+    def keys_for(self, change: Change) -> Iterable[Key]:
+        yield from super().keys_for(change)
+        if change.key == NODES.key:
+            for pod in self.store.scan(PODS.key):
+                if not pod["spec"].get("nodeName"):
+                    yield pod["metadata"]["namespace"], pod["metadata"]["name"]
+
+    def reconcile(self, ns: str, name: str) -> float | None:
+        pod = self.store.peek(PODS.key, ns, name)
+        if pod is None:
+            return None
+        runtime = self.cluster.runtime_for(pod)
+        if pod["metadata"].get("deletionTimestamp"):
+            if runtime.kill(pod, float(pod["metadata"].get("deletionGracePeriodSeconds") or 0)):
+                runtime.forget(pod["metadata"]["uid"])
+                self.registry.finalize_pod(ns, name)
+                return None
+            return 0.1
+        if not pod["spec"].get("nodeName"):
+            return self._schedule(pod)
+        phase = (pod.get("status") or {}).get("phase")
+        if phase in ("Succeeded", "Failed"):
+            return None
+        states = runtime.sync(pod)
+        self._report(pod, states)
+        return None
+
+    def _schedule(self, pod: dict[str, Any]) -> float | None:
+        node, why = schedule(pod, self.store.scan(NODES.key))
+        meta = pod["metadata"]
+        if node is None:
+            new = copy(pod)
+            status = new.setdefault("status", {})
+            status["phase"] = "Pending"
+            conds = status.get("conditions") or []
+            status["conditions"] = [_condition("PodScheduled", "False", conds, "Unschedulable", why)]
+            if new != pod:
+                self.registry.write(PODS, pod, new, sub="status")
+                self.registry.record_event(pod, "FailedScheduling", why, type_="Warning",
+                                           component="default-scheduler")
+            return None
+        new = copy(pod)
+        new["spec"]["nodeName"] = node["metadata"]["name"]
+        status = new.setdefault("status", {})
+        status["conditions"] = [_condition("PodScheduled", "True", status.get("conditions") or [])]
+        stored = self.registry.store.put(PODS.key, new)
+        self.registry.record_event(stored, "Scheduled", f"Successfully assigned {meta['namespace']}/{meta['name']} "
+                                                        f"to {node['metadata']['name']}",
+                                   component="default-scheduler")
+        return 0.0
+
+    def _pod_ip(self, pod: dict[str, Any], node: dict[str, Any] | None) -> str:
+        if (pod.get("status") or {}).get("podIP"):
+            return str(pod["status"]["podIP"])
+        if pod["spec"].get("hostNetwork") and node:
+            return self._host_ip(node)
+        cidr = ipaddress.ip_network((node or {}).get("spec", {}).get("podCIDR") or "10.244.1.0/24")
+        used = {(p.get("status") or {}).get("podIP") for p in self.store.scan(PODS.key)}
+        for host in list(cidr.hosts())[1:]:
+            if str(host) not in used:
+                return str(host)
+        raise RuntimeError(f"no pod IP left in {cidr}")
+
+    @staticmethod
+    def _host_ip(node: dict[str, Any]) -> str:
+        for addr in (node.get("status") or {}).get("addresses") or []:
+            if addr.get("type") == "InternalIP":
+                return str(addr["address"])
+        return "127.0.0.1"
+
+    def _report(self, pod: dict[str, Any], states: list[ContainerState]) -> None:
+        node = self.store.peek(NODES.key, "", pod["spec"]["nodeName"])
+        for st in states:
+            for type_, reason, message in st.events:
+                self.registry.record_event(pod, reason, message, type_=type_, component="kubelet",
+                                           host=pod["spec"]["nodeName"],
+                                           field_path=f"spec.containers{{{st.name}}}")
+            st.events.clear()
+        new = copy(pod)
+        status = new.setdefault("status", {})
+        conds = status.get("conditions") or []
+        all_running = all(s.running for s in states)
+        all_ready = all_running and all(s.ready for s in states)
+        done = [s for s in states if s.terminated and not s.running]
+        restart = pod["spec"].get("restartPolicy", "Always")
+        phase = "Running" if any(s.running for s in states) else "Pending"
+        if states and len(done) == len(states) and restart != "Always":
+            phase = "Succeeded" if all(s.terminated and s.terminated.get("exitCode") == 0 for s in done) else (
+                "Failed" if restart == "Never" else phase)
+        status["phase"] = phase
+        started = any(s.started_at for s in states)
+        ready_reason = "" if all_ready else ("PodCompleted" if phase == "Succeeded" else "ContainersNotReady")
+        not_ready = [s.name for s in states if not s.ready]
+        msg = "" if all_ready or phase == "Succeeded" else f"containers with unready status: [{' '.join(not_ready)}]"
+        status["conditions"] = [
+            _condition("PodReadyToStartContainers", "True" if started else "False", conds),
+            _condition("Initialized", "True", conds),
+            _condition("Ready", "True" if all_ready else "False", conds, ready_reason, msg),
+            _condition("ContainersReady", "True" if all_ready else "False", conds, ready_reason, msg),
+            _condition("PodScheduled", "True", conds),
+        ]
+        host_ip = self._host_ip(node) if node else "127.0.0.1"
+        status["hostIP"] = host_ip
+        status["hostIPs"] = [{"ip": host_ip}]
+        if started:
+            ip = self._pod_ip(pod, node)
+            status["podIP"] = ip
+            status["podIPs"] = [{"ip": ip}]
+        status.setdefault("startTime", now_rfc3339())
+        status["containerStatuses"] = [container_status(s) for s in states]
+        if new != pod:
+            self.registry.write(PODS, pod, new, sub="status")

@@ -1,0 +1,90 @@
+"""Garbage collection (ownerReferences), namespace deletion and namespace defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from kubesim import errors, resources
+from kubesim.controllers.base import Controller, Key, copy
+from kubesim.store import Change
+
+NAMESPACES = resources.find("", "v1", "namespaces")
+SERVICEACCOUNTS = resources.find("", "v1", "serviceaccounts")
+CONFIGMAPS = resources.find("", "v1", "configmaps")
+assert NAMESPACES and SERVICEACCOUNTS and CONFIGMAPS
+ROOT_CA = "kube-root-ca.crt"
+
+
+class GarbageCollector(Controller):
+    """Deletes dependents whose owner is gone (background propagation)."""
+
+    primary = "__gc__"
+
+    def keys_for(self, change: Change) -> Iterable[Key]:
+        if change.type == "DELETED":
+            yield "", change.obj["metadata"]["uid"]
+
+    def enqueue_all(self) -> None:
+        """On start and resync: collect dependents whose owners no longer exist."""
+        uids = {o["metadata"]["uid"] for key in list(self.store._objects) for o in self.store.scan(key)}
+        for key in list(self.store._objects):
+            for obj in self.store.scan(key):
+                for ref in obj["metadata"].get("ownerReferences") or []:
+                    if ref.get("uid") not in uids:
+                        self.enqueue(("", ref["uid"]))
+
+    def reconcile(self, ns: str, uid: str) -> float | None:
+        self.registry.delete_dependents(uid)
+        return None
+
+
+class NamespaceController(Controller):
+    """Gives every namespace its `default` ServiceAccount and root CA ConfigMap; empties terminating ones."""
+
+    primary = NAMESPACES.key
+
+    def reconcile(self, ns: str, name: str) -> float | None:
+        namespace = self.store.peek(NAMESPACES.key, "", name)
+        if namespace is None:
+            return None
+        if namespace["metadata"].get("deletionTimestamp"):
+            return self._finalize(namespace)
+        if self.store.peek(SERVICEACCOUNTS.key, name, "default") is None:
+            self.registry.create(SERVICEACCOUNTS, name, {"metadata": {"name": "default"}})
+        if self.store.peek(CONFIGMAPS.key, name, ROOT_CA) is None:
+            self.registry.create(CONFIGMAPS, name, {"metadata": {"name": ROOT_CA, "annotations": {
+                "kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver "
+                                             "when using internal endpoints such as the internal service IP or "
+                                             "kubernetes.default.svc. No other usage is guaranteed across "
+                                             "distributions of Kubernetes clusters."}},
+                "data": {"ca.crt": "# the embedded cluster serves plain HTTP on loopback; no CA is needed\n"}})
+        return None
+
+    def _finalize(self, namespace: dict[str, Any]) -> float | None:
+        name = namespace["metadata"]["name"]
+        remaining = list(self.store.namespaces_in_use(name))
+        for key, obj in remaining:
+            res = _resource(key)
+            if obj["metadata"].get("deletionTimestamp"):
+                continue
+            try:
+                self.registry.delete(res, name, obj["metadata"]["name"], {"propagationPolicy": "Background"})
+            except errors.APIError:
+                pass
+        if list(self.store.namespaces_in_use(name)):
+            conds = [{"type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain",
+                      "message": f"Some resources are remaining: {len(remaining)} objects"}]
+            if (namespace.get("status") or {}).get("conditions") != conds:
+                new = copy(namespace)
+                new["status"]["conditions"] = conds
+                self.store.put(NAMESPACES.key, new)
+            return 0.1
+        self.store.remove(NAMESPACES.key, "", name)
+        return None
+
+
+def _resource(key: str) -> resources.Resource:
+    from kubesim.registry import resource_for_key
+
+    return resource_for_key(key)

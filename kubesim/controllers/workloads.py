@@ -1,0 +1,219 @@
+"""Jobs, StatefulSets, DaemonSets and PersistentVolumeClaims, kept as simple as their uses here allow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from kubesim import resources
+from kubesim.controllers.base import Controller, Key, controlled_by, controller_of, copy
+from kubesim.controllers.replicaset import is_active, pod_from_template, pod_ready
+from kubesim.registry import now_rfc3339
+from kubesim.store import Change
+
+PODS = resources.find("", "v1", "pods")
+NODES = resources.find("", "v1", "nodes")
+JOBS = resources.find("batch", "v1", "jobs")
+STATEFULSETS = resources.find("apps", "v1", "statefulsets")
+DAEMONSETS = resources.find("apps", "v1", "daemonsets")
+PVCS = resources.find("", "v1", "persistentvolumeclaims")
+PVS = resources.find("", "v1", "persistentvolumes")
+assert PODS and NODES and JOBS and STATEFULSETS and DAEMONSETS and PVCS and PVS
+
+
+class _OwnedPods(Controller):
+    owner_kind = ""
+
+    def keys_for(self, change: Change) -> Iterable[Key]:
+        yield from super().keys_for(change)
+        if change.key == PODS.key:
+            ref = controller_of(change.obj)
+            if ref and ref.get("kind") == self.owner_kind:
+                yield change.obj["metadata"]["namespace"], ref["name"]
+
+    def pods(self, owner: dict[str, Any]) -> list[dict[str, Any]]:
+        return [p for p in self.store.scan(PODS.key, owner["metadata"]["namespace"]) if controlled_by(p, owner)]
+
+    def set_status(self, res: resources.Resource, obj: dict[str, Any], status: dict[str, Any]) -> None:
+        if status != obj.get("status"):
+            new = copy(obj)
+            new["status"] = status
+            self.registry.write(res, obj, new, sub="status")
+
+
+class JobController(_OwnedPods):
+    primary = JOBS.key
+    owner_kind = "Job"
+
+    def reconcile(self, ns: str, name: str) -> float | None:
+        job = self.store.peek(JOBS.key, ns, name)
+        if job is None or job["metadata"].get("deletionTimestamp"):
+            return None
+        status = copy(job.get("status") or {})
+        if any(c.get("type") in ("Complete", "Failed") for c in status.get("conditions") or []):
+            return None
+        pods = self.pods(job)
+        succeeded = sum(1 for p in pods if p.get("status", {}).get("phase") == "Succeeded")
+        failed = sum(1 for p in pods if p.get("status", {}).get("phase") == "Failed")
+        active = [p for p in pods if is_active(p)]
+        completions = int(job["spec"].get("completions", 1))
+        parallelism = int(job["spec"].get("parallelism", 1))
+        status.setdefault("startTime", now_rfc3339())
+        if not job["spec"].get("suspend"):
+            want = min(parallelism, completions - succeeded) - len(active)
+            if failed > int(job["spec"].get("backoffLimit", 6)):
+                want = 0
+            for _ in range(max(0, want)):
+                pod = pod_from_template(job["spec"]["template"], job)
+                pod = self.registry.create(PODS, ns, pod)
+                self.registry.record_event(job, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
+                                           component="job-controller")
+        status.update({"active": len(active), "succeeded": succeeded, "failed": failed,
+                       "ready": sum(1 for p in active if pod_ready(p)), "terminating": 0})
+        for k in ("active", "succeeded", "failed"):
+            if not status[k]:
+                status.pop(k)
+        now = now_rfc3339()
+        if succeeded >= completions:
+            status["completionTime"] = now
+            status["conditions"] = [
+                {"type": "SuccessCriteriaMet", "status": "True", "lastProbeTime": now, "lastTransitionTime": now,
+                 "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"},
+                {"type": "Complete", "status": "True", "lastProbeTime": now, "lastTransitionTime": now,
+                 "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"}]
+            self.registry.record_event(job, "Completed", "Job completed", component="job-controller")
+        elif failed > int(job["spec"].get("backoffLimit", 6)):
+            status["conditions"] = [{"type": "Failed", "status": "True", "lastProbeTime": now,
+                                     "lastTransitionTime": now, "reason": "BackoffLimitExceeded",
+                                     "message": "Job has reached the specified backoff limit"}]
+            self.registry.record_event(job, "BackoffLimitExceeded", "Job has reached the specified backoff limit",
+                                       type_="Warning", component="job-controller")
+        self.set_status(JOBS, job, status)
+        return None
+
+
+class StatefulSetController(_OwnedPods):
+    primary = STATEFULSETS.key
+    owner_kind = "StatefulSet"
+
+    def reconcile(self, ns: str, name: str) -> float | None:
+        sts = self.store.peek(STATEFULSETS.key, ns, name)
+        if sts is None or sts["metadata"].get("deletionTimestamp"):
+            return None
+        replicas = int(sts["spec"].get("replicas", 1))
+        pods = {p["metadata"]["name"]: p for p in self.pods(sts)}
+        for i in range(replicas):
+            pod_name = f"{name}-{i}"
+            if pod_name not in pods:
+                pod = pod_from_template(sts["spec"]["template"], sts, name=pod_name)
+                pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] = pod_name
+                pod["metadata"]["labels"]["apps.kubernetes.io/pod-index"] = str(i)
+                pod["spec"].setdefault("hostname", pod_name)
+                if sts["spec"].get("serviceName"):
+                    pod["spec"].setdefault("subdomain", sts["spec"]["serviceName"])
+                self.registry.create(PODS, ns, pod)
+                self.registry.record_event(sts, "SuccessfulCreate",
+                                           f"create Pod {pod_name} in StatefulSet {name} successful",
+                                           component="statefulset-controller")
+                break  # OrderedReady: one at a time
+        for pod_name, pod in pods.items():
+            index = int(pod_name.rsplit("-", 1)[-1]) if pod_name.rsplit("-", 1)[-1].isdigit() else 0
+            if index >= replicas and not pod["metadata"].get("deletionTimestamp"):
+                self.registry.delete(PODS, ns, pod_name)
+                self.registry.record_event(sts, "SuccessfulDelete",
+                                           f"delete Pod {pod_name} in StatefulSet {name} successful",
+                                           component="statefulset-controller")
+        live = [p for p in self.pods(sts) if is_active(p)]
+        ready = sum(1 for p in live if pod_ready(p))
+        status = {"observedGeneration": sts["metadata"].get("generation", 1), "replicas": len(live),
+                  "currentReplicas": len(live), "updatedReplicas": len(live), "availableReplicas": ready,
+                  "collisionCount": 0, "currentRevision": f"{name}-1", "updateRevision": f"{name}-1"}
+        if ready:
+            status["readyReplicas"] = ready
+        self.set_status(STATEFULSETS, sts, status)
+        return None
+
+
+class DaemonSetController(_OwnedPods):
+    primary = DAEMONSETS.key
+    owner_kind = "DaemonSet"
+
+    def keys_for(self, change: Change) -> Iterable[Key]:
+        yield from super().keys_for(change)
+        if change.key == NODES.key:
+            for ds in self.store.scan(DAEMONSETS.key):
+                yield ds["metadata"]["namespace"], ds["metadata"]["name"]
+
+    def reconcile(self, ns: str, name: str) -> float | None:
+        from kubesim.controllers.kubelet import schedule
+
+        ds = self.store.peek(DAEMONSETS.key, ns, name)
+        if ds is None or ds["metadata"].get("deletionTimestamp"):
+            return None
+        pods = [p for p in self.pods(ds) if is_active(p)]
+        on_node = {p["spec"].get("nodeName") for p in pods}
+        eligible = []
+        for node in self.store.scan(NODES.key):
+            probe = pod_from_template(ds["spec"]["template"], ds)
+            probe["spec"]["nodeName"] = node["metadata"]["name"]
+            target, _ = schedule(probe, [node])
+            if target is not None:
+                eligible.append(node["metadata"]["name"])
+        for node_name in eligible:
+            if node_name not in on_node:
+                pod = pod_from_template(ds["spec"]["template"], ds)
+                pod["spec"]["nodeName"] = node_name
+                created = self.registry.create(PODS, ns, pod)
+                self.registry.record_event(ds, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}",
+                                           component="daemonset-controller")
+        pods = [p for p in self.pods(ds) if is_active(p)]
+        ready = sum(1 for p in pods if pod_ready(p))
+        status = {"currentNumberScheduled": len(pods), "desiredNumberScheduled": len(eligible),
+                  "numberMisscheduled": 0, "numberReady": ready, "observedGeneration":
+                  ds["metadata"].get("generation", 1), "updatedNumberScheduled": len(pods),
+                  "numberAvailable": ready}
+        if len(eligible) - ready > 0:
+            status["numberUnavailable"] = len(eligible) - ready
+        self.set_status(DAEMONSETS, ds, status)
+        return None
+
+
+class VolumeBinder(Controller):
+    """Binds every claim to a volume of its own (a directory under the cluster's state dir)."""
+
+    primary = PVCS.key
+
+    def reconcile(self, ns: str, name: str) -> float | None:
+        pvc = self.store.peek(PVCS.key, ns, name)
+        if pvc is None or (pvc.get("status") or {}).get("phase") == "Bound" or pvc["metadata"].get(
+                "deletionTimestamp"):
+            return None
+        pv_name = f"pvc-{pvc['metadata']['uid']}"
+        size = ((pvc["spec"].get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
+        path = self.cluster.volume_dir(pv_name)
+        if self.store.peek(PVS.key, "", pv_name) is None:
+            self.registry.create(PVS, "", {"metadata": {"name": pv_name, "annotations": {
+                "pv.kubernetes.io/provisioned-by": "rancher.io/local-path"}},
+                "spec": {"capacity": {"storage": size}, "accessModes": pvc["spec"].get("accessModes") or
+                         ["ReadWriteOnce"], "persistentVolumeReclaimPolicy": "Delete",
+                         "storageClassName": pvc["spec"].get("storageClassName") or "standard",
+                         "hostPath": {"path": str(path), "type": "DirectoryOrCreate"},
+                         "volumeMode": "Filesystem",
+                         "claimRef": {"kind": "PersistentVolumeClaim", "namespace": ns, "name": name,
+                                      "uid": pvc["metadata"]["uid"], "apiVersion": "v1"}}})
+            pv = self.store.peek(PVS.key, "", pv_name)
+            if pv is not None:
+                new_pv = copy(pv)
+                new_pv["status"] = {"phase": "Bound"}
+                self.store.put(PVS.key, new_pv)
+        new = copy(pvc)
+        new["spec"]["volumeName"] = pv_name
+        new["spec"].setdefault("storageClassName", "standard")
+        new["metadata"].setdefault("annotations", {}).update({"pv.kubernetes.io/bind-completed": "yes",
+                                                              "pv.kubernetes.io/bound-by-controller": "yes"})
+        new["status"] = {"phase": "Bound", "accessModes": pvc["spec"].get("accessModes") or ["ReadWriteOnce"],
+                         "capacity": {"storage": size}}
+        self.store.put(PVCS.key, new)
+        self.registry.record_event(new, "ProvisioningSucceeded",
+                                   f"Successfully provisioned volume {pv_name}", component="local-path-provisioner")
+        return None

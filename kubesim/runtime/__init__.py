@@ -1,0 +1,1 @@
+"""Container runtimes the kubelet drives: placeholders, and real local processes for the project's images."""

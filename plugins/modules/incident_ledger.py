@@ -1,0 +1,355 @@
+#!/usr/bin/python
+# Copyright: sockshop-incidents contributors
+# Apache License 2.0
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: incident_ledger
+short_description: Record, read, compare and clear the prior state an incident's fault changes
+description:
+  - The ledger is the ConfigMap C(sockshop-incident-<id>-ledger) in the target namespace. It holds the exact
+    prior value of every field the fault changes, the container restart counts verify compares against,
+    when it was written (UTC) and by whom (user@host). Because it lives in the cluster, any machine can recover.
+  - C(state=present) writes it before the fault, create-only; an existing ledger is never overwritten
+    (a second activate reports changed=false and returns the recorded state).
+  - C(state=query) returns it; C(state=diff) compares live state with it.
+  - C(state=absent) clears it, but only when live state matches it (or with I(force)); the diff it checked
+    is returned as the proof.
+version_added: "0.1.0"
+author: sockshop-incidents contributors
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+options:
+  incident_id:
+    description: Incident id; names the ledger ConfigMap.
+    type: str
+    required: true
+  namespace:
+    description: Namespace of the ledger and of every recorded object.
+    type: str
+    required: true
+  state:
+    description: What to do with the ledger.
+    type: str
+    choices: [present, query, diff, absent]
+    default: query
+  run_id:
+    description: Run of the incident writing the ledger (recorded with it).
+    type: str
+    default: ""
+  objects:
+    description: With C(state=present), the objects and fields the fault changes.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      api_version:
+        description: API version of the object.
+        type: str
+        required: true
+      kind:
+        description: Kind of the object.
+        type: str
+        required: true
+      name:
+        description: Name of the object.
+        type: str
+        required: true
+      fields:
+        description: Dotted paths of the fields the fault changes, such as C(spec.replicas).
+        type: list
+        elements: str
+        required: true
+  restart_watch:
+    description: With C(state=present), Deployments whose pods' container restart counts are recorded.
+    type: list
+    elements: str
+    default: []
+  force:
+    description: With C(state=absent), clear the ledger even when live state differs from it.
+    type: bool
+    default: false
+requirements:
+  - kubernetes >= 24.2.0
+notes:
+  - Supports check mode; it then reports what it would record or clear and writes nothing.
+"""
+
+EXAMPLES = r"""
+- name: Record the gateway's replicas before scaling it to zero
+  incident_ledger:
+    incident_id: "6"
+    namespace: sock-shop
+    state: present
+    run_id: "{{ run_id }}"
+    objects:
+      - {api_version: apps/v1, kind: Deployment, name: stripe-mock, fields: [spec.replicas]}
+    restart_watch: [payment]
+
+- name: Prove recovery and clear the ledger
+  incident_ledger:
+    incident_id: "6"
+    namespace: sock-shop
+    state: absent
+  register: cleared
+"""
+
+RETURN = r"""
+exists:
+  description: Whether a ledger exists (before a clear).
+  returned: always
+  type: bool
+ledger:
+  description: >-
+    The ledger - incident, run_id, recorded_at (UTC), recorded_by, objects (each with its recorded fields)
+    and restart_counts ({deployment: {pod: {container: count}}}).
+  returned: when it exists, or would be written in check mode
+  type: dict
+differences:
+  description: Recorded fields whose live value differs, each with object, field, ledger and live.
+  returned: with state diff and absent
+  type: list
+  elements: dict
+  sample: [{object: Deployment/stripe-mock, field: spec.replicas, ledger: 1, live: 0}]
+action:
+  description: recorded, kept (already recorded), cleared, none, or would_* in check mode.
+  returned: always
+  type: str
+"""
+
+import json
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.sockshop_incident import (
+    LEDGER_KEY,
+    ConfigMaps,
+    Conflict,
+    IncidentError,
+    LiveState,
+    dumps,
+    get_path,
+    iso,
+    ledger_name,
+    managed_labels,
+    restart_counts,
+    utc_now,
+    who,
+)
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+
+try:
+    from kubernetes.dynamic.exceptions import DynamicApiError
+except ImportError:  # reported by AnsibleK8SModule
+    DynamicApiError = Exception  # type: ignore[misc,assignment]
+
+ABSENT = "<absent>"
+
+
+def object_ref(obj: dict[str, Any]) -> str:
+    return f"{obj['kind']}/{obj['name']}"
+
+
+def snapshot(live: Any, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The current value of every listed field; a missing object is a refusal (nothing to record)."""
+    recorded = []
+    for spec in objects:
+        current = live.get(spec["api_version"], spec["kind"], spec["name"])
+        if current is None:
+            raise IncidentError(
+                f"cannot record {object_ref(spec)} in namespace {live.namespace}: it does not exist. "
+                "Provision the environment first (ansible-playbook playbooks/provision.yml). Nothing was changed."
+            )
+        recorded.append(
+            {
+                "api_version": spec["api_version"],
+                "kind": spec["kind"],
+                "name": spec["name"],
+                "fields": {field: get_path(current, field) for field in spec["fields"]},
+            }
+        )
+    return recorded
+
+
+def restarts_of(live: Any, deployments: list[str]) -> dict[str, dict[str, dict[str, int]]]:
+    counts = {}
+    for name in deployments:
+        deployment = live.get("apps/v1", "Deployment", name)
+        counts[name] = restart_counts(live.pods_of(deployment)) if deployment else {}
+    return counts
+
+
+def build_ledger(
+    incident_id: str,
+    run_id: str,
+    namespace: str,
+    objects: list[dict[str, Any]],
+    restarts: dict[str, Any],
+    by: str,
+    now: str,
+) -> dict[str, Any]:
+    return {
+        "incident": incident_id,
+        "run_id": run_id,
+        "namespace": namespace,
+        "recorded_at": now,
+        "recorded_by": by,
+        "objects": objects,
+        "restart_counts": restarts,
+    }
+
+
+def differences(ledger: dict[str, Any], live: Any) -> list[dict[str, Any]]:
+    """Every recorded field whose live value is not the recorded one."""
+    found = []
+    for recorded in ledger["objects"]:
+        current = live.get(recorded["api_version"], recorded["kind"], recorded["name"])
+        for field, value in sorted(recorded["fields"].items()):
+            now = ABSENT if current is None else get_path(current, field)
+            if now != value:
+                found.append({"object": object_ref(recorded), "field": field, "ledger": value, "live": now})
+    return found
+
+
+def ledger_of(configmap: dict[str, Any] | None) -> dict[str, Any] | None:
+    if configmap is None:
+        return None
+    try:
+        return json.loads((configmap.get("data") or {})[LEDGER_KEY])
+    except (KeyError, ValueError) as exc:
+        raise IncidentError(
+            f"the ledger ConfigMap {configmap['metadata']['name']} is damaged ({exc}); restore the recorded state by "
+            "hand, then delete it"
+        ) from exc
+
+
+def ledger_body(namespace: str, incident_id: str, ledger: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": ledger_name(incident_id),
+            "namespace": namespace,
+            "labels": managed_labels(incident_id, "ledger"),
+        },
+        "data": {LEDGER_KEY: dumps(ledger)},
+    }
+
+
+def record(store: Any, live: Any, params: dict[str, Any], check_mode: bool, by: str, now: str) -> dict[str, Any]:
+    incident_id = params["incident_id"]
+    existing = ledger_of(store.get(ledger_name(incident_id)))
+    if existing is not None:
+        return {"changed": False, "action": "kept", "exists": True, "ledger": existing}
+    ledger = build_ledger(
+        incident_id,
+        params["run_id"],
+        store.namespace,
+        snapshot(live, params["objects"]),
+        restarts_of(live, params["restart_watch"]),
+        by,
+        now,
+    )
+    if check_mode:
+        return {"changed": True, "action": "would_record", "exists": False, "ledger": ledger}
+    try:
+        store.create(ledger_body(store.namespace, incident_id, ledger))
+    except Conflict:  # another run recorded first: theirs is the prior state
+        theirs = ledger_of(store.get(ledger_name(incident_id)))
+        return {"changed": False, "action": "kept", "exists": True, "ledger": theirs}
+    return {"changed": True, "action": "recorded", "exists": True, "ledger": ledger}
+
+
+def compare(store: Any, live: Any, incident_id: str) -> dict[str, Any]:
+    ledger = ledger_of(store.get(ledger_name(incident_id)))
+    if ledger is None:
+        return {"changed": False, "action": "none", "exists": False, "differences": []}
+    return {
+        "changed": False,
+        "action": "none",
+        "exists": True,
+        "ledger": ledger,
+        "differences": differences(ledger, live),
+    }
+
+
+def clear(store: Any, live: Any, incident_id: str, force: bool, check_mode: bool) -> dict[str, Any]:
+    result = compare(store, live, incident_id)
+    if not result["exists"]:
+        return result
+    if check_mode:  # the plan: recovery restores first, so differences now are what it would undo
+        return dict(result, changed=True, action="would_clear")
+    if result["differences"] and not force:
+        listed = "; ".join(
+            f"{d['object']} {d['field']}: ledger {d['ledger']}, live {d['live']}" for d in result["differences"]
+        )
+        raise IncidentError(
+            f"not clearing the ledger {ledger_name(incident_id)}: live state differs from it ({listed}). "
+            "Run phase=recover to restore it, or clear with force=true once you have restored it by other means."
+        )
+    store.delete(ledger_name(incident_id))
+    return dict(result, changed=True, action="cleared")
+
+
+def run(store: Any, live: Any, params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    state = params["state"]
+    if state == "present":
+        return record(store, live, params, check_mode, who(), iso(utc_now()))
+    if state == "absent":
+        return clear(store, live, params["incident_id"], params["force"], check_mode)
+    result = compare(store, live, params["incident_id"])
+    if state == "query":
+        result.pop("differences")
+    return result
+
+
+def main() -> None:
+    argument_spec = {
+        "incident_id": {"type": "str", "required": True},
+        "namespace": {"type": "str", "required": True},
+        "state": {"type": "str", "choices": ["present", "query", "diff", "absent"], "default": "query"},
+        "run_id": {"type": "str", "default": ""},
+        "objects": {
+            "type": "list",
+            "elements": "dict",
+            "default": [],
+            "options": {
+                "api_version": {"type": "str", "required": True},
+                "kind": {"type": "str", "required": True},
+                "name": {"type": "str", "required": True},
+                "fields": {"type": "list", "elements": "str", "required": True},
+            },
+        },
+        "restart_watch": {"type": "list", "elements": "str", "default": []},
+        "force": {"type": "bool", "default": False},
+    }
+    argument_spec.update(AUTH_ARG_SPEC)
+    module = AnsibleK8SModule(
+        module_class=AnsibleModule,
+        argument_spec=argument_spec,
+        required_if=[("state", "present", ("objects", "run_id"))],
+        supports_check_mode=True,
+    )
+    namespace = module.params["namespace"]
+    try:
+        client = get_api_client(module=module)
+        result = run(ConfigMaps(client, namespace), LiveState(client, namespace), module.params, module.check_mode)
+    except IncidentError as exc:
+        module.fail_json(msg=str(exc))
+    except (CoreException, DynamicApiError) as exc:
+        module.fail_json(
+            msg=f"the API server refused the ledger operation: {exc}. Check the context and that the namespace "
+            f"{namespace} exists."
+        )
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+#!/usr/bin/python
+# Copyright: sockshop-incidents contributors
+# Apache License 2.0
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: incident_load
+short_description: Load and validate an incident of the catalog
+description:
+  - Reads C(incidents/incident-<id>.yml) on the controller, validates it against C(incidents/schema.json)
+    (JSON Schema draft 2020-12) and against the cross-references the schema cannot express
+    (checklist items and promql/datadog signals must name things that exist).
+  - Returns the incident and the plan the engine derives from it (which fields the fault changes, which
+    restart counts the ledger keeps, which signals are probes).
+  - Touches no cluster, so the engine runs it before any phase writes anything.
+version_added: "0.1.0"
+author: sockshop-incidents contributors
+options:
+  id:
+    description: Incident id, as in the file name C(incident-<id>.yml).
+    type: str
+    required: true
+  catalog_dir:
+    description: Directory holding the incident files and C(schema.json).
+    type: path
+    required: true
+  namespace:
+    description:
+      - Namespace the incident runs in. Empty means the incident's C(target.namespace).
+    type: str
+    default: ""
+requirements:
+  - jsonschema >= 4.18
+  - PyYAML
+notes:
+  - Runs on the controller; supports check mode (it only reads files).
+"""
+
+EXAMPLES = r"""
+- name: Load incident 6
+  incident_load:
+    id: "6"
+    catalog_dir: "{{ playbook_dir }}/../incidents"
+  register: loaded
+
+- name: Show the fault
+  ansible.builtin.debug:
+    msg: "{{ loaded.incident.fault }}"
+"""
+
+RETURN = r"""
+incident:
+  description: The validated incident, as in the file.
+  returned: success
+  type: dict
+plan:
+  description: What the engine does for this incident, derived from the data.
+  returned: success
+  type: dict
+  contains:
+    namespace:
+      description: Namespace every object lives in.
+      type: str
+    fault_type:
+      description: The fault type.
+      type: str
+    ledger_objects:
+      description: The objects and fields the fault changes; the ledger records their prior values.
+      type: list
+      elements: dict
+    restart_watch:
+      description: Deployments whose container restart counts the ledger records for verify.
+      type: list
+      elements: str
+    probe_signals:
+      description: Signals checked with payment_probe.
+      type: list
+      elements: dict
+    cluster_signals:
+      description: Signals checked with incident_signals.
+      type: list
+      elements: dict
+known_ids:
+  description: Every incident id in the catalog.
+  returned: always
+  type: list
+  elements: str
+  sample: ["3", "6"]
+path:
+  description: The file that was loaded.
+  returned: success
+  type: str
+"""
+
+import json
+import os
+import re
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:
+    HAS_YAML = False
+
+try:
+    import jsonschema
+
+    HAS_JSONSCHEMA = True
+except ImportError:
+    HAS_JSONSCHEMA = False
+
+# What each implemented fault type changes. The incident role applies and restores exactly these.
+FAULT_FIELDS = {
+    "scale_to_zero": {"api_version": "apps/v1", "fields": ["spec.replicas"]},
+}
+FILE_PATTERN = re.compile(r"^incident-([0-9]+[A-Z]?)\.yml$")
+
+
+class CatalogError(Exception):
+    """The incident cannot be used; the message says why and what to do."""
+
+
+def known_ids(catalog_dir: str) -> list[str]:
+    """Ids of every incident-<id>.yml in the catalog, in numeric order."""
+    try:
+        names = os.listdir(catalog_dir)
+    except OSError as exc:
+        raise CatalogError(f"cannot read the incident catalog {catalog_dir}: {exc.strerror}") from exc
+    ids = [m.group(1) for m in map(FILE_PATTERN.match, names) if m]
+    return sorted(ids, key=lambda i: (int(re.sub(r"\D", "", i)), i))
+
+
+def json_path(parts: Any) -> str:
+    """signals[2].check style path for a jsonschema error path."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def describe_error(error: Any) -> str:
+    where = json_path(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - allowed)
+        return f"unknown field {', '.join(repr(u) for u in unknown)} at {where} (allowed: {', '.join(sorted(allowed))})"
+    if list(error.absolute_path) == ["fault", "type"]:
+        return f"unknown fault type {error.instance!r} at fault.type (implemented: {', '.join(sorted(FAULT_FIELDS))})"
+    return f"{where}: {error.message}"
+
+
+def validate(doc: Any, schema: dict[str, Any]) -> list[str]:
+    """Every schema and cross-reference problem of an incident document, as sentences."""
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
+    problems = [describe_error(e) for e in errors]
+    if problems or not isinstance(doc, dict):
+        return problems or ["the incident file must hold a mapping"]
+    signals = doc["signals"] + doc["recovery"]["confirm"]
+    names = [s["name"] for s in signals]
+    problems += [f"signal name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})]
+    for index, item in enumerate(doc["checklist"]):
+        problems += [
+            f"checklist[{index}] ({item['name']}) names unknown signal {ref!r}"
+            for ref in item["signals"]
+            if ref not in names
+        ]
+    for index, signal in enumerate(doc["signals"]):
+        if signal["kind"] in ("promql", "datadog_logs", "datadog_metrics"):
+            queries = [q["name"] for q in doc["queries"][signal["kind"]]]
+            ref = signal["check"]["query"]
+            if ref not in queries:
+                problems.append(f"signals[{index}].check.query names unknown {signal['kind']} query {ref!r}")
+    return problems
+
+
+def build_plan(incident: dict[str, Any], namespace: str) -> dict[str, Any]:
+    fault = incident["fault"]
+    spec = FAULT_FIELDS[fault["type"]]
+    k8s_state = [s["check"] for s in incident["signals"] if s["kind"] == "k8s_state"]
+    return {
+        "namespace": namespace,
+        "fault_type": fault["type"],
+        "workload": fault["workload"],
+        "ledger_objects": [
+            {
+                "api_version": spec["api_version"],
+                "kind": fault["workload"]["kind"],
+                "name": fault["workload"]["name"],
+                "fields": list(spec["fields"]),
+            }
+        ],
+        "restart_watch": sorted({c["deployment"] for c in k8s_state if c.get("restarts") == "unchanged"}),
+        "probe_signals": [s for s in incident["signals"] if s["kind"] == "probe"],
+        "cluster_signals": [s for s in incident["signals"] if s["kind"] != "probe"],
+        "confirm_probes": [s for s in incident["recovery"]["confirm"] if s["kind"] == "probe"],
+        "traffic": incident["traffic"],
+    }
+
+
+def load_incident(catalog_dir: str, incident_id: str, namespace: str = "") -> dict[str, Any]:
+    ids = known_ids(catalog_dir)
+    if incident_id not in ids:
+        raise CatalogError(
+            f"unknown incident id {incident_id!r}; known ids: {', '.join(ids) or 'none'} "
+            f"(files {catalog_dir}/incident-<id>.yml)"
+        )
+    path = os.path.join(catalog_dir, f"incident-{incident_id}.yml")
+    schema_path = os.path.join(catalog_dir, "schema.json")
+    try:
+        with open(schema_path, encoding="utf-8") as handle:
+            schema = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise CatalogError(f"cannot read the incident schema {schema_path}: {exc}") from exc
+    try:
+        with open(path, encoding="utf-8") as handle:
+            doc = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"cannot parse {path}: {exc}") from exc
+    problems = validate(doc, schema)
+    if not problems and doc["id"] != incident_id:
+        problems.append(f"id: the file says {doc['id']!r}, its name says {incident_id!r}")
+    if problems:
+        raise CatalogError(f"{path} is not a valid incident: " + "; ".join(problems) + ". Nothing was changed.")
+    return {
+        "incident": doc,
+        "plan": build_plan(doc, namespace or doc["target"]["namespace"]),
+        "known_ids": ids,
+        "path": path,
+    }
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "id": {"type": "str", "required": True},
+            "catalog_dir": {"type": "path", "required": True},
+            "namespace": {"type": "str", "default": ""},
+        },
+        supports_check_mode=True,
+    )
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"))
+    if not HAS_JSONSCHEMA:
+        module.fail_json(msg=missing_required_lib("jsonschema"))
+    try:
+        result = load_incident(module.params["catalog_dir"], module.params["id"], module.params["namespace"])
+    except CatalogError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

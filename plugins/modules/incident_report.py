@@ -1,0 +1,465 @@
+#!/usr/bin/python
+# Copyright: sockshop-incidents contributors
+# Apache License 2.0
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: incident_report
+short_description: Keep the journal of an incident run and render its report
+description:
+  - C(state=record) merges what one phase measured (UTC times, signal results, recovery proof) into the run's
+    journal on the controller, C(<reports_dir>/.runs/incident-<id>.json). An activate with a new run id starts
+    a new journal. Probe results from payment_probe are judged against their signal's expectation here.
+    The journal is run output, like a log, so recording reports C(changed=false).
+  - C(state=render) writes C(<reports_dir>/incident-<id>-<UTC timestamp>/) with C(report.md) (timeline with
+    time to each signal and MTTR, checklist with evidence, ground truth), C(report.json) and C(junit.xml)
+    (one testcase per signal, recovery confirmation and checklist item).
+  - Keys that look like secrets (key, token, password, secret, authorization) are dropped before anything is written.
+version_added: "0.1.0"
+author: sockshop-incidents contributors
+options:
+  state:
+    description: Record a phase into the journal, or render the report from it.
+    type: str
+    choices: [record, render]
+    default: record
+  incident:
+    description: The incident as returned by incident_load.
+    type: dict
+    required: true
+  reports_dir:
+    description: Directory of the journal and the report directories.
+    type: path
+    required: true
+  run_id:
+    description: Run the phase belongs to (with C(state=record)).
+    type: str
+    default: ""
+  phase:
+    description: Phase being recorded (with C(state=record)).
+    type: str
+    choices: [activate, verify, recover]
+  data:
+    description:
+      - What the phase measured. For C(verify), C(probes) is the registered result list of a payment_probe task
+        looped over the probe signals (each entry carries its signal as C(item)), and C(cluster) the results of
+        incident_signals. For C(recover), C(confirm) is the same for the recovery probes.
+    type: dict
+    default: {}
+  timestamp:
+    description: UTC timestamp naming the report directory (C(state=render)); default is now.
+    type: str
+    default: ""
+notes:
+  - Runs on the controller. Supports check mode; it then computes everything and writes nothing.
+"""
+
+EXAMPLES = r"""
+- name: Record the verify phase
+  incident_report:
+    incident: "{{ loaded.incident }}"
+    reports_dir: "{{ playbook_dir }}/../reports"
+    run_id: "{{ run_id }}"
+    phase: verify
+    data:
+      started_at: "2026-11-23T08:25:00.000Z"
+      ended_at: "2026-11-23T08:25:02.000Z"
+      probes: []
+      cluster: "{{ checked.results }}"
+
+- name: Render the report
+  incident_report:
+    state: render
+    incident: "{{ loaded.incident }}"
+    reports_dir: "{{ playbook_dir }}/../reports"
+  register: report
+"""
+
+RETURN = r"""
+summary:
+  description: Verdict of the run so far - passed (bool), failed signals and checklist items, not_checked signals.
+  returned: always
+  type: dict
+journal:
+  description: The run's journal after the call.
+  returned: always
+  type: dict
+report_dir:
+  description: Directory written (C(state=render)).
+  returned: when state is render
+  type: str
+files:
+  description: Files written, or that would be written in check mode.
+  returned: when state is render
+  type: list
+  elements: str
+"""
+
+import datetime as dt
+import json
+import os
+import re
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.sockshop_incident import iso, parse_iso, utc_now
+
+SECRET = re.compile(r"(api_?key|app_?key|token|password|secret|authorization)", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------- pure logic
+
+
+def scrub(value: Any) -> Any:
+    """A copy without any mapping entry whose key looks like a secret."""
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items() if not SECRET.search(str(k))}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
+def seconds(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    return round((parse_iso(end) - parse_iso(start)).total_seconds(), 3)
+
+
+def judge_probe(signal: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """A payment_probe result judged against its signal's expectation and budget."""
+    base = {"name": signal["name"], "kind": "probe", "within_s": signal["within_s"], "time_to_signal_s": None}
+    if result.get("skipped") or ("authorised" not in result and not result.get("failed")):
+        return dict(base, status="not_checked", evidence="probe not sent (check mode)")
+    expect = signal["check"]["expect"]
+    shown = (
+        f"authorised={result.get('authorised')} classification={result.get('classification')} "
+        f"http_status={result.get('http_status')} latency={result.get('latency_s')} s message={result.get('message')!r}"
+    )
+    misses = []
+    if "authorised" in expect and result.get("authorised") is not expect["authorised"]:
+        misses.append(f"authorised should be {expect['authorised']}")
+    if "classification" in expect and result.get("classification") != expect["classification"]:
+        misses.append(f"classification should be {expect['classification']}")
+    if (
+        "message_contains" in expect
+        and expect["message_contains"].lower() not in str(result.get("message") or "").lower()
+    ):
+        misses.append(f"message should contain {expect['message_contains']!r}")
+    latency = result.get("latency_s")
+    if "max_latency_s" in expect and (latency is None or latency > expect["max_latency_s"]):
+        misses.append(f"latency should be under {expect['max_latency_s']} s")
+    took = result.get("time_to_expect_s")
+    took = 0.0 if took is None else float(took)
+    if took > signal["within_s"]:
+        misses.append(f"took {took} s, budget {signal['within_s']} s")
+    if result.get("failed") and not misses:
+        misses.append(str(result.get("msg") or "probe failed"))
+    if misses:
+        return dict(base, status="failed", evidence=f"{'; '.join(misses)} (got {shown})")
+    return dict(base, status="passed", time_to_signal_s=round(took, 3), evidence=shown)
+
+
+def record(
+    journal: dict[str, Any] | None, incident_id: str, run_id: str, phase: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    if journal is None or (phase == "activate" and journal.get("run_id") != run_id):
+        journal = {"incident": incident_id, "run_id": run_id, "phases": {}}
+    entry = dict(scrub(data))
+    for key in ("probes", "confirm"):
+        if key in entry:
+            entry[key] = [judge_probe(probe["item"], probe) for probe in entry[key]]
+    if phase == "verify":
+        entry["signals"] = entry.pop("probes", []) + entry.pop("cluster", [])
+    journal["phases"][phase] = entry
+    if run_id and not journal.get("run_id"):
+        journal["run_id"] = run_id
+    return journal
+
+
+def signal_results(incident: dict[str, Any], journal: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every signal and recovery confirmation in incident order; one never looked at is not_checked."""
+    phases = journal.get("phases", {})
+    seen = {
+        r["name"]: r for r in phases.get("verify", {}).get("signals", []) + phases.get("recover", {}).get("confirm", [])
+    }
+    missing = {"status": "not_checked", "time_to_signal_s": None, "evidence": "not run yet"}
+    ordered = []
+    for stage, signals in (("verify", incident["signals"]), ("recover", incident["recovery"]["confirm"])):
+        for signal in signals:
+            base = {"name": signal["name"], "kind": signal["kind"], "within_s": signal["within_s"]}
+            ordered.append(dict(base, stage=stage, **seen.get(signal["name"], missing)))
+    return ordered
+
+
+def checklist(incident: dict[str, Any], signals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_name = {s["name"]: s for s in signals}
+    items = []
+    for item in incident["checklist"]:
+        statuses = [by_name[name]["status"] for name in item["signals"]]
+        status = (
+            "failed" if "failed" in statuses else "passed" if all(s == "passed" for s in statuses) else "not_checked"
+        )
+        evidence = [f"{name}: {by_name[name]['status']} - {by_name[name]['evidence']}" for name in item["signals"]]
+        items.append(
+            {"name": item["name"], "description": item.get("description", ""), "status": status, "evidence": evidence}
+        )
+    return items
+
+
+def timeline(journal: dict[str, Any]) -> dict[str, Any]:
+    phases = journal.get("phases", {})
+    act, ver, rec = phases.get("activate", {}), phases.get("verify", {}), phases.get("recover", {})
+    activated = act.get("activated_at")
+    return {
+        "activation_started_at": act.get("started_at"),
+        "activated_at": activated,
+        "activation_s": seconds(act.get("started_at"), act.get("ended_at")),
+        "verification_s": seconds(ver.get("started_at"), ver.get("ended_at")),
+        "recovery_started_at": rec.get("started_at"),
+        "incident_s": seconds(activated, rec.get("started_at")),
+        "mttr_s": seconds(rec.get("started_at"), rec.get("confirmed_at")),
+        "recovered_at": rec.get("confirmed_at"),
+        "outage_s": seconds(activated, rec.get("confirmed_at")),
+        "total_s": seconds(act.get("started_at"), rec.get("ended_at")),
+    }
+
+
+def summarise(incident: dict[str, Any], journal: dict[str, Any]) -> dict[str, Any]:
+    signals = signal_results(incident, journal)
+    items = checklist(incident, signals)
+    recover = journal.get("phases", {}).get("recover", {})
+    failed = [s["name"] for s in signals if s["status"] == "failed"]
+    failed_items = [i["name"] for i in items if i["status"] == "failed"]
+    differences = recover.get("differences")
+    return {
+        "passed": not failed
+        and not failed_items
+        and differences == []
+        and all(
+            s["status"] == "passed" for s in signals if s["kind"] not in ("promql", "datadog_logs", "datadog_metrics")
+        ),
+        "failed_signals": failed,
+        "failed_checklist": failed_items,
+        "not_checked": [s["name"] for s in signals if s["status"] == "not_checked"],
+        "diff_empty": differences == [] if differences is not None else None,
+        "signals": signals,
+        "checklist": items,
+        "timeline": timeline(journal),
+    }
+
+
+def fmt_s(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f} s"
+
+
+def render_markdown(
+    incident: dict[str, Any], journal: dict[str, Any], summary: dict[str, Any], generated_at: str
+) -> str:
+    t = summary["timeline"]
+    seed = (incident.get("seed") or {}).get("timeline_s", {})
+    gt = incident["ground_truth"]
+    rc = gt["root_cause"]
+    verdict = "PASSED" if summary["passed"] else "NOT PASSED"
+    lines = [
+        f"# INCIDENT-{incident['id']}: {incident['title']}",
+        "",
+        f"Run `{journal.get('run_id') or '-'}`, report generated {generated_at} (all times UTC). Verdict: **{verdict}**.",
+        "",
+        incident["description"].strip(),
+        "",
+        "## Timeline",
+        "",
+        "| step | at (UTC) | measured | seed |",
+        "|---|---|---|---|",
+        f"| activation | {t['activation_started_at'] or '-'} | {fmt_s(t['activation_s'])} | {fmt_s(seed.get('activation'))} |",
+        f"| fault in place | {t['activated_at'] or '-'} | | |",
+    ]
+    for s in summary["signals"]:
+        if s["stage"] == "verify":
+            lines.append(
+                f"| signal: {s['name']} ({s['kind']}) | | {fmt_s(s['time_to_signal_s'])} ({s['status']}, budget {s['within_s']} s) | |"
+            )
+    lines += [
+        f"| verification | | {fmt_s(t['verification_s'])} | {fmt_s(seed.get('verification'))} |",
+        f"| incident (fault in place until recovery starts) | | {fmt_s(t['incident_s'])} | {fmt_s(seed.get('incident'))} |",
+        f"| recovery (MTTR) | {t['recovery_started_at'] or '-'} | {fmt_s(t['mttr_s'])} | {fmt_s(seed.get('recovery'))} |",
+        f"| payments confirmed | {t['recovered_at'] or '-'} | outage {fmt_s(t['outage_s'])} | |",
+        f"| total | | {fmt_s(t['total_s'])} | {fmt_s(seed.get('total'))} |",
+        "",
+        "## Signals",
+        "",
+        "| signal | kind | status | time to signal | evidence |",
+        "|---|---|---|---|---|",
+    ]
+    for s in summary["signals"]:
+        evidence = str(s["evidence"]).replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {s['name']} | {s['kind']} | {s['status']} | {fmt_s(s['time_to_signal_s'])} | {evidence} |")
+    lines += ["", "## Checklist", ""]
+    for item in summary["checklist"]:
+        mark = {"passed": "x", "failed": " ", "not_checked": "?"}[item["status"]]
+        lines.append(
+            f"- [{mark}] **{item['name']}** ({item['status']})"
+            + (f": {item['description']}" if item["description"] else "")
+        )
+        lines += [f"  - {e}" for e in item["evidence"]]
+    diff = summary["diff_empty"]
+    lines += [
+        "",
+        "## Recovery proof",
+        "",
+        "Live state matches the ledger (diff empty)."
+        if diff
+        else (
+            "Recovery has not run."
+            if diff is None
+            else f"Live state differs from the ledger: {journal['phases']['recover']['differences']}"
+        ),
+        "",
+        "## Ground truth",
+        "",
+        f"- Root cause: {rc['kind'].lower()}/{rc['name']} in namespace {rc['namespace']}, {rc['state']}.",
+        f"- Fault class: {gt['fault_class']}.",
+        f"- Summary: {' '.join(gt['summary'].split())}",
+        "- Distinguishing signals:",
+        *[f"  - {d}" for d in gt["distinguishing_signals"]],
+        *(["- Not the cause:"] + [f"  - {d}" for d in gt["not_the_cause"]] if gt.get("not_the_cause") else []),
+        "- Remediation:",
+        *[f"  - {d}" for d in gt["remediation"]],
+        "- Error taxonomy:",
+        *[f'  - "{e["error"]}": {e["meaning"]}' for e in gt["error_taxonomy"]],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_junit(incident: dict[str, Any], summary: dict[str, Any]) -> str:
+    cases = [
+        (f"signal: {s['name']}", s["kind"], s["status"], s["evidence"], s["time_to_signal_s"])
+        for s in summary["signals"]
+    ]
+    cases += [
+        (f"checklist: {i['name']}", "checklist", i["status"], "; ".join(i["evidence"]), None)
+        for i in summary["checklist"]
+    ]
+    suite = ET.Element(
+        "testsuite",
+        name=f"incident-{incident['id']}",
+        tests=str(len(cases)),
+        failures=str(sum(1 for c in cases if c[2] == "failed")),
+        skipped=str(sum(1 for c in cases if c[2] == "not_checked")),
+    )
+    for name, kind, status, evidence, took in cases:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"incident-{incident['id']}.{kind}", name=name, time=f"{took or 0:.3f}"
+        )
+        if status == "failed":
+            ET.SubElement(case, "failure", message=str(evidence)[:500]).text = str(evidence)
+        elif status == "not_checked":
+            ET.SubElement(case, "skipped", message=str(evidence))
+        else:
+            ET.SubElement(case, "system-out").text = str(evidence)
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+
+
+def render(incident: dict[str, Any], journal: dict[str, Any], generated_at: str) -> dict[str, str]:
+    summary = summarise(incident, journal)
+    document = scrub(
+        {
+            "incident": {"id": incident["id"], "title": incident["title"]},
+            "run_id": journal.get("run_id"),
+            "generated_at": generated_at,
+            "verdict": "passed" if summary["passed"] else "not_passed",
+            **summary,
+            "ground_truth": incident["ground_truth"],
+            "seed": incident.get("seed", {}),
+        }
+    )
+    return {
+        "report.md": render_markdown(incident, journal, summary, generated_at),
+        "report.json": json.dumps(document, indent=2, sort_keys=True) + "\n",
+        "junit.xml": render_junit(incident, summary),
+    }
+
+
+# ---------------------------------------------------------------- files
+
+
+def journal_path(reports_dir: str, incident_id: str) -> str:
+    return os.path.join(reports_dir, ".runs", f"incident-{incident_id}.json")
+
+
+def read_journal(path: str) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return None
+
+
+def write(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "state": {"type": "str", "choices": ["record", "render"], "default": "record"},
+            "incident": {"type": "dict", "required": True},
+            "reports_dir": {"type": "path", "required": True},
+            "run_id": {"type": "str", "default": ""},
+            "phase": {"type": "str", "choices": ["activate", "verify", "recover"]},
+            "data": {"type": "dict", "default": {}},
+            "timestamp": {"type": "str", "default": ""},
+        },
+        required_if=[("state", "record", ("phase",))],
+        supports_check_mode=True,
+    )
+    p = module.params
+    incident = p["incident"]
+    path = journal_path(p["reports_dir"], incident["id"])
+    try:
+        journal = read_journal(path)
+        if p["state"] == "record":
+            journal = record(journal, incident["id"], p["run_id"], p["phase"], p["data"])
+            if not module.check_mode:
+                write(path, json.dumps(journal, indent=1, sort_keys=True))
+            # The journal is run output, like a log: recording never counts as a change to the system.
+            module.exit_json(changed=False, journal=journal, summary=summarise(incident, journal))
+        if journal is None:
+            module.fail_json(
+                msg=f"no journal for incident {incident['id']} at {path}: run phase=activate (and verify) first."
+            )
+        moment = parse_iso(p["timestamp"]) if p["timestamp"] else utc_now()
+        generated_at = iso(moment)
+        folder = os.path.join(
+            p["reports_dir"], f"incident-{incident['id']}-{moment.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}"
+        )
+        files = render(incident, journal, generated_at)
+        if not module.check_mode:
+            for name, text in files.items():
+                write(os.path.join(folder, name), text)
+        module.exit_json(
+            changed=True,
+            journal=journal,
+            summary=summarise(incident, journal),
+            report_dir=folder,
+            files=[os.path.join(folder, name) for name in files],
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        module.fail_json(
+            msg=f"cannot write the incident report under {p['reports_dir']}: {exc}. Check the directory and the journal {path}."
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,424 @@
+#!/usr/bin/python
+# Copyright: sockshop-incidents contributors
+# Apache License 2.0
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: incident_signals
+short_description: Check an incident's Kubernetes, log, PromQL and Datadog signals with their time budgets
+description:
+  - Polls every given signal until it holds or its C(within_s) budget (counted from the start of this task)
+    runs out, and returns each with its status, measured time-to-signal and evidence.
+  - Kinds C(k8s_state) (Deployment availability, pod readiness, restart counts against the ledger),
+    C(k8s_event) (an event newer than I(since)), C(pod_log) (a log line newer than I(since)),
+    C(promql) (an instant query against I(prometheus_url)), C(datadog_logs) and C(datadog_metrics)
+    (the Datadog API over the window since I(since)).
+  - A signal whose backend is not configured is returned as C(not_checked), never as passed.
+  - Probe signals are not handled here; the engine sends them with payment_probe.
+version_added: "0.1.0"
+author: sockshop-incidents contributors
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+options:
+  incident_id:
+    description: Incident id; its ledger holds the restart counts C(restarts=unchanged) compares against.
+    type: str
+    required: true
+  namespace:
+    description: Namespace of the incident.
+    type: str
+    required: true
+  signals:
+    description: Signals as written in the incident file (name, kind, within_s, check).
+    type: list
+    elements: dict
+    required: true
+  queries:
+    description: The incident's C(queries) mapping; promql and datadog signals name an entry of it.
+    type: dict
+    default: {}
+  since:
+    description: Start of the incident window (UTC, RFC 3339); events and log lines older than it do not count.
+    type: str
+    required: true
+  poll_s:
+    description: Seconds between two looks at a signal that does not hold yet.
+    type: float
+    default: 0.5
+  prometheus_url:
+    description: Base URL of Prometheus; empty means PromQL signals are not checked.
+    type: str
+    default: ""
+  datadog_site:
+    description: Datadog site, such as C(us5.datadoghq.com).
+    type: str
+    default: datadoghq.com
+  datadog_api_key:
+    description: Datadog API key; empty means Datadog signals are not checked.
+    type: str
+    default: ""
+  datadog_app_key:
+    description: Datadog application key.
+    type: str
+    default: ""
+requirements:
+  - kubernetes >= 24.2.0
+notes:
+  - Only reads; supports check mode and runs the same there.
+"""
+
+EXAMPLES = r"""
+- name: Check the cluster-side signals of incident 6
+  incident_signals:
+    incident_id: "6"
+    namespace: sock-shop
+    signals: "{{ loaded.plan.cluster_signals }}"
+    queries: "{{ loaded.incident.queries }}"
+    since: "{{ lock.lock.since }}"
+    prometheus_url: "{{ sockshop_prometheus_url }}"
+  register: checked
+"""
+
+RETURN = r"""
+results:
+  description: One entry per signal.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Signal name.
+      type: str
+    kind:
+      description: Signal kind.
+      type: str
+    status:
+      description: passed, failed or not_checked.
+      type: str
+    time_to_signal_s:
+      description: Seconds from the start of the check until the signal held; null unless passed.
+      type: float
+    within_s:
+      description: The signal's budget.
+      type: float
+    evidence:
+      description: What was observed, for the report.
+      type: str
+passed:
+  description: Whether no signal failed.
+  returned: always
+  type: bool
+"""
+
+import json
+import re
+import time
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
+from ansible.module_utils.sockshop_incident import (
+    ConfigMaps,
+    LiveState,
+    get_path,
+    ledger_name,
+    parse_iso,
+    ready_ratio,
+    restart_counts,
+    LEDGER_KEY,
+)
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+
+try:
+    from kubernetes.dynamic.exceptions import DynamicApiError
+except ImportError:  # reported by AnsibleK8SModule
+    DynamicApiError = Exception  # type: ignore[misc,assignment]
+
+# Kubernetes event and log timestamps have whole seconds; allow that much before the window opens.
+SLACK_S = 1.0
+OPS: dict[str, Callable[[float, float], bool]] = {
+    "eq": lambda a, b: a == b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+}
+Verdict = tuple[bool, str]
+
+
+# ---------------------------------------------------------------- evaluation (pure)
+
+
+def judge_k8s_state(
+    check: dict[str, Any], deployment: dict[str, Any] | None, pods: list[dict[str, Any]], ledger: Any
+) -> Verdict:
+    name = check["deployment"]
+    if deployment is None:
+        return False, f"deployment {name} not found"
+    available = int(get_path(deployment, "status.availableReplicas") or 0)
+    notes = [f"{name}: {available} available of {get_path(deployment, 'spec.replicas')} wanted"]
+    ok = True
+    if "available" in check and available != check["available"]:
+        ok = False
+        notes.append(f"expected {check['available']} available")
+    ratios = {pod["metadata"]["name"]: ready_ratio(pod) for pod in pods}
+    if pods:
+        notes.append(
+            "pods " + ", ".join(f"{p} {r} {get_path(q, 'status.phase')}" for (p, r), q in zip(ratios.items(), pods))
+        )
+    if "ready" in check and (not ratios or any(r != check["ready"] for r in ratios.values())):
+        ok = False
+        notes.append(f"expected every pod {check['ready']} ready")
+    if check.get("restarts") == "unchanged":
+        live = restart_counts(pods)
+        recorded = (ledger or {}).get("restart_counts", {}).get(name)
+        if recorded is None:
+            ok = False
+            notes.append("no ledger restart counts to compare with (was the incident activated?)")
+        elif live != recorded:
+            ok = False
+            notes.append(
+                f"restart counts changed: ledger {json.dumps(recorded, sort_keys=True)}, live {json.dumps(live, sort_keys=True)}"
+            )
+        else:
+            notes.append(f"restart counts unchanged {json.dumps(live, sort_keys=True)}")
+    return ok, "; ".join(notes)
+
+
+def event_time(event: dict[str, Any]) -> str:
+    for path in ("lastTimestamp", "eventTime", "firstTimestamp", "metadata.creationTimestamp"):
+        value = get_path(event, path)
+        if value:
+            return str(value)
+    return ""
+
+
+def judge_k8s_event(check: dict[str, Any], events: list[dict[str, Any]], since: Any) -> Verdict:
+    pattern = re.compile(check["message_regex"])
+    seen = []
+    for event in sorted(events, key=event_time):
+        when = event_time(event)
+        fresh = bool(when) and (parse_iso(when) - since).total_seconds() >= -SLACK_S
+        text = f"{event.get('type', '')} {event.get('reason', '')} {event.get('message', '')!r} at {when or 'unknown time'}"
+        if fresh and event.get("reason") == check["reason"] and pattern.search(event.get("message") or ""):
+            return True, text
+        seen.append(text)
+    return (
+        False,
+        f"no {check['reason']} event matching /{check['message_regex']}/ about {check['kind']}/{check['name']} since the activation"
+        + (f"; seen: {'; '.join(seen[-3:])}" if seen else ""),
+    )
+
+
+def fresh_lines(log: str, since: Any) -> list[str]:
+    """Log lines written after `since`; lines without a leading timestamp are kept."""
+    lines = []
+    for line in log.splitlines():
+        stamp, _, text = line.partition(" ")
+        try:
+            if (parse_iso(stamp) - since).total_seconds() >= -SLACK_S:
+                lines.append(text)
+        except ValueError:
+            lines.append(line)
+    return lines
+
+
+def judge_pod_log(check: dict[str, Any], logs: dict[str, str], since: Any) -> Verdict:
+    if not logs:
+        return False, f"deployment {check['deployment']} has no pods to read logs from"
+    for pod, log in sorted(logs.items()):
+        for line in fresh_lines(log, since):
+            if check["contains"] in line:
+                return True, f"{pod}: {line.strip()[:240]}"
+    return False, f"no line containing {check['contains']!r} in {', '.join(sorted(logs))} since the activation"
+
+
+def judge_numeric(expect: dict[str, Any], series: list[dict[str, Any]]) -> Verdict:
+    wanted = expect.get("labels") or {}
+    chosen = [s for s in series if all(s["labels"].get(k) == v for k, v in wanted.items())]
+    if not chosen:
+        return False, f"no series{' with ' + json.dumps(wanted, sort_keys=True) if wanted else ''} (got {len(series)})"
+    shown = ", ".join(f"{json.dumps(s['labels'], sort_keys=True)}={s['value']}" for s in chosen[:5])
+    ok = all(s["value"] is not None and OPS[expect["op"]](s["value"], expect["value"]) for s in chosen)
+    return ok, f"{shown} (want {expect['op']} {expect['value']})"
+
+
+def promql_series(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"labels": item.get("metric", {}), "value": float(item["value"][1])}
+        for item in (answer.get("data") or {}).get("result", [])
+    ]
+
+
+def datadog_series(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    series = []
+    for item in answer.get("series", []):
+        points = [p for p in item.get("pointlist", []) if p[1] is not None]
+        tags = dict(tag.split(":", 1) for tag in item.get("scope", "").split(",") if ":" in tag)
+        series.append({"labels": tags, "value": float(points[-1][1]) if points else None})
+    return series
+
+
+def poll(
+    signals: list[dict[str, Any]],
+    observe: Callable[[dict[str, Any]], Verdict | None],
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    poll_s: float,
+) -> list[dict[str, Any]]:
+    """Look at every signal until it holds or its budget runs out. observe() returns None for 'not checked'."""
+    start = clock()
+    results: dict[str, dict[str, Any]] = {}
+    pending = list(signals)
+    while pending:
+        still = []
+        for signal in pending:
+            verdict = observe(signal)
+            elapsed = clock() - start
+            base = {
+                "name": signal["name"],
+                "kind": signal["kind"],
+                "within_s": signal["within_s"],
+                "time_to_signal_s": None,
+            }
+            if verdict is None:
+                results[signal["name"]] = dict(
+                    base, status="not_checked", evidence="backend not configured for this inventory"
+                )
+            elif verdict[0]:
+                results[signal["name"]] = dict(
+                    base, status="passed", time_to_signal_s=round(elapsed, 3), evidence=verdict[1]
+                )
+            elif elapsed >= signal["within_s"]:
+                results[signal["name"]] = dict(
+                    base, status="failed", evidence=f"not within {signal['within_s']} s: {verdict[1]}"
+                )
+            else:
+                still.append(signal)
+        pending = still
+        if pending:
+            sleep(poll_s)
+    return [results[s["name"]] for s in signals]
+
+
+# ---------------------------------------------------------------- observation (I/O)
+
+
+class Observer:
+    def __init__(self, live: Any, store: Any, params: dict[str, Any], http: Callable[..., Any]) -> None:
+        self.live = live
+        self.params = params
+        self.since = parse_iso(params["since"])
+        self.http = http
+        cm = store.get(ledger_name(params["incident_id"]))
+        self.ledger = json.loads(cm["data"][LEDGER_KEY]) if cm and LEDGER_KEY in (cm.get("data") or {}) else None
+
+    def query(self, kind: str, name: str) -> str:
+        for entry in (self.params.get("queries") or {}).get(kind, []):
+            if entry["name"] == name:
+                return str(entry["query"])
+        raise KeyError(f"no {kind} query named {name}")
+
+    def __call__(self, signal: dict[str, Any]) -> Verdict | None:
+        try:
+            return self.observe(signal)
+        except OSError as exc:  # a backend that errs is a signal not seen yet, until its budget runs out
+            return False, f"backend error: {exc}"
+
+    def observe(self, signal: dict[str, Any]) -> Verdict | None:
+        check, kind = signal["check"], signal["kind"]
+        if kind == "k8s_state":
+            deployment = self.live.get("apps/v1", "Deployment", check["deployment"])
+            pods = self.live.pods_of(deployment) if deployment else []
+            return judge_k8s_state(check, deployment, pods, self.ledger)
+        if kind == "k8s_event":
+            return judge_k8s_event(check, self.live.events_about(check["kind"], check["name"]), self.since)
+        if kind == "pod_log":
+            deployment = self.live.get("apps/v1", "Deployment", check["deployment"])
+            pods = self.live.pods_of(deployment) if deployment else []
+            logs = {
+                p["metadata"]["name"]: self.live.pod_log(p["metadata"]["name"], check.get("container")) for p in pods
+            }
+            return judge_pod_log(check, logs, self.since)
+        if kind == "promql":
+            if not self.params["prometheus_url"]:
+                return None
+            url = (
+                self.params["prometheus_url"].rstrip("/")
+                + "/api/v1/query?"
+                + urlencode({"query": self.query("promql", check["query"])})
+            )
+            return judge_numeric(check["expect"], promql_series(self.http(url)))
+        if not self.params["datadog_api_key"]:
+            return None
+        base = f"https://api.{self.params['datadog_site']}"
+        headers = {"DD-API-KEY": self.params["datadog_api_key"], "DD-APPLICATION-KEY": self.params["datadog_app_key"]}
+        since_epoch = int(self.since.timestamp())
+        if kind == "datadog_logs":
+            body = {
+                "filter": {"query": self.query(kind, check["query"]), "from": self.params["since"], "to": "now"},
+                "page": {"limit": 100},
+            }
+            found = len(self.http(base + "/api/v2/logs/events/search", headers=headers, body=body).get("data") or [])
+            want = check.get("min_count", 1)
+            return found >= want, f"{found} log events since the activation (want at least {want})"
+        url = (
+            base
+            + "/api/v1/query?"
+            + urlencode({"from": since_epoch, "to": int(time.time()), "query": self.query(kind, check["query"])})
+        )
+        return judge_numeric(check["expect"], datadog_series(self.http(url, headers=headers)))
+
+
+def http_json(url: str, headers: dict[str, str] | None = None, body: Any = None) -> Any:
+    data = json.dumps(body) if body is not None else None
+    all_headers = dict(headers or {}, **({"Content-Type": "application/json"} if body is not None else {}))
+    response = open_url(url, data=data, headers=all_headers, method="POST" if body is not None else "GET", timeout=10)
+    return json.loads(response.read())
+
+
+def main() -> None:
+    argument_spec = {
+        "incident_id": {"type": "str", "required": True},
+        "namespace": {"type": "str", "required": True},
+        "signals": {"type": "list", "elements": "dict", "required": True},
+        "queries": {"type": "dict", "default": {}},
+        "since": {"type": "str", "required": True},
+        "poll_s": {"type": "float", "default": 0.5},
+        "prometheus_url": {"type": "str", "default": ""},
+        "datadog_site": {"type": "str", "default": "datadoghq.com"},
+        "datadog_api_key": {"type": "str", "default": "", "no_log": True},
+        "datadog_app_key": {"type": "str", "default": "", "no_log": True},
+    }
+    argument_spec.update(AUTH_ARG_SPEC)
+    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    try:
+        client = get_api_client(module=module)
+        observer = Observer(
+            LiveState(client, params["namespace"]), ConfigMaps(client, params["namespace"]), params, http_json
+        )
+        results = poll(params["signals"], observer, time.monotonic, time.sleep, params["poll_s"])
+    except ValueError as exc:
+        module.fail_json(
+            msg=f"bad signal input: {exc}. Pass since as an RFC 3339 UTC time and signals as in the incident file."
+        )
+    except (KeyError, TypeError) as exc:
+        module.fail_json(msg=f"a signal is missing {exc}; load signals with incident_load so they match the schema.")
+    except (CoreException, DynamicApiError) as exc:
+        module.fail_json(
+            msg=f"the API server refused a signal check: {exc}. Check the context and the namespace {params['namespace']}."
+        )
+    module.exit_json(changed=False, results=results, passed=all(r["status"] != "failed" for r in results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Stdlib helpers shared by the stand-in services (not by the payment gateway, which builds alone)."""
+
+from services.common.util import LineLog, StateFile, dumps, iso_ms, loads, object_id, rfc3339_now, utc_now_ms
+from services.common.web import (
+    App,
+    ClientError,
+    ClientResponse,
+    ConnectFailed,
+    HTTPError,
+    LookupFailed,
+    Request,
+    Response,
+    TimedOut,
+    http_request,
+    json_request,
+    make_server,
+    parse_port,
+    serve,
+    spring_error_body,
+    status_phrase,
+)
+
+__all__ = [
+    "App",
+    "ClientError",
+    "ClientResponse",
+    "ConnectFailed",
+    "HTTPError",
+    "LineLog",
+    "LookupFailed",
+    "Request",
+    "Response",
+    "StateFile",
+    "TimedOut",
+    "dumps",
+    "http_request",
+    "iso_ms",
+    "json_request",
+    "loads",
+    "make_server",
+    "object_id",
+    "parse_port",
+    "rfc3339_now",
+    "serve",
+    "spring_error_body",
+    "status_phrase",
+    "utc_now_ms",
+]

@@ -1,0 +1,1 @@
+"""Gateway-backed Sock Shop payment service (image `sock-shop-payment-gateway:v2`)."""

@@ -1,0 +1,1 @@
+"""Stand-in for `stripe/stripe-mock:latest` (charges API only)."""

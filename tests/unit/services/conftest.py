@@ -1,0 +1,289 @@
+"""Fixtures for the service tests: real servers on 127.0.0.1 and free ports, always stopped afterwards."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def free_port() -> Callable[[], int]:
+    """A port on 127.0.0.1 with nothing listening (for connection-refused cases)."""
+    return _free_port
+
+
+# --------------------------------------------------------------------------- in-process servers
+
+
+@dataclass
+class Running:
+    server: ThreadingHTTPServer
+    log: io.StringIO = field(default_factory=io.StringIO)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def lines(self) -> list[str]:
+        return self.log.getvalue().splitlines()
+
+
+@pytest.fixture
+def run_server() -> Iterator[Callable[..., Running]]:
+    """Serve a ThreadingHTTPServer (already bound to 127.0.0.1:0) in a thread until the test ends."""
+    started: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
+
+    def start(server: ThreadingHTTPServer, log: io.StringIO | None = None) -> Running:
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        thread.start()
+        started.append((server, thread))
+        return Running(server, log if log is not None else io.StringIO())
+
+    yield start
+    for server, thread in reversed(started):
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------- a scriptable fake HTTP upstream
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None  # dict/list -> JSON; str/bytes -> as is
+    delay_s: float = 0.0
+
+
+@dataclass
+class Fake:
+    server: ThreadingHTTPServer
+    replies: list[Reply]
+    requests: list[dict[str, Any]]
+    release: threading.Event
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+
+@pytest.fixture
+def reply() -> type[Reply]:
+    """`reply(status, body, delay_s=...)`: one scripted answer of `fake_upstream`."""
+    return Reply
+
+
+@pytest.fixture
+def fake_upstream() -> Iterator[Callable[..., Fake]]:
+    """An HTTP server answering the scripted replies in turn (the last one repeats), recording requests."""
+    fakes: list[tuple[Fake, threading.Thread]] = []
+
+    def start(*replies: Reply) -> Fake:
+        fake_ref: list[Fake] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _any(self) -> None:
+                fake = fake_ref[0]
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                fake.requests.append(
+                    {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+                )
+                reply = fake.replies[min(len(fake.requests) - 1, len(fake.replies) - 1)]
+                if reply.delay_s:
+                    fake.release.wait(reply.delay_s)
+                if isinstance(reply.body, dict | list):
+                    payload = json.dumps(reply.body).encode()
+                elif isinstance(reply.body, str):
+                    payload = reply.body.encode()
+                else:
+                    payload = reply.body or b""
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass
+
+            do_GET = do_POST = do_PUT = do_DELETE = _any
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        fake = Fake(server, list(replies) or [Reply()], [], threading.Event())
+        fake_ref.append(fake)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        thread.start()
+        fakes.append((fake, thread))
+        return fake
+
+    yield start
+    for fake, thread in fakes:
+        fake.release.set()
+        fake.server.shutdown()
+        fake.server.server_close()
+        thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------- subprocesses
+
+
+class ServiceProcess:
+    """`python -m services.<name>` on 127.0.0.1; stdout collected line by line."""
+
+    def __init__(self, module: str, args: list[str], env: dict[str, str], ready: str) -> None:
+        full_env = {k: v for k, v in os.environ.items() if k not in ("PORT", "PAYMENT_GATEWAY_URL")}
+        full_env.update({"BIND_HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"})
+        full_env.update(env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            cwd=ROOT,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self.output: list[str] = []
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.ready = ready
+        self.port = 0
+
+    def wait_ready(self) -> None:
+        line = self.wait_for(self.ready)
+        match = re.search(r"port:? (\d+)", line)
+        assert match, line
+        self.port = int(match.group(1))
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            with self._cond:
+                self.output.append(raw.decode("utf-8").rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_for(self, pattern: str, timeout: float = 10.0) -> str:
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self.output:
+                    if regex.search(line):
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
+                    raise AssertionError(f"no line matching {pattern!r} in {self.output!r}")
+                self._cond.wait(min(left, 0.1))
+
+    def stop(self, timeout: float = 5.0) -> int:
+        """SIGTERM by pid, then SIGKILL if it lingers; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._reader.join(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return int(self.proc.returncode)
+
+
+@pytest.fixture
+def service_process() -> Iterator[Callable[..., ServiceProcess]]:
+    procs: list[ServiceProcess] = []
+
+    def start(module: str, *args: str, env: dict[str, str] | None = None, ready: str = r"port:? \d+") -> ServiceProcess:
+        proc = ServiceProcess(module, list(args), dict(env or {}), ready)
+        procs.append(proc)  # registered before waiting, so a failed start is still stopped
+        proc.wait_ready()
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.stop()
+
+
+# --------------------------------------------------------------------------- a plain HTTP client
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def _call(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 10.0
+) -> Answer:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout)
+    payload: bytes | None
+    all_headers = dict(headers or {})
+    if body is None or isinstance(body, bytes):
+        payload = body
+    elif isinstance(body, str):
+        payload = body.encode()
+    else:
+        payload = json.dumps(body).encode()
+        all_headers.setdefault("Content-Type", "application/json")
+    try:
+        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=payload, headers=all_headers)
+        response = conn.getresponse()
+        return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def call() -> Callable[..., Answer]:
+    """`call(method, url, body=None, headers=None)` -> Answer, without raising on 4xx/5xx."""
+    return _call
