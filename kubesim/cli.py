@@ -65,6 +65,7 @@ def up(state: StateDir, timeout: float = 15.0) -> int:
         print(f"local cluster already running: {info['server']} (pid {info['pid']}), context {CONTEXT}")
         print(f"export KUBECONFIG={state.kubeconfig}")
         return 0
+    stop_pod_processes(state)  # a server that died hard may have left its pods running
     state.write_info({**state.read_info(), "pid": None})
     start = time.monotonic()
     with state.log.open("ab") as log:

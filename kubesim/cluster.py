@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import platform
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,8 @@ class Cluster:
                                   VolumeBinder, GarbageCollector)]
         self.store.subscribe(self._fan_out)
         self._tasks: list[asyncio.Task[None]] = []
+        self.closers: list[Callable[[], None]] = []
+        self.async_closers: list[Callable[[], Awaitable[None]]] = []
 
     def _fan_out(self, change: Change) -> None:
         for controller in self.controllers:
@@ -130,4 +133,8 @@ class Cluster:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.process_runtime is not None:
             await self.process_runtime.shutdown()
+        for close in self.closers:
+            close()
+        for aclose in self.async_closers:
+            await aclose()
         self.store.close()

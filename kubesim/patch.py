@@ -54,9 +54,9 @@ class ApplyConflict(Exception):
         return f"Apply failed with {count} conflicts: " + "\n".join(lines)
 
     def causes(self) -> list[dict[str, str]]:
-        """``Status.details.causes`` entries as the apiserver sends them."""
+        """``Status.details.causes`` entries as the apiserver sends them (a cause type goes under ``reason``)."""
         return [
-            {"type": "FieldManagerConflict", "message": f"conflict with {self._label(m)}", "field": p}
+            {"reason": "FieldManagerConflict", "message": f"conflict with {self._label(m)}", "field": p}
             for p, m in self.conflicts
         ]
 

@@ -238,7 +238,7 @@ def parse_label_selector(text: str | None) -> LabelSelector:
                 reqs.append(_requirement(key, GREATER_THAN if op == ">" else LESS_THAN, [number]))
             else:
                 take()
-                raise fail("'=', '!=', '==', 'in', notin'")
+                raise fail("'=', '!=', '==', 'in', 'notin'")
         else:
             raise fail("'!' or identifier")
         sep = take()

@@ -18,6 +18,7 @@ from kubesim import metrics
 from kubesim.api import API
 from kubesim.cluster import Cluster
 from kubesim.config import StateDir
+from kubesim.runtime.wiring import enable_runtime
 from kubesim.tls import server_context
 
 log = logging.getLogger("kubesim")
@@ -48,6 +49,7 @@ async def serve(state: StateDir, port: int = 0) -> None:
     cluster.bootstrap()
     api = API(cluster.registry, cluster.logs, token)
     api.metrics = lambda: metrics.render(cluster.store)
+    enable_runtime(cluster, api)
     runner = web.AppRunner(api.app(), access_log=None, handle_signals=False)
     await runner.setup()
     previous = state.read_info().get("port", 0) if not port else port

@@ -124,6 +124,8 @@ class Kubelet(Controller):
         phase = (pod.get("status") or {}).get("phase")
         if phase in ("Succeeded", "Failed"):
             return None
+        if not (pod.get("status") or {}).get("podIP"):
+            pod = self._assign_ip(pod)
         states = runtime.sync(pod)
         self._report(pod, states)
         return None
@@ -151,6 +153,15 @@ class Kubelet(Controller):
                                                         f"to {node['metadata']['name']}",
                                    component="default-scheduler")
         return 0.0
+
+    def _assign_ip(self, pod: dict[str, Any]) -> dict[str, Any]:
+        """The sandbox gets its IP before any container starts (processes bind to it)."""
+        node = self.store.peek(NODES.key, "", pod["spec"]["nodeName"])
+        new = copy(pod)
+        ip = self._pod_ip(pod, node)
+        new.setdefault("status", {}).update({"podIP": ip, "podIPs": [{"ip": ip}]})
+        self.registry.store.put(PODS.key, new)
+        return self.store.peek(PODS.key, pod["metadata"]["namespace"], pod["metadata"]["name"]) or new
 
     def _pod_ip(self, pod: dict[str, Any], node: dict[str, Any] | None) -> str:
         if (pod.get("status") or {}).get("podIP"):

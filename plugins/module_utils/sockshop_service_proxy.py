@@ -115,8 +115,16 @@ def _unreachable_message(host: str, reason: Any) -> str:
     )
 
 
+def _pool_host(exc: BaseException) -> str | None:
+    pool = getattr(exc, "pool", None)
+    if pool is None or not getattr(pool, "host", None):
+        return None
+    return f"{getattr(pool, 'scheme', 'https')}://{pool.host}:{pool.port}"
+
+
 def _transport_error(exc: BaseException, host: str, timeout: float, elapsed: float) -> ServiceProxyError:
     """Map a urllib3 failure to the error a user can act on."""
+    host = _pool_host(exc) or host
     reason: Any = exc
     if urllib3_exceptions is not None and isinstance(exc, urllib3_exceptions.MaxRetryError) and exc.reason:
         reason = exc.reason

@@ -135,6 +135,8 @@ def judge_probe(signal: dict[str, Any], result: dict[str, Any]) -> dict[str, Any
     base = {"name": signal["name"], "kind": "probe", "within_s": signal["within_s"], "time_to_signal_s": None}
     if result.get("skipped") or ("authorised" not in result and not result.get("failed")):
         return dict(base, status="not_checked", evidence="probe not sent (check mode)")
+    if "authorised" not in result:
+        return dict(base, status="failed", evidence=f"no answer: {result.get('msg') or 'probe failed'}")
     expect = signal["check"]["expect"]
     shown = (
         f"authorised={result.get('authorised')} classification={result.get('classification')} "
@@ -157,8 +159,6 @@ def judge_probe(signal: dict[str, Any], result: dict[str, Any]) -> dict[str, Any
     took = 0.0 if took is None else float(took)
     if took > signal["within_s"]:
         misses.append(f"took {took} s, budget {signal['within_s']} s")
-    if result.get("failed") and not misses:
-        misses.append(str(result.get("msg") or "probe failed"))
     if misses:
         return dict(base, status="failed", evidence=f"{'; '.join(misses)} (got {shown})")
     return dict(base, status="passed", time_to_signal_s=round(took, 3), evidence=shown)

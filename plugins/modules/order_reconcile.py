@@ -360,11 +360,18 @@ def _customer_id(raw):
 
 
 def _items_key(raw_items):
-    if raw_items is None:
+    """Sorted ((itemId, quantity), ...) of an order's items; ValueError naming a bad item."""
+    if raw_items is None or raw_items == []:
         return ()
-    if not isinstance(raw_items, list):
+    if type(raw_items) is not list:
         raise ValueError(f"items is {type(raw_items).__name__}, not a list")
-    key = []
+    try:  # fast path for well-formed items; anything odd is re-checked below for a precise message
+        key = [(item["itemId"], item.get("quantity", 1)) for item in raw_items]
+        if all(type(i) is str and i and type(q) is int and q >= 0 for i, q in key):
+            key.sort()
+            return tuple(key)
+    except (TypeError, KeyError, AttributeError):
+        pass
     for position, item in enumerate(raw_items):
         if not isinstance(item, dict):
             raise ValueError(f"items[{position}] is not an object")
@@ -374,9 +381,7 @@ def _items_key(raw_items):
             raise ValueError(f"items[{position}] has no itemId")
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
             raise ValueError(f"items[{position}] quantity {quantity!r} is not a whole number")
-        key.append((item_id, quantity))
-    key.sort()
-    return tuple(key)
+    raise ValueError("items are not valid")  # pragma: no cover - the loop above names the bad item
 
 
 def normalise(index, raw):

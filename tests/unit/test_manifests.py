@@ -63,18 +63,10 @@ def render(role: str, template: str, variables: dict[str, Any]) -> list[Manifest
     return [doc for doc in yaml.safe_load_all(render_text(role, template, variables)) if doc]
 
 
-def sockshop_manifests() -> list[Manifest]:
-    variables = role_vars("sockshop")
-    workloads = resolve(variables, variables["__sockshop_workloads"])
-    out = render("sockshop", "namespace.yml.j2", variables)
-    for workload in workloads:
-        scoped = dict(variables, __sockshop_workload=workload)
-        for volume in workload.get("volumes", []):
-            if volume.get("claim"):
-                out += render("sockshop", "pvc.yml.j2", dict(scoped, __sockshop_volume=volume))
-        out += render("sockshop", "service.yml.j2", scoped)
-        out += render("sockshop", "deployment.yml.j2", scoped)
-    return out
+def sockshop_manifests(**extra: Any) -> list[Manifest]:
+    variables = role_vars("sockshop", **extra)
+    templates = ["namespace.yml.j2", "persistentvolumeclaims.yml.j2", "services.yml.j2", "deployments.yml.j2"]
+    return [doc for template in templates for doc in render("sockshop", template, variables)]
 
 
 def simple_role_manifests(role: str, templates: list[str], **extra: Any) -> list[Manifest]:
@@ -116,7 +108,7 @@ def containers(deployment: Manifest) -> list[dict[str, Any]]:
 # --- every template is covered -------------------------------------------------------------
 
 RENDERED_HERE = {
-    "sockshop": {"namespace.yml.j2", "pvc.yml.j2", "service.yml.j2", "deployment.yml.j2"},
+    "sockshop": {"namespace.yml.j2", "persistentvolumeclaims.yml.j2", "services.yml.j2", "deployments.yml.j2"},
     "stripe_mock": {"service.yml.j2", "deployment.yml.j2"},
     "payment_gateway": {"service.yml.j2", "deployment.yml.j2"},
     "kube_prometheus_stack": {
@@ -261,15 +253,10 @@ def test_databases_keep_data_on_10gi_claims(manifests: list[Manifest]) -> None:
 
 
 def test_storage_class_is_a_variable() -> None:
-    variables = role_vars("sockshop", sockshop_storage_class="standard")
-    workload = next(w for w in resolve(variables, variables["__sockshop_workloads"]) if w["name"] == "carts-db")
-    (claim,) = render(
-        "sockshop",
-        "pvc.yml.j2",
-        dict(variables, __sockshop_workload=workload, __sockshop_volume=workload["volumes"][0]),
-    )
-    assert claim["spec"]["storageClassName"] == "standard"
-    kubernetes_validate.validate(claim, K8S_VERSION, strict=True)
+    claims = by_kind(sockshop_manifests(sockshop_storage_class="standard"), "PersistentVolumeClaim")
+    assert {c["spec"]["storageClassName"] for c in claims.values()} == {"standard"}
+    for claim in claims.values():
+        kubernetes_validate.validate(claim, K8S_VERSION, strict=True)
 
 
 def test_app_containers_run_non_root_on_a_read_only_root(manifests: list[Manifest]) -> None:
@@ -284,13 +271,17 @@ def test_app_containers_run_non_root_on_a_read_only_root(manifests: list[Manifes
 
 
 def test_replicas_and_images_are_variables() -> None:
-    variables = role_vars("sockshop")
-    variables["sockshop_replicas"] = dict(variables["sockshop_replicas"], carts=3)
-    variables["sockshop_images"] = dict(variables["sockshop_images"], carts="example.org/carts:1")
-    workload = next(w for w in resolve(variables, variables["__sockshop_workloads"]) if w["name"] == "carts")
-    (deployment,) = render("sockshop", "deployment.yml.j2", dict(variables, __sockshop_workload=workload))
-    assert deployment["spec"]["replicas"] == 3
-    assert containers(deployment)[0]["image"] == "example.org/carts:1"
+    defaults = role_vars("sockshop")
+    deployments = by_kind(
+        sockshop_manifests(
+            sockshop_replicas=dict(defaults["sockshop_replicas"], carts=3),
+            sockshop_images=dict(defaults["sockshop_images"], carts="example.org/carts:1"),
+        ),
+        "Deployment",
+    )
+    assert deployments["carts"]["spec"]["replicas"] == 3
+    assert containers(deployments["carts"])[0]["image"] == "example.org/carts:1"
+    assert deployments["orders"]["spec"]["replicas"] == 1
 
 
 # --- payment and stripe-mock ---------------------------------------------------------------

@@ -585,7 +585,7 @@ def test_update_then_apply_conflicts_and_force_takes_over() -> None:
     )
     assert info.value.causes() == [
         {
-            "type": "FieldManagerConflict",
+            "reason": "FieldManagerConflict",
             "message": 'conflict with "kubectl-scale" using apps/v1',
             "field": ".spec.replicas",
         }
@@ -593,7 +593,9 @@ def test_update_then_apply_conflicts_and_force_takes_over() -> None:
     # Applying the value already there is no conflict: ownership is shared.
     shared = _apply(scaled, _web(replicas=3))
     assert _owners(shared)["kubectl-scale"] == ("Update", {"f:spec": {"f:replicas": {}}})
+    snapshot = copy.deepcopy(scaled)
     forced = _apply(scaled, _web(replicas=1), force=True)
+    assert scaled == snapshot  # neither the live object nor its managedFields were touched
     assert forced["spec"]["replicas"] == 1
     assert set(_owners(forced)) == {"kubectl"}
 
@@ -618,7 +620,12 @@ def test_apply_on_an_object_without_managed_fields_conflicts_with_before_first_a
 
 
 def test_apply_merges_sets_and_unknown_kinds() -> None:
-    cfg = {"apiVersion": "x/v1", "kind": "Widget", "metadata": {"name": "w", "finalizers": ["a"]}, "spec": {"l": [1]}}
+    cfg: dict[str, Any] = {
+        "apiVersion": "x/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w", "finalizers": ["a"]},
+        "spec": {"l": [1]},
+    }
     live = _apply(None, cfg, kind="Widget", api_version="x/v1")
     assert _owners(live)["kubectl"][1] == {"f:metadata": {"f:finalizers": {'v:"a"': {}}}, "f:spec": {"f:l": {}}}
     other = copy.deepcopy(live)
@@ -648,8 +655,14 @@ def test_record_update_create_and_noop() -> None:
         ("f:spec", "f:template", "f:spec", "f:containers", 'k:{"name":"web"}', "f:name"),
         ("f:spec", "f:template", "f:spec", "f:containers", 'k:{"name":"web"}', "f:image"),
     }
+    snapshot = copy.deepcopy(created)
     same = _update(created, copy.deepcopy(created), "kubectl-edit", now="T5")
     assert same == created
+    edited = copy.deepcopy(created)
+    edited["spec"]["replicas"] = 4
+    after = _update(created, edited, "kubectl-edit", now="T6")
+    assert created == snapshot
+    assert _owners(after)["kubectl-edit"] == ("Update", {"f:spec": {"f:replicas": {}}})
 
 
 def test_record_update_prunes_removed_fields_and_respects_client_sent_fields() -> None:

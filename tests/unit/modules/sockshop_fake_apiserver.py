@@ -56,8 +56,7 @@ class FakeApiServer:
     @property
     def url(self) -> str:
         assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def proxied(self) -> list[Recorded]:
         return [r for r in self.requests if "/proxy/" in r.path]
@@ -68,7 +67,7 @@ class FakeApiServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
             def _answer(self, status: int, payload: Any) -> None:
@@ -82,7 +81,9 @@ class FakeApiServer:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                fake.requests.append(Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, raw))
+                fake.requests.append(
+                    Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, raw)
+                )
                 if self.headers.get("Authorization") != f"Bearer {fake.token}":
                     self._answer(401, status_body(401, "Unauthorized", "Unauthorized"))
                     return
@@ -111,7 +112,9 @@ class FakeApiServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-apiserver", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-apiserver", daemon=True
+        )
         self.thread.start()
         return self
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from ansible.module_utils.sockshop_service_proxy import ProxyResponse
+
 from plugins.modules import order_reconcile
 from plugins.modules.order_reconcile import (
     MalformedOrder,
@@ -78,7 +78,11 @@ def test_incident3_window(orders: list[dict[str, Any]]) -> None:
     assert result["first_failure"] == "2026-03-14T08:24:46Z"
     assert result["last_failure"] == "2026-03-14T08:28:32Z"
     assert result["per_customer"] == {
-        C1: {"count": 3, "amount": "232.10", "order_ids": ["6613f26ec9e77c0001a1b104", "6613f2c4c9e77c0001a1b106", "6613f350c9e77c0001a1b108"]},
+        C1: {
+            "count": 3,
+            "amount": "232.10",
+            "order_ids": ["6613f26ec9e77c0001a1b104", "6613f2c4c9e77c0001a1b106", "6613f350c9e77c0001a1b108"],
+        },
         C2: {"count": 2, "amount": "142.12", "order_ids": ["6613f29bc9e77c0001a1b105", "6613f31cc9e77c0001a1b107"]},
     }
     assert [o["total"] for o in result["orders"]] == ["104.98", "19.99", "104.98", "122.13", "22.14"]
@@ -139,7 +143,11 @@ def test_other_statuses_and_inconsistent(orders: list[dict[str, Any]]) -> None:
     broken[5]["shipment"] = {"id": "ship-1", "name": "6613f2c4c9e77c0001a1b106"}  # the UI showed it as shipped
     result = reconcile(broken, ["PAYMENT_FAILED"], **WINDOW)
     assert result["inconsistent"] == [
-        {"id": "6613f2c4c9e77c0001a1b106", "customer_id": C1, "shipment": {"id": "ship-1", "name": "6613f2c4c9e77c0001a1b106"}}
+        {
+            "id": "6613f2c4c9e77c0001a1b106",
+            "customer_id": C1,
+            "shipment": {"id": "ship-1", "name": "6613f2c4c9e77c0001a1b106"},
+        }
     ]
 
 
@@ -174,24 +182,56 @@ def mutate(index: int, change: Any) -> Any:
 MALFORMED = [
     ("not an object", mutate(4, "oops"), 4, None, "is str, not an object"),
     ("no id", mutate(2, lambda r: r.pop("id")), 2, None, "has no id"),
-    ("no customer", mutate(3, lambda r: (r.pop("customerId"), r.pop("customer"))), 3, "6613f26ec9e77c0001a1b104", "has no customerId"),
-    ("total text", mutate(5, lambda r: r.update(total="a lot")), 5, "6613f2c4c9e77c0001a1b106", "total 'a lot' is not a number"),
+    (
+        "no customer",
+        mutate(3, lambda r: (r.pop("customerId"), r.pop("customer"))),
+        3,
+        "6613f26ec9e77c0001a1b104",
+        "has no customerId",
+    ),
+    (
+        "total text",
+        mutate(5, lambda r: r.update(total="a lot")),
+        5,
+        "6613f2c4c9e77c0001a1b106",
+        "total 'a lot' is not a number",
+    ),
     ("total missing", mutate(6, lambda r: r.pop("total")), 6, "6613f31cc9e77c0001a1b107", "has no total"),
     ("total negative", mutate(7, lambda r: r.update(total=-1)), 7, "6613f350c9e77c0001a1b108", "negative"),
     ("total bool", mutate(7, lambda r: r.update(total=True)), 7, "6613f350c9e77c0001a1b108", "not a number"),
     ("no date", mutate(1, lambda r: r.pop("date")), 1, "6613ebf2c9e77c0001a1b102", "has no date"),
-    ("bad date", mutate(1, lambda r: r.update(date="yesterday")), 1, "6613ebf2c9e77c0001a1b102", "'yesterday' is not an ISO-8601"),
+    (
+        "bad date",
+        mutate(1, lambda r: r.update(date="yesterday")),
+        1,
+        "6613ebf2c9e77c0001a1b102",
+        "'yesterday' is not an ISO-8601",
+    ),
     ("no status", mutate(0, lambda r: r.update(status=None)), 0, "6613e1f2c9e77c0001a1b101", "status None"),
     ("items not list", mutate(3, lambda r: r.update(items={"a": 1})), 3, "6613f26ec9e77c0001a1b104", "items is dict"),
-    ("item qty text", mutate(3, lambda r: r["items"][0].update(quantity="2")), 3, "6613f26ec9e77c0001a1b104", "quantity '2'"),
-    ("item no id", mutate(3, lambda r: r["items"][0].pop("itemId")), 3, "6613f26ec9e77c0001a1b104", "items[0] has no itemId"),
+    (
+        "item qty text",
+        mutate(3, lambda r: r["items"][0].update(quantity="2")),
+        3,
+        "6613f26ec9e77c0001a1b104",
+        "quantity '2'",
+    ),
+    (
+        "item no id",
+        mutate(3, lambda r: r["items"][0].pop("itemId")),
+        3,
+        "6613f26ec9e77c0001a1b104",
+        "items[0] has no itemId",
+    ),
 ]
 
 
 @pytest.mark.parametrize(
     ("change", "index", "order_id", "problem"), [row[1:] for row in MALFORMED], ids=[row[0] for row in MALFORMED]
 )
-def test_malformed_record_is_named(orders: list[dict[str, Any]], change: Any, index: int, order_id: str | None, problem: str) -> None:
+def test_malformed_record_is_named(
+    orders: list[dict[str, Any]], change: Any, index: int, order_id: str | None, problem: str
+) -> None:
     bad = copy.deepcopy(orders)
     change(bad)
     with pytest.raises(MalformedOrder) as err:
@@ -203,7 +243,11 @@ def test_malformed_record_is_named(orders: list[dict[str, Any]], change: Any, in
 
 @pytest.mark.parametrize(
     ("since", "until", "text"),
-    [("soon", None, "since 'soon'"), (None, "2026-13-01", "until '2026-13-01'"), ("2026-03-14T09:00:00Z", "2026-03-14T08:00:00Z", "after")],
+    [
+        ("soon", None, "since 'soon'"),
+        (None, "2026-13-01", "until '2026-13-01'"),
+        ("2026-03-14T09:00:00Z", "2026-03-14T08:00:00Z", "after"),
+    ],
 )
 def test_bad_window(orders: list[dict[str, Any]], since: str | None, until: str | None, text: str) -> None:
     with pytest.raises((ReconcileError, ValueError), match=text):
@@ -307,7 +351,9 @@ class OrdersPages:
             number = 0
         chunk = self.records[number * size : (number + 1) * size]
         pages = -(-len(self.records) // size)
-        doc: dict[str, Any] = {"page": {"size": size, "totalElements": len(self.records), "totalPages": pages, "number": number}}
+        doc: dict[str, Any] = {
+            "page": {"size": size, "totalElements": len(self.records), "totalPages": pages, "number": number}
+        }
         if chunk:
             doc["_embedded"] = {"customerOrders": chunk}
         return 200, doc
@@ -374,7 +420,9 @@ def orders_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         yield server, pages
 
 
-def test_module_reads_service_exports_and_is_idempotent(orders_service: tuple[FakeApiServer, OrdersPages], tmp_path: Path, capsys) -> None:
+def test_module_reads_service_exports_and_is_idempotent(
+    orders_service: tuple[FakeApiServer, OrdersPages], tmp_path: Path, capsys
+) -> None:
     server, pages = orders_service
     out = tmp_path / "reports"
     out.mkdir()
@@ -401,7 +449,9 @@ def test_module_reads_service_exports_and_is_idempotent(orders_service: tuple[Fa
 def test_module_check_mode_and_malformed_src(tmp_path: Path, capsys) -> None:
     out = tmp_path / "failed.json"
     checked = run_module(
-        order_reconcile.main, {"src": str(FIXTURE), **WINDOW, "export_json": str(out), "_ansible_check_mode": True}, capsys
+        order_reconcile.main,
+        {"src": str(FIXTURE), **WINDOW, "export_json": str(out), "_ansible_check_mode": True},
+        capsys,
     )
     assert checked["changed"] is True  # it would write
     assert checked["amount_at_risk"] == "374.22"

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from ansible.module_utils.sockshop_money import MoneyError
 from ansible.module_utils.sockshop_service_proxy import ClusterUnreachable, ProxyResponse, ProxyTimeout
+
 from plugins.modules import payment_probe
 from plugins.modules.payment_probe import ProbeError, build_request, classify, probe_once, run_probe
 from tests.unit.modules.sockshop_fake_apiserver import FakeApiServer, run_module, serve, status_body
@@ -38,7 +38,14 @@ CLASSIFICATION_TABLE = [
     ("charge ok", 200, answer(True, "Payment authorized (charge: ch_1Abc)"), "authorised", True, "ch_1Abc"),
     ("declined", 200, answer(False, "Payment declined by gateway"), "declined", False, "declined"),
     ("gateway down (REFERENCE)", 200, answer(False, REFUSED), "connection_refused", False, REFUSED),
-    ("java wording", 200, answer(False, "java.net.ConnectException: Connection refused"), "connection_refused", False, ""),
+    (
+        "java wording",
+        200,
+        answer(False, "java.net.ConnectException: Connection refused"),
+        "connection_refused",
+        False,
+        "",
+    ),
     (
         "gateway slow",
         200,
@@ -47,7 +54,14 @@ CLASSIFICATION_TABLE = [
         False,
         "deadline",
     ),
-    ("io timeout", 200, answer(False, "Payment gateway error: dial tcp 10.96.0.9:80: i/o timeout"), "timeout", False, ""),
+    (
+        "io timeout",
+        200,
+        answer(False, "Payment gateway error: dial tcp 10.96.0.9:80: i/o timeout"),
+        "timeout",
+        False,
+        "",
+    ),
     (
         "dns",
         200,
@@ -70,7 +84,9 @@ CLASSIFICATION_TABLE = [
     (
         "pod not listening",
         503,
-        status(503, "ServiceUnavailable", "error trying to reach service: dial tcp 10.244.1.7:8080: connection refused"),
+        status(
+            503, "ServiceUnavailable", "error trying to reach service: dial tcp 10.244.1.7:8080: connection refused"
+        ),
         "http_5xx",
         False,
         "error trying to reach service",
@@ -80,7 +96,14 @@ CLASSIFICATION_TABLE = [
     ("not json", 200, b"<html>hello</html>", "bad_response", False, "not a payment result"),
     ("authorised not bool", 200, b'{"authorised": "yes"}', "bad_response", False, ""),
     ("invalid request", 400, answer(False, "Invalid payment request"), "bad_response", False, "HTTP 400"),
-    ("no such service", 404, status(404, "NotFound", 'services "paymnet" not found'), "bad_response", False, "not found"),
+    (
+        "no such service",
+        404,
+        status(404, "NotFound", 'services "paymnet" not found'),
+        "bad_response",
+        False,
+        "not found",
+    ),
 ]
 
 
@@ -175,7 +198,9 @@ def test_retries_until_expectation_holds_and_reports_time_to_signal() -> None:
     clock = FakeClock()
     send = ScriptedPayment(clock, [OK, OK, OK, DOWN])
     expect = {"authorised": False, "classification": "connection_refused", "max_latency_s": 1.0}
-    result = run_probe(send, {"amount": 50.0}, 10, expect=expect, budget_s=30, interval_s=2, clock=clock, sleep=clock.sleep)
+    result = run_probe(
+        send, {"amount": 50.0}, 10, expect=expect, budget_s=30, interval_s=2, clock=clock, sleep=clock.sleep
+    )
     assert result["attempts"] == 4
     assert result["classification"] == "connection_refused"
     assert clock.sleeps == [2, 2, 2]
@@ -280,9 +305,15 @@ def apiserver(payment: PaymentStandIn, tmp_path: Path, monkeypatch: pytest.Monke
     yield from serve(payment)
 
 
-def test_module_end_to_end_through_service_proxy(apiserver: FakeApiServer, payment: PaymentStandIn, tmp_path: Path, capsys) -> None:
+def test_module_end_to_end_through_service_proxy(
+    apiserver: FakeApiServer, payment: PaymentStandIn, tmp_path: Path, capsys
+) -> None:
     kubeconfig = str(apiserver.write_kubeconfig(tmp_path))
-    args = {"kubeconfig": kubeconfig, "amount": "50.00", "expect": {"authorised": False, "classification": "connection_refused"}}
+    args = {
+        "kubeconfig": kubeconfig,
+        "amount": "50.00",
+        "expect": {"authorised": False, "classification": "connection_refused"},
+    }
     result = run_module(payment_probe.main, args, capsys)
     assert result.get("failed") is not True, result
     assert result["changed"] is False
@@ -322,7 +353,9 @@ def test_module_expectation_not_met_fails(apiserver: FakeApiServer, tmp_path: Pa
     assert result["attempts"] >= 1
 
 
-def test_module_check_mode_sends_no_payment(apiserver: FakeApiServer, payment: PaymentStandIn, tmp_path: Path, capsys) -> None:
+def test_module_check_mode_sends_no_payment(
+    apiserver: FakeApiServer, payment: PaymentStandIn, tmp_path: Path, capsys
+) -> None:
     args = {"kubeconfig": str(apiserver.write_kubeconfig(tmp_path)), "amount": 19.99, "_ansible_check_mode": True}
     result = run_module(payment_probe.main, args, capsys)
     assert result["skipped"] is True
@@ -333,7 +366,9 @@ def test_module_check_mode_sends_no_payment(apiserver: FakeApiServer, payment: P
     assert apiserver.proxied() == []
 
 
-def test_module_bad_amount_fails_clearly(apiserver: FakeApiServer, payment: PaymentStandIn, tmp_path: Path, capsys) -> None:
+def test_module_bad_amount_fails_clearly(
+    apiserver: FakeApiServer, payment: PaymentStandIn, tmp_path: Path, capsys
+) -> None:
     args = {"kubeconfig": str(apiserver.write_kubeconfig(tmp_path)), "amount": "fifty"}
     result = run_module(payment_probe.main, args, capsys)
     assert result["failed"] is True

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from ansible.module_utils.sockshop_money import loads_exact
 from ansible.module_utils.sockshop_service_proxy import ProxyResponse, ProxyTimeout
+
 from plugins.modules import order_reconcile, place_orders
 from plugins.modules.place_orders import PlaceOrdersError, build_plan, execute, plan_for_output, read_order_answer
 from plugins.modules.place_orders import place_orders as place
@@ -101,7 +101,11 @@ class SockShopStandIn:
         }
         self.orders.append(order)
         if self.payment == "down":
-            return 500, {"status": 500, "error": "Internal Server Error", "message": f"Payment service unavailable for order {order_id}"}
+            return 500, {
+                "status": 500,
+                "error": "Internal Server Error",
+                "message": f"Payment service unavailable for order {order_id}",
+            }
         if self.payment == "declined":
             return 406, {"message": f"Payment declined for order {order_id}"}
         order.update(status="PAID", shipment={"id": f"s-{order_id}", "name": order_id})
@@ -151,7 +155,10 @@ def test_default_plan_reproduces_incident3_totals() -> None:
 def test_plan_with_items_and_carts() -> None:
     one = plan_for_output(build_plan(2, 1, "c", items=[{"itemId": "a", "unitPrice": 0.1, "quantity": 3}], shipping=0))
     assert [p["total"] for p in one] == ["0.30", "0.30"]  # exact, not 0.30000000000000004
-    carts = [{"items": [{"itemId": "a", "unitPrice": "10"}]}, {"items": [{"itemId": "b", "unitPrice": "2.50", "quantity": 2}]}]
+    carts = [
+        {"items": [{"itemId": "a", "unitPrice": "10"}]},
+        {"items": [{"itemId": "b", "unitPrice": "2.50", "quantity": 2}]},
+    ]
     assert [p["total"] for p in plan_for_output(build_plan(3, 3, "c", carts=carts))] == ["14.99", "9.99", "14.99"]
 
 
@@ -167,7 +174,11 @@ def test_plan_with_items_and_carts() -> None:
         ((1, 1, "c"), {"items": [{"itemId": "a", "unitPrice": "-1"}]}, "negative"),
         ((1, 1, "c"), {"items": [{"unitPrice": "1"}]}, "needs an itemId"),
         ((1, 1, "c"), {"carts": [{"items": []}]}, "carts[0] has no items"),
-        ((1, 1, "c"), {"items": [{"itemId": "a", "unitPrice": 1}], "carts": [{"items": [{"itemId": "a", "unitPrice": 1}]}]}, "not both"),
+        (
+            (1, 1, "c"),
+            {"items": [{"itemId": "a", "unitPrice": 1}], "carts": [{"items": [{"itemId": "a", "unitPrice": 1}]}]},
+            "not both",
+        ),
         ((1, 1, "c"), {"shipping": "free"}, "shipping"),
     ],
 )
@@ -234,12 +245,20 @@ def test_existing_customer_is_reused() -> None:
         (500, "Payment service unavailable for order abc-123", "PAYMENT_FAILED", "abc-123", "unavailable"),
         (406, {"id": "o4", "status": "PAYMENT_FAILED"}, "PAYMENT_FAILED", "o4", ""),
         (500, {"message": "NullPointerException"}, "error", None, "HTTP 500"),
-        (503, status_body(503, "ServiceUnavailable", 'no endpoints available for service "orders"'), "error", None, "scaled down"),
+        (
+            503,
+            status_body(503, "ServiceUnavailable", 'no endpoints available for service "orders"'),
+            "error",
+            None,
+            "scaled down",
+        ),
     ],
 )
 def test_read_order_answer(code: int, body: Any, outcome: str, order_id: str | None, text: str) -> None:
     raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-    got_id, total, got_outcome, _status, message = read_order_answer(ProxyResponse(code, {}, raw, 0.1), Decimal("104.98"))
+    got_id, total, got_outcome, _status, message = read_order_answer(
+        ProxyResponse(code, {}, raw, 0.1), Decimal("104.98")
+    )
     assert (got_id, got_outcome) == (order_id, outcome)
     assert total == Decimal("104.98")
     assert text in message
@@ -253,7 +272,9 @@ def test_order_total_comes_from_the_answer() -> None:
 def test_budget_stops_further_orders() -> None:
     shop = SockShopStandIn()
     plan = build_plan(5, 2, "c")
-    result = place(shop.call, SERVICES, plan, password="pw", budget_s=2.5, timeout=5, clock=Ticker(step=1.0), now=fixed_now)
+    result = place(
+        shop.call, SERVICES, plan, password="pw", budget_s=2.5, timeout=5, clock=Ticker(step=1.0), now=fixed_now
+    )
     assert result["budget_exhausted"] is True
     assert result["placed"] == 2
     assert len(shop.orders) == 2
@@ -288,7 +309,9 @@ def test_order_timeout_is_an_error_outcome() -> None:
             raise ProxyTimeout("no answer through the service proxy within 5s", 5.0)
         return shop.call(svc, method, path, body, timeout)
 
-    result = place(call, SERVICES, build_plan(1, 1, "c"), password="pw", budget_s=60, timeout=5, clock=Ticker(), now=fixed_now)
+    result = place(
+        call, SERVICES, build_plan(1, 1, "c"), password="pw", budget_s=60, timeout=5, clock=Ticker(), now=fixed_now
+    )
     order = result["orders"][0]
     assert (order["outcome"], order["http_status"], order["id"]) == ("error", None, None)
     assert "may still have been created" in order["message"]
@@ -349,7 +372,9 @@ def apiserver(shop: SockShopStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyP
     yield from serve(app)
 
 
-def test_module_places_incident3_traffic_then_reconcile_agrees(apiserver: FakeApiServer, shop: SockShopStandIn, tmp_path: Path, capsys) -> None:
+def test_module_places_incident3_traffic_then_reconcile_agrees(
+    apiserver: FakeApiServer, shop: SockShopStandIn, tmp_path: Path, capsys
+) -> None:
     kubeconfig = str(apiserver.write_kubeconfig(tmp_path))
     placed = run_module(place_orders.main, {"kubeconfig": kubeconfig, "count": 5, "customers": 2}, capsys)
     assert placed.get("failed") is not True, placed
@@ -368,8 +393,15 @@ def test_module_places_incident3_traffic_then_reconcile_agrees(apiserver: FakeAp
     assert sorted(o["id"] for o in recon["orders"]) == sorted(o["id"] for o in placed["orders"])
 
 
-def test_module_check_mode_sends_nothing(apiserver: FakeApiServer, shop: SockShopStandIn, tmp_path: Path, capsys) -> None:
-    args = {"kubeconfig": str(apiserver.write_kubeconfig(tmp_path)), "count": 3, "customers": 1, "_ansible_check_mode": True}
+def test_module_check_mode_sends_nothing(
+    apiserver: FakeApiServer, shop: SockShopStandIn, tmp_path: Path, capsys
+) -> None:
+    args = {
+        "kubeconfig": str(apiserver.write_kubeconfig(tmp_path)),
+        "count": 3,
+        "customers": 1,
+        "_ansible_check_mode": True,
+    }
     result = run_module(place_orders.main, args, capsys)
     assert result["changed"] is True
     assert len(result["plan"]) == 3

@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from ansible.module_utils.sockshop_money import (
     MoneyError,
     float_sum_truncated,
@@ -40,7 +39,9 @@ def test_to_decimal(value: Any, expected: Decimal) -> None:
     assert to_decimal(value) == expected
 
 
-@pytest.mark.parametrize("value", [None, True, False, "", "abc", "1,000.00", "NaN", "Infinity", float("inf"), [1], {"a": 1}])
+@pytest.mark.parametrize(
+    "value", [None, True, False, "", "abc", "1,000.00", "NaN", "Infinity", float("inf"), [1], {"a": 1}]
+)
 def test_to_decimal_rejects(value: Any) -> None:
     with pytest.raises(MoneyError):
         to_decimal(value)
@@ -72,7 +73,9 @@ def test_format_money(value: Any, expected: str) -> None:
     assert format_money(value) == expected
 
 
-@pytest.mark.parametrize(("value", "cents"), [("19.99", 1999), (19.99, 1999), ("50.00", 5000), (0.29, 29), ("1.005", 101)])
+@pytest.mark.parametrize(
+    ("value", "cents"), [("19.99", 1999), (19.99, 1999), ("50.00", 5000), (0.29, 29), ("1.005", 101)]
+)
 def test_to_cents_rounds_where_int_truncates(value: Any, cents: int) -> None:
     assert to_cents(value) == cents
 
@@ -93,7 +96,12 @@ def test_incident3_exact_sum_and_float_truncated() -> None:
 
 @pytest.mark.parametrize(
     ("values", "exact", "truncated"),
-    [([], "0.00", "0.00"), (["0.10", "0.20"], "0.30", "0.30"), (["0.29"], "0.29", "0.28"), (["10", "5.5"], "15.50", "15.50")],
+    [
+        ([], "0.00", "0.00"),
+        (["0.10", "0.20"], "0.30", "0.30"),
+        (["0.29"], "0.29", "0.28"),
+        (["10", "5.5"], "15.50", "15.50"),
+    ],
 )
 def test_sums(values: list[str], exact: str, truncated: str) -> None:
     assert money_str(sum_money(values)) == exact

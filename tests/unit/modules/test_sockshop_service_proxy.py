@@ -9,10 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes.client import ApiClient, Configuration
-from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
-
 from ansible.module_utils.sockshop_service_proxy import (
     ClusterUnreachable,
     ProxyAccessDenied,
@@ -27,15 +23,37 @@ from ansible.module_utils.sockshop_service_proxy import (
     proxy_path,
     status_message,
 )
+from kubernetes.client import ApiClient, Configuration
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
+
 from tests.unit.modules.sockshop_fake_apiserver import FakeApiServer, serve, status_body
 
 
 @pytest.mark.parametrize(
     ("ns", "svc", "port", "path", "expected"),
     [
-        ("sock-shop", "payment", 80, "/paymentAuth", "/api/v1/namespaces/sock-shop/services/payment:80/proxy/paymentAuth"),
-        ("sock-shop", "orders", "http", "orders?page=1&size=50", "/api/v1/namespaces/sock-shop/services/orders:http/proxy/orders?page=1&size=50"),
-        ("ns", "carts", 80, "/carts/57a98d98e4b00679b4a830af/items", "/api/v1/namespaces/ns/services/carts:80/proxy/carts/57a98d98e4b00679b4a830af/items"),
+        (
+            "sock-shop",
+            "payment",
+            80,
+            "/paymentAuth",
+            "/api/v1/namespaces/sock-shop/services/payment:80/proxy/paymentAuth",
+        ),
+        (
+            "sock-shop",
+            "orders",
+            "http",
+            "orders?page=1&size=50",
+            "/api/v1/namespaces/sock-shop/services/orders:http/proxy/orders?page=1&size=50",
+        ),
+        (
+            "ns",
+            "carts",
+            80,
+            "/carts/57a98d98e4b00679b4a830af/items",
+            "/api/v1/namespaces/ns/services/carts:80/proxy/carts/57a98d98e4b00679b4a830af/items",
+        ),
         ("ns", "user", 80, "/", "/api/v1/namespaces/ns/services/user:80/proxy/"),
         ("ns", "user", 80, "/a b", "/api/v1/namespaces/ns/services/user:80/proxy/a%20b"),
     ],
@@ -221,7 +239,7 @@ class LegacyClient:
         self.calls.append({"path": path, "method": method, **kw})
         if self.fail_status:
             exc = ApiException(status=self.fail_status, reason="Service Unavailable")
-            exc.body = b'{"kind": "Status", "message": "no endpoints available for service \\"payment\\""}'
+            exc.body = '{"kind": "Status", "message": "no endpoints available for service \\"payment\\""}'
             exc.headers = {"Content-Type": "application/json"}
             raise exc
         return LegacyResponse()
@@ -238,4 +256,3 @@ def test_legacy_client_success_and_error_answers() -> None:
     failing = call_service(LegacyClient(fail_status=503), "sock-shop", "payment", 80, "/paymentAuth", method="POST")
     assert failing.status == 503
     assert is_no_endpoints(failing)
-

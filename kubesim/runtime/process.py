@@ -1,0 +1,302 @@
+"""Pods whose images the project owns run as real local processes: env, logs, probes, restarts, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kubesim.logs import LogStore
+from kubesim.registry import now_rfc3339
+from kubesim.runtime import probes
+from kubesim.runtime.base import ContainerState, container_id
+from kubesim.runtime.env import EnvError, container_env
+from kubesim.runtime.images import argv_for, program_for
+from kubesim.store import Store
+
+log = logging.getLogger("kubesim.runtime")
+HOOK_DIR = Path(__file__).resolve().parent / "hook"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MAX_BACKOFF_S = 300.0
+
+
+class Container:
+    """One container of a pod: its process, supervisor and probe loops."""
+
+    def __init__(self, pod: PodProcesses, spec: dict[str, Any], restart_count: int) -> None:
+        self.pod = pod
+        self.spec = spec
+        self.name = spec["name"]
+        self.state = ContainerState(name=self.name, image=spec["image"], restart_count=restart_count)
+        self.proc: asyncio.subprocess.Process | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self.stopping = False
+        self.killed_by_probe = False
+        self.env: dict[str, str] = {}
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    async def supervise(self) -> None:
+        backoff = 0.0
+        while not self.stopping:
+            started = time.monotonic()
+            if not await self._start():
+                return
+            assert self.proc is not None
+            code = await self.proc.wait()
+            self._on_exit(code)
+            if self.stopping:
+                return
+            policy = self.pod.spec.get("restartPolicy", "Always")
+            if policy == "Never" or (policy == "OnFailure" and code == 0):
+                return
+            if time.monotonic() - started > 600:
+                backoff = 0.0
+            if backoff:
+                self.state.waiting_reason = "CrashLoopBackOff"
+                self.state.waiting_message = (f"back-off {int(backoff)}s restarting failed container={self.name} "
+                                              f"pod={self.pod.name}_{self.pod.ns}({self.pod.uid})")
+                self.event("Warning", "BackOff", f"Back-off restarting failed container {self.name} in pod "
+                                                 f"{self.pod.name}_{self.pod.ns}({self.pod.uid})")
+                self.pod.changed()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.pod.sleep(backoff)
+            backoff = min(MAX_BACKOFF_S, backoff * 2 if backoff else 10.0)
+            self.state.restart_count += 1
+
+    async def _start(self) -> bool:
+        try:
+            self.env = self.pod.base_env() | container_env(self.pod.store, self.pod.obj, self.spec)
+        except EnvError as exc:
+            self.state.waiting_reason = "CreateContainerConfigError"
+            self.state.waiting_message = str(exc)
+            self.event("Warning", "Failed", f"Error: {exc}")
+            self.pod.changed()
+            await self.pod.sleep(2.0)
+            return not self.stopping and await self._start()
+        argv = argv_for(self.spec["image"], self.spec.get("args"))
+        log_path = self.pod.logs.path(self.pod.ns, self.pod.name, self.pod.uid, self.name, self.state.restart_count)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.proc = await asyncio.create_subprocess_exec(
+            *argv, env=self.env, cwd=str(self.pod.workdir), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True)
+        self.pod.pidfile(self.name).write_text(str(self.proc.pid))
+        st = self.state
+        st.container_id = container_id(self.pod.uid, self.name, st.restart_count)
+        st.running, st.started_at, st.terminated = True, now_rfc3339(), None
+        st.started = "startupProbe" not in self.spec
+        st.ready = st.started and "readinessProbe" not in self.spec
+        st.waiting_reason = st.waiting_message = ""
+        if st.restart_count == 0:
+            self.event("Normal", "Pulled", f'Container image "{self.spec["image"]}" already present on machine')
+        self.event("Normal", "Created", f"Created container: {self.name}")
+        self.event("Normal", "Started", f"Started container {self.name}")
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        proc = self.proc
+        self.tasks = [asyncio.create_task(self._pump(proc.stdout, log_path)),
+                      asyncio.create_task(self._pump(proc.stderr, log_path)),
+                      *[asyncio.create_task(self._probe_loop(kind, proc)) for kind in
+                        ("startupProbe", "livenessProbe", "readinessProbe") if kind in self.spec]]
+        self.pod.changed()
+        return True
+
+    def _on_exit(self, code: int) -> None:
+        for task in self.tasks:
+            if not task.done() and task is not asyncio.current_task():
+                task.cancel()
+        self.pod.pidfile(self.name).unlink(missing_ok=True)
+        st = self.state
+        finished = now_rfc3339()
+        reason = "Completed" if code == 0 else ("Error" if code > 0 else "Error")
+        exit_code = code if code >= 0 else 128 - code
+        term = {"exitCode": exit_code, "reason": reason, "startedAt": st.started_at, "finishedAt": finished,
+                "containerID": st.container_id}
+        st.running = st.ready = st.started = False
+        policy = self.pod.spec.get("restartPolicy", "Always")
+        restarts = not self.stopping and not (policy == "Never" or (policy == "OnFailure" and code == 0))
+        if restarts:
+            st.last_terminated, st.terminated = term, None
+            st.waiting_reason = "ContainerCreating"
+        else:
+            st.terminated = term
+        self.pod.changed()
+
+    async def _pump(self, stream: asyncio.StreamReader, path: Path) -> None:
+        from kubesim.logs import stamp
+
+        with path.open("a", encoding="utf-8") as fh:
+            while True:
+                line = await stream.readline()
+                if not line:
+                    return
+                fh.write(f"{stamp()} {line.decode('utf-8', errors='replace').rstrip(chr(10))}\n")
+                fh.flush()
+
+    async def _probe_loop(self, kind: str, proc: asyncio.subprocess.Process) -> None:
+        probe = self.spec[kind]
+        if kind != "startupProbe" and "startupProbe" in self.spec:
+            while not self.state.started:
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(float(probe.get("initialDelaySeconds", 0)))
+        successes = failures = 0
+        period = float(probe.get("periodSeconds", 10))
+        label = {"startupProbe": "Startup", "livenessProbe": "Liveness", "readinessProbe": "Readiness"}[kind]
+        while proc.returncode is None:
+            ok, message = await probes.run(probe, self.spec, self.pod.ip, self.env, str(self.pod.workdir))
+            if proc.returncode is not None:
+                return
+            if ok:
+                successes, failures = successes + 1, 0
+            else:
+                successes, failures = 0, failures + 1
+                self.event("Warning", "Unhealthy", f"{label} probe failed: {message}")
+            if kind == "readinessProbe":
+                if ok and successes >= int(probe.get("successThreshold", 1)) and not self.state.ready:
+                    self.state.ready = True
+                    self.pod.changed()
+                elif not ok and failures >= int(probe.get("failureThreshold", 3)) and self.state.ready:
+                    self.state.ready = False
+                    self.pod.changed()
+                elif not ok and not self.state.ready:
+                    pass
+            elif kind == "startupProbe" and ok:
+                self.state.started = True
+                self.state.ready = "readinessProbe" not in self.spec
+                self.pod.changed()
+                return
+            if kind in ("livenessProbe", "startupProbe") and failures >= int(probe.get("failureThreshold", 3)):
+                self.event("Normal", "Killing", f"Container {self.name} failed {label.lower()} probe, will be "
+                                                f"restarted")
+                await self.terminate(float(self.pod.spec.get("terminationGracePeriodSeconds", 30)))
+                return
+            await asyncio.sleep(period)
+
+    async def terminate(self, grace: float) -> None:
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), timeout=max(grace, 0.1))
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+
+    def event(self, type_: str, reason: str, message: str) -> None:
+        self.state.events.append((type_, reason, message))
+        self.pod.changed()
+
+
+class PodProcesses:
+    """The processes of one pod, bound to the pod's loopback address."""
+
+    def __init__(self, runtime: ProcessRuntime, pod: dict[str, Any]) -> None:
+        self.runtime = runtime
+        self.obj = pod
+        self.uid = pod["metadata"]["uid"]
+        self.ns = pod["metadata"]["namespace"]
+        self.name = pod["metadata"]["name"]
+        self.spec = pod["spec"]
+        self.ip = pod["status"]["podIP"]
+        self.store = runtime.store
+        self.logs = runtime.logs
+        self.workdir = runtime.root / "pods" / self.uid
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        previous = {s["name"]: s.get("restartCount", 0) for s in (pod.get("status") or {}).get(
+            "containerStatuses") or []}
+        self.containers: list[Container] = []
+        self.placeholders: list[ContainerState] = []
+        for spec in pod["spec"].get("containers") or []:
+            if program_for(spec["image"]) is not None:
+                self.containers.append(Container(self, spec, int(previous.get(spec["name"], 0))))
+            else:
+                self.placeholders.extend(runtime.placeholder.sync({**pod, "spec": {**pod["spec"],
+                                                                                   "containers": [spec]}}))
+        self.supervisors = [asyncio.create_task(c.supervise()) for c in self.containers]
+        self.stop_task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def base_env(self) -> dict[str, str]:
+        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOSTNAME": self.name, "LANG": "C.UTF-8",
+                "HOME": str(self.workdir), "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONPATH": f"{HOOK_DIR}{os.pathsep}{REPO_ROOT}",
+                "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443",
+                "KUBESIM_NET_MAP": str(self.runtime.net_map), "KUBESIM_POD_NAMESPACE": self.ns,
+                "KUBESIM_POD_IP": self.ip}
+
+    def pidfile(self, container: str) -> Path:
+        return self.runtime.pids / f"{self.uid}_{container}.pid"
+
+    def changed(self) -> None:
+        self.runtime.notify(self.ns, self.name)
+
+    async def sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    def states(self) -> list[ContainerState]:
+        order = [c["name"] for c in self.spec.get("containers") or []]
+        by_name = {c.name: c.state for c in self.containers} | {s.name: s for s in self.placeholders}
+        return [by_name[n] for n in order if n in by_name]
+
+    async def stop(self, grace: float) -> None:
+        for c in self.containers:
+            c.stopping = True
+            if c.proc is not None and c.proc.returncode is None:
+                c.event("Normal", "Killing", f"Stopping container {c.name}")
+        self._wake.set()
+        await asyncio.gather(*(c.terminate(grace) for c in self.containers), return_exceptions=True)
+        await asyncio.gather(*self.supervisors, return_exceptions=True)
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop_task is not None and self.stop_task.done()
+
+
+class ProcessRuntime:
+    def __init__(self, store: Store, logs: LogStore, root: Path, placeholder: Any,
+                 notify: Callable[[str, str], None]) -> None:
+        self.store = store
+        self.logs = logs
+        self.root = root
+        self.placeholder = placeholder
+        self.notify = notify
+        self.net_map = root / "net.json"
+        self.pids = root / "pods"
+        self.pids.mkdir(parents=True, exist_ok=True)
+        self.pods: dict[str, PodProcesses] = {}
+
+    def handles(self, pod: dict[str, Any]) -> bool:
+        return any(program_for(c.get("image", "")) for c in pod["spec"].get("containers") or [])
+
+    def sync(self, pod: dict[str, Any]) -> list[ContainerState]:
+        uid = pod["metadata"]["uid"]
+        running = self.pods.get(uid)
+        if running is None:
+            running = self.pods[uid] = PodProcesses(self, pod)
+        running.obj = pod
+        return running.states()
+
+    def kill(self, pod: dict[str, Any], grace_s: float) -> bool:
+        running = self.pods.get(pod["metadata"]["uid"])
+        if running is None:
+            return True
+        if running.stop_task is None:
+            running.stop_task = asyncio.create_task(running.stop(grace_s))
+            running.stop_task.add_done_callback(lambda _: self.notify(running.ns, running.name))
+        return running.stopped
+
+    def forget(self, uid: str) -> None:
+        self.pods.pop(uid, None)
+        self.placeholder.forget(uid)
+
+    async def shutdown(self) -> None:
+        await asyncio.gather(*(p.stop(2.0) for p in self.pods.values()), return_exceptions=True)
+        self.pods.clear()

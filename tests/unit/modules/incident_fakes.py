@@ -1,0 +1,82 @@
+"""In-memory stand-ins for the incident modules' Kubernetes adapters (sockshop_incident.ConfigMaps, LiveState)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ansible.module_utils.sockshop_incident import Conflict
+
+
+class FakeConfigMaps:
+    """ConfigMaps of one namespace with resourceVersions and 409s, counting every write."""
+
+    def __init__(self, namespace: str = "sock-shop") -> None:
+        self.namespace = namespace
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.writes = 0
+        self._version = 100
+
+    def _stamp(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._version += 1
+        self.writes += 1
+        stored = copy.deepcopy(body)
+        stored["metadata"]["resourceVersion"] = str(self._version)
+        self.objects[stored["metadata"]["name"]] = stored
+        return copy.deepcopy(stored)
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        found = self.objects.get(name)
+        return copy.deepcopy(found) if found else None
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body["metadata"]["name"] in self.objects:
+            raise Conflict("AlreadyExists")
+        return self._stamp(body)
+
+    def replace(self, body: dict[str, Any]) -> dict[str, Any]:
+        current = self.objects.get(body["metadata"]["name"])
+        if current is None or current["metadata"]["resourceVersion"] != body["metadata"].get("resourceVersion"):
+            raise Conflict("the object has been modified")
+        return self._stamp(body)
+
+    def delete(self, name: str) -> None:
+        if self.objects.pop(name, None) is not None:
+            self.writes += 1
+
+
+def deployment(name: str, replicas: int, available: int) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "namespace": "sock-shop"},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"name": name}}},
+        "status": {"availableReplicas": available} if available else {},
+    }
+
+
+def pod(name: str, restarts: int = 0, ready: bool = True) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "spec": {"containers": [{"name": "main"}]},
+        "status": {"phase": "Running", "containerStatuses": [{"name": "main", "ready": ready, "restartCount": restarts}]},
+    }
+
+
+class FakeLive:
+    """Live Deployments and their pods."""
+
+    def __init__(self, namespace: str = "sock-shop") -> None:
+        self.namespace = namespace
+        self.deployments: dict[str, dict[str, Any]] = {}
+        self.pods: dict[str, list[dict[str, Any]]] = {}
+
+    def add(self, name: str, replicas: int, pods: list[dict[str, Any]]) -> None:
+        self.deployments[name] = deployment(name, replicas, len(pods))
+        self.pods[name] = pods
+
+    def get(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
+        assert (api_version, kind) == ("apps/v1", "Deployment")
+        found = self.deployments.get(name)
+        return copy.deepcopy(found) if found else None
+
+    def pods_of(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
+        return copy.deepcopy(self.pods.get(deployment["metadata"]["name"], []))

@@ -1,0 +1,100 @@
+"""incident_load: the catalog loads, validates against the schema and refuses bad input clearly."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from plugins.modules import incident_load
+
+CATALOG = Path(__file__).resolve().parents[3] / "incidents"
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Path:
+    shutil.copy(CATALOG / "schema.json", tmp_path / "schema.json")
+    for source in CATALOG.glob("incident-*.yml"):
+        shutil.copy(source, tmp_path / source.name)
+    return tmp_path
+
+
+def rewrite(catalog: Path, incident_id: str, change) -> None:
+    path = catalog / f"incident-{incident_id}.yml"
+    doc = yaml.safe_load(path.read_text())
+    change(doc)
+    path.write_text(yaml.safe_dump(doc))
+
+
+@pytest.mark.parametrize("incident_id", ["3", "6"])
+def test_every_committed_incident_is_valid(incident_id: str) -> None:
+    loaded = incident_load.load_incident(str(CATALOG), incident_id)
+    assert loaded["incident"]["id"] == incident_id
+    assert loaded["known_ids"] == ["3", "6"]
+
+
+def test_plan_for_incident_6() -> None:
+    plan = incident_load.load_incident(str(CATALOG), "6")["plan"]
+    assert plan["namespace"] == "sock-shop"
+    assert plan["ledger_objects"] == [
+        {"api_version": "apps/v1", "kind": "Deployment", "name": "stripe-mock", "fields": ["spec.replicas"]}
+    ]
+    assert plan["restart_watch"] == ["payment"]
+    assert [s["name"] for s in plan["probe_signals"]] == ["payments declined with connection refused"]
+    assert all(s["kind"] != "probe" for s in plan["cluster_signals"])
+    assert [s["name"] for s in plan["confirm_probes"]] == ["payments authorised again"]
+
+
+def test_namespace_override() -> None:
+    assert incident_load.load_incident(str(CATALOG), "6", "shop-2")["plan"]["namespace"] == "shop-2"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d.update(bogus=1), "unknown field 'bogus' at (top level)"),
+        (lambda d: d["signals"][2]["check"].update(restart=0), "unknown field 'restart' at signals[2].check"),
+        (lambda d: d["fault"].update(type="set_env"), "unknown fault type 'set_env' at fault.type (implemented: scale_to_zero)"),
+        (lambda d: d["signals"][0].update(kind="smoke"), "signals[0].kind: 'smoke' is not one of"),
+        (lambda d: d["signals"][0].update(within_s=0), "signals[0].within_s: 0 is less than or equal to the minimum of 0"),
+        (lambda d: d["checklist"][0]["signals"].append("nope"), "names unknown signal 'nope'"),
+        (lambda d: d["signals"][5]["check"].update(query="missing"), "names unknown promql query 'missing'"),
+        (lambda d: d["signals"][1].update(name=d["signals"][0]["name"]), "is used twice"),
+        (lambda d: d.update(id="7"), "the file says '7', its name says '6'"),
+        (lambda d: d.pop("ground_truth"), "'ground_truth' is a required property"),
+    ],
+)
+def test_bad_incident_is_refused_with_its_path(catalog: Path, change, expected: str) -> None:
+    rewrite(catalog, "6", change)
+    with pytest.raises(incident_load.CatalogError) as error:
+        incident_load.load_incident(str(catalog), "6")
+    assert expected in str(error.value)
+    assert "Nothing was changed" in str(error.value)
+
+
+def test_unknown_id_lists_the_known_ones(catalog: Path) -> None:
+    with pytest.raises(incident_load.CatalogError, match=r"unknown incident id '42'; known ids: 3, 6"):
+        incident_load.load_incident(str(catalog), "42")
+
+
+def test_unparsable_file(catalog: Path) -> None:
+    (catalog / "incident-6.yml").write_text("id: [unclosed\n")
+    with pytest.raises(incident_load.CatalogError, match="cannot parse"):
+        incident_load.load_incident(str(catalog), "6")
+
+
+def test_missing_catalog(tmp_path: Path) -> None:
+    with pytest.raises(incident_load.CatalogError, match="cannot read the incident catalog"):
+        incident_load.load_incident(str(tmp_path / "nowhere"), "6")
+
+
+def test_known_ids_order(tmp_path: Path) -> None:
+    for name in ("incident-10.yml", "incident-4B.yml", "incident-4.yml", "incident-3.yml", "notes.yml"):
+        (tmp_path / name).write_text("")
+    assert incident_load.known_ids(str(tmp_path)) == ["3", "4", "4B", "10"]
+
+
+def test_loading_twice_gives_the_same_answer() -> None:
+    assert incident_load.load_incident(str(CATALOG), "6") == incident_load.load_incident(str(CATALOG), "6")

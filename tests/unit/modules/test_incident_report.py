@@ -1,0 +1,147 @@
+"""incident_report: probe judging, journal, summary and the three renderings, with exact figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from plugins.modules import incident_load, incident_report as rep
+
+CATALOG = Path(__file__).resolve().parents[3] / "incidents"
+INCIDENT = incident_load.load_incident(str(CATALOG), "6")["incident"]
+PROBE_SIGNAL = INCIDENT["signals"][0]
+CONFIRM_SIGNAL = INCIDENT["recovery"]["confirm"][0]
+DECLINED = {
+    "item": PROBE_SIGNAL, "changed": False, "authorised": False, "classification": "connection_refused", "http_status": 200,
+    "latency_s": 0.214, "time_to_expect_s": 0.231, "attempts": 1,
+    "message": 'Payment gateway error: Post "http://stripe-mock/v1/charges": dial tcp 10.96.0.12:80: connect: connection refused',
+    "invocation": {"module_args": {"api_key": "sekrit"}},
+}
+AUTHORISED = {
+    "item": CONFIRM_SIGNAL, "authorised": True, "classification": "authorised", "http_status": 200, "latency_s": 0.05,
+    "time_to_expect_s": 3.5, "message": "Payment authorized (charge: ch_123)",
+}
+
+
+def cluster_result(signal: dict, status: str = "passed", took: float | None = 0.5) -> dict:
+    return {"name": signal["name"], "kind": signal["kind"], "within_s": signal["within_s"], "status": status,
+            "time_to_signal_s": took if status == "passed" else None, "evidence": f"{status} evidence"}
+
+
+def journal() -> dict:
+    cluster = [cluster_result(s) if s["kind"] in ("k8s_state", "k8s_event", "pod_log") else cluster_result(s, "not_checked")
+               for s in INCIDENT["signals"][1:]]
+    j = rep.record(None, "6", "run-a", "activate", {
+        "started_at": "2026-11-23T08:24:40.000Z", "ended_at": "2026-11-23T08:24:45.250Z", "activated_at": "2026-11-23T08:24:45.000Z",
+    })
+    j = rep.record(j, "6", "run-a", "verify", {
+        "started_at": "2026-11-23T08:24:50.000Z", "ended_at": "2026-11-23T08:24:53.125Z", "probes": [DECLINED], "cluster": cluster,
+    })
+    return rep.record(j, "6", "run-a", "recover", {
+        "started_at": "2026-11-23T08:26:45.000Z", "restored_at": "2026-11-23T08:26:48.000Z",
+        "confirmed_at": "2026-11-23T08:26:51.500Z", "ended_at": "2026-11-23T08:26:53.000Z", "differences": [],
+        "confirm": [AUTHORISED],
+    })
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "text"),
+    [
+        ({}, "passed", "classification=connection_refused"),
+        ({"classification": "timeout"}, "failed", "classification should be connection_refused"),
+        ({"authorised": True}, "failed", "authorised should be False"),
+        ({"latency_s": 0.9}, "failed", "latency should be under 0.5 s"),
+        ({"message": "Payment gateway error: refused"}, "failed", "message should contain 'stripe-mock'"),
+        ({"time_to_expect_s": 6.0}, "failed", "took 6.0 s, budget 5 s"),
+        ({"skipped": True}, "not_checked", "check mode"),
+    ],
+)
+def test_judge_probe(change: dict, status: str, text: str) -> None:
+    verdict = rep.judge_probe(PROBE_SIGNAL, dict(DECLINED, **change))
+    assert verdict["status"] == status and text in verdict["evidence"]
+
+
+def test_failed_probe_task_without_answer() -> None:
+    verdict = rep.judge_probe(PROBE_SIGNAL, {"failed": True, "msg": "cluster unreachable"})
+    assert verdict["status"] == "failed" and "cluster unreachable" in verdict["evidence"]
+
+
+def test_new_activation_starts_a_new_journal() -> None:
+    j = journal()
+    fresh = rep.record(j, "6", "run-b", "activate", {"started_at": "2026-11-23T09:00:00.000Z"})
+    assert fresh["run_id"] == "run-b" and list(fresh["phases"]) == ["activate"]
+    same = rep.record(journal(), "6", "run-a", "activate", {"started_at": "x"})
+    assert set(same["phases"]) == {"activate", "verify", "recover"}
+
+
+def test_summary_figures() -> None:
+    summary = rep.summarise(INCIDENT, journal())
+    assert summary["passed"] is True
+    assert summary["failed_signals"] == [] and summary["diff_empty"] is True
+    assert summary["not_checked"] == [s["name"] for s in INCIDENT["signals"] if s["kind"] in ("promql", "datadog_logs", "datadog_metrics")]
+    assert summary["timeline"] == {
+        "activation_started_at": "2026-11-23T08:24:40.000Z",
+        "activated_at": "2026-11-23T08:24:45.000Z",
+        "activation_s": 5.25,
+        "verification_s": 3.125,
+        "recovery_started_at": "2026-11-23T08:26:45.000Z",
+        "incident_s": 120.0,
+        "mttr_s": 6.5,
+        "recovered_at": "2026-11-23T08:26:51.500Z",
+        "outage_s": 126.5,
+        "total_s": 133.0,
+    }
+    assert [i["status"] for i in summary["checklist"]] == ["passed"] * 7
+
+
+def test_a_failed_signal_fails_its_checklist_items() -> None:
+    j = journal()
+    j["phases"]["verify"]["signals"][0]["status"] = "failed"
+    summary = rep.summarise(INCIDENT, j)
+    assert not summary["passed"]
+    assert summary["failed_signals"] == ["payments declined with connection refused"]
+    assert "error handled" in summary["failed_checklist"] and "payment pods stay healthy" not in summary["failed_checklist"]
+
+
+def test_missing_recovery_is_not_a_pass() -> None:
+    j = journal()
+    del j["phases"]["recover"]
+    summary = rep.summarise(INCIDENT, j)
+    assert summary["passed"] is False and summary["diff_empty"] is None
+
+
+def test_markdown_report() -> None:
+    md = rep.render(INCIDENT, journal(), "2026-11-23T08:27:00.000Z")["report.md"]
+    assert md.startswith("# INCIDENT-6: Payment gateway unavailable (third-party dependency)\n")
+    assert "Run `run-a`, report generated 2026-11-23T08:27:00.000Z (all times UTC). Verdict: **PASSED**." in md
+    assert "| activation | 2026-11-23T08:24:40.000Z | 5.250 s | 22.000 s |" in md
+    assert "| signal: payments declined with connection refused (probe) | | 0.231 s (passed, budget 5 s) | |" in md
+    assert "| recovery (MTTR) | 2026-11-23T08:26:45.000Z | 6.500 s | 27.000 s |" in md
+    assert "| payments confirmed | 2026-11-23T08:26:51.500Z | outage 126.500 s | |" in md
+    assert "| total | | 133.000 s | 155.000 s |" in md
+    assert "- [x] **failure is fast** (passed)" in md
+    assert "| datadog has payment gateway errors | datadog_logs | not_checked | - |" in md
+    assert "Live state matches the ledger (diff empty)." in md
+    assert "- Root cause: deployment/stripe-mock in namespace sock-shop, scaled to 0 replicas." in md
+    assert "sekrit" not in md
+
+
+def test_json_and_junit_reports() -> None:
+    files = rep.render(INCIDENT, journal(), "2026-11-23T08:27:00.000Z")
+    data = json.loads(files["report.json"])
+    assert data["verdict"] == "passed" and data["timeline"]["mttr_s"] == 6.5
+    assert "sekrit" not in files["report.json"]
+    suite = ET.fromstring(files["junit.xml"].split("\n", 1)[1])
+    cases = suite.findall("testcase")
+    assert len(cases) == len(INCIDENT["signals"]) + 1 + len(INCIDENT["checklist"])
+    assert (suite.get("failures"), suite.get("skipped")) == ("0", "4")
+    first = cases[0]
+    assert (first.get("name"), first.get("time")) == ("signal: payments declined with connection refused", "0.231")
+
+
+def test_scrub_drops_secrets_recursively() -> None:
+    data = {"datadog_api_key": "a", "nested": [{"token": "b", "keep": 1}], "Authorization": "c", "message": "ok"}
+    assert rep.scrub(data) == {"nested": [{"keep": 1}], "message": "ok"}
