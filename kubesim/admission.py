@@ -8,6 +8,7 @@ from typing import Any
 
 from kubesim import names
 from kubesim.resources import Resource
+from kubesim.selectors import SelectorError, label_selector_from_spec
 
 Causes = list[tuple[str, str]]
 
@@ -82,19 +83,33 @@ def _default_workload(kind: str, obj: dict[str, Any]) -> None:
         spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
         spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
     elif kind == "DaemonSet":
-        spec.setdefault("updateStrategy", {"type": "RollingUpdate",
-                                           "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
+        spec.setdefault(
+            "updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}
+        )
     elif kind == "Job":
-        for k, v in (("parallelism", 1), ("completions", 1), ("backoffLimit", 6), ("completionMode", "NonIndexed"),
-                     ("suspend", False), ("podReplacementPolicy", "TerminatingOrFailed"), ("manualSelector", None)):
+        for k, v in (
+            ("parallelism", 1),
+            ("completions", 1),
+            ("backoffLimit", 6),
+            ("completionMode", "NonIndexed"),
+            ("suspend", False),
+            ("podReplacementPolicy", "TerminatingOrFailed"),
+            ("manualSelector", None),
+        ):
             if v is not None:
                 spec.setdefault(k, v)
         uid = obj["metadata"]["uid"]
         if not spec.get("selector"):
             spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
             labels = spec.setdefault("template", {}).setdefault("metadata", {}).setdefault("labels", {})
-            labels.update({"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name":
-                           obj["metadata"]["name"], "controller-uid": uid, "job-name": obj["metadata"]["name"]})
+            labels.update(
+                {
+                    "batch.kubernetes.io/controller-uid": uid,
+                    "batch.kubernetes.io/job-name": obj["metadata"]["name"],
+                    "controller-uid": uid,
+                    "job-name": obj["metadata"]["name"],
+                }
+            )
         spec.setdefault("template", {}).setdefault("spec", {}).setdefault("restartPolicy", "Never")
     _default_template(spec)
 
@@ -131,8 +146,9 @@ def _default_service(obj: dict[str, Any], taken_ips: set[str], taken_ports: set[
     obj.setdefault("status", {"loadBalancer": {}})
 
 
-def apply_defaults(res: Resource, obj: dict[str, Any], *, taken_ips: set[str] | None = None,
-                   taken_ports: set[int] | None = None) -> None:
+def apply_defaults(
+    res: Resource, obj: dict[str, Any], *, taken_ips: set[str] | None = None, taken_ports: set[int] | None = None
+) -> None:
     """Fill the defaults the real apiserver fills on create (in place)."""
     kind = res.kind
     if kind == "Pod":
@@ -169,9 +185,13 @@ def qos_class(spec: dict[str, Any]) -> str:
     if not any(requests) and not any(limits):
         return "BestEffort"
     guaranteed = all(
-        lim.get("cpu") and lim.get("memory") and (not req or (req.get("cpu", lim["cpu"]) == lim["cpu"]
-                                                            and req.get("memory", lim["memory"]) == lim["memory"]))
-        for req, lim in zip(requests, limits, strict=True))
+        lim.get("cpu")
+        and lim.get("memory")
+        and (
+            not req or (req.get("cpu", lim["cpu"]) == lim["cpu"] and req.get("memory", lim["memory"]) == lim["memory"])
+        )
+        for req, lim in zip(requests, limits, strict=True)
+    )
     return "Guaranteed" if guaranteed else "Burstable"
 
 
@@ -194,20 +214,23 @@ def _validate_containers(path: str, spec: dict[str, Any], causes: Causes) -> Non
             causes.append((f"{cpath}.name", f'Duplicate value: "{c["name"]}"'))
         else:
             seen.add(c["name"])
-            causes.extend((f"{cpath}.name", f'Invalid value: "{c["name"]}": {e}')
-                          for e in names.validate_dns1123_label(c["name"]))
+            causes.extend(
+                (f"{cpath}.name", f'Invalid value: "{c["name"]}": {e}') for e in names.validate_dns1123_label(c["name"])
+            )
         if not c.get("image"):
             causes.append((f"{cpath}.image", "Required value"))
         for j, p in enumerate(c.get("ports") or []):
             port = p.get("containerPort")
             if not isinstance(port, int) or not 0 < port < 65536:
-                causes.append((f"{cpath}.ports[{j}].containerPort",
-                               f"Invalid value: {port!r}: must be between 1 and 65535, inclusive"))
+                causes.append(
+                    (
+                        f"{cpath}.ports[{j}].containerPort",
+                        f"Invalid value: {port!r}: must be between 1 and 65535, inclusive",
+                    )
+                )
 
 
 def _validate_selector_matches(path: str, spec: dict[str, Any], causes: Causes) -> None:
-    from kubesim.selectors import SelectorError, label_selector_from_spec
-
     selector = spec.get("selector")
     if not selector:
         causes.append((f"{path}.selector", "Required value"))
@@ -221,8 +244,12 @@ def _validate_selector_matches(path: str, spec: dict[str, Any], causes: Causes) 
     if sel.empty:
         causes.append((f"{path}.selector", "Invalid value: empty selector is invalid for deployment"))
     elif not sel.matches(labels):
-        causes.append((f"{path}.template.metadata.labels",
-                       f"Invalid value: {labels!r}: `selector` does not match template `labels`"))
+        causes.append(
+            (
+                f"{path}.template.metadata.labels",
+                f"Invalid value: {labels!r}: `selector` does not match template `labels`",
+            )
+        )
 
 
 def validate(res: Resource, obj: dict[str, Any]) -> Causes:
@@ -253,15 +280,21 @@ def validate(res: Resource, obj: dict[str, Any]) -> Causes:
         for i, p in enumerate(ports):
             port = p.get("port")
             if not isinstance(port, int) or not 0 < port < 65536:
-                causes.append((f"spec.ports[{i}].port",
-                               f"Invalid value: {port!r}: must be between 1 and 65535, inclusive"))
+                causes.append(
+                    (f"spec.ports[{i}].port", f"Invalid value: {port!r}: must be between 1 and 65535, inclusive")
+                )
             if len(ports) > 1 and not p.get("name"):
                 causes.append((f"spec.ports[{i}].name", "Required value"))
     elif kind == "ConfigMap":
-        for key in list((obj.get("data") or {})) + list(obj.get("binaryData") or {}):
+        for key in list(obj.get("data") or {}) + list(obj.get("binaryData") or {}):
             if not key or len(key) > 253 or not all(ch.isalnum() or ch in "-._" for ch in key):
-                causes.append(("data", f'Invalid value: "{key}": a valid config key must consist of alphanumeric '
-                                       f"characters, '-', '_' or '.'"))
+                causes.append(
+                    (
+                        "data",
+                        f'Invalid value: "{key}": a valid config key must consist of alphanumeric '
+                        f"characters, '-', '_' or '.'",
+                    )
+                )
     return causes
 
 
@@ -296,9 +329,14 @@ def validate_update(res: Resource, old: dict[str, Any], new: dict[str, Any]) -> 
             for k in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds", "nodeName"):
                 spec.pop(k, None)
         if old_spec != new_spec:
-            causes.append(("spec", "Forbidden: pod updates may not change fields other than `spec.containers[*]."
-                                   "image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
-                                   "`spec.tolerations` (only additions to existing tolerations),"
-                                   "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
-                                   "previously negative)"))
+            causes.append(
+                (
+                    "spec",
+                    "Forbidden: pod updates may not change fields other than `spec.containers[*]."
+                    "image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+                    "`spec.tolerations` (only additions to existing tolerations),"
+                    "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
+                    "previously negative)",
+                )
+            )
     return causes

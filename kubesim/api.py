@@ -14,17 +14,25 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubesim import errors, resources, tables
+from kubesim import errors, openapi, resources, tables
 from kubesim.logs import LogStore, since_from_seconds
 from kubesim.registry import Registry
 from kubesim.resources import Resource
 from kubesim.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kubesim.store import Change
+from kubesim.watch import stream_watch
 
-SERVER_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0", "gitCommit":
-                  "70d3cc986aa8221cd1dfb1121852688902d3bf53", "gitTreeState": "clean",
-                  "buildDate": "2024-12-11T17:59:15Z", "goVersion": "go1.23.3", "compiler": "gc",
-                  "platform": "linux/amd64"}
+SERVER_VERSION = {
+    "major": "1",
+    "minor": "32",
+    "gitVersion": "v1.32.0",
+    "gitCommit": "70d3cc986aa8221cd1dfb1121852688902d3bf53",
+    "gitTreeState": "clean",
+    "buildDate": "2024-12-11T17:59:15Z",
+    "goVersion": "go1.23.3",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
 JSON = "application/json"
 ProxyHandler = Callable[[web.Request, Resource, str, str, str], Awaitable[web.StreamResponse]]
 
@@ -108,23 +116,30 @@ class API:
             return web.Response(text=self.metrics(), content_type="text/plain")
         gv = resources.group_versions()
         if parts[:2] == ["openapi", "v3"]:
-            from kubesim import openapi
-
             if len(parts) == 2:
                 return _json(openapi.root_document())
-            group, version = ("", parts[3]) if parts[2] == "api" and len(parts) == 4 else (
-                (parts[3], parts[4]) if parts[2] == "apis" and len(parts) == 5 else ("?", "?"))
+            group, version = (
+                ("", parts[3])
+                if parts[2] == "api" and len(parts) == 4
+                else ((parts[3], parts[4]) if parts[2] == "apis" and len(parts) == 5 else ("?", "?"))
+            )
             if version in gv.get(group, []):
                 return _json(openapi.group_document(group, version))
             return None
         if parts == ["api"]:
-            return _json({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-                {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})
+            return _json(
+                {
+                    "kind": "APIVersions",
+                    "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}],
+                }
+            )
         if parts == ["api", "v1"]:
             return _json(resources.api_resource_list("", "v1"))
         if parts == ["apis"]:
-            return _json({"kind": "APIGroupList", "apiVersion": "v1",
-                          "groups": [self._group(g, v) for g, v in gv.items() if g]})
+            return _json(
+                {"kind": "APIGroupList", "apiVersion": "v1", "groups": [self._group(g, v) for g, v in gv.items() if g]}
+            )
         if len(parts) == 2 and parts[0] == "apis" and parts[1] in gv:
             return _json({"kind": "APIGroup", "apiVersion": "v1", **self._group(parts[1], gv[parts[1]])})
         if len(parts) == 3 and parts[0] == "apis" and parts[2] in gv.get(parts[1], []):
@@ -156,8 +171,7 @@ class API:
             raise errors.path_not_found()
         return Target(res, ns, name, sub, "/".join(rest[3:]), watch)
 
-    async def _resource(self, request: web.Request, group: str, version: str,
-                        rest: list[str]) -> web.StreamResponse:
+    async def _resource(self, request: web.Request, group: str, version: str, rest: list[str]) -> web.StreamResponse:
         t = self._target(group, version, rest)
         q = request.query
         method = request.method
@@ -168,13 +182,14 @@ class API:
         if t.sub == "log":
             return await self._log(request, t)
         if t.sub in ("exec", "attach", "portforward"):
-            raise errors.bad_request(f"{t.sub} is not supported by the embedded cluster; use pods/log or the "
-                                     f"service proxy")
+            raise errors.bad_request(
+                f"{t.sub} is not supported by the embedded cluster; use pods/log or the service proxy"
+            )
         dry_run = "All" in q.getall("dryRun", [])
         manager = q.get("fieldManager") or _manager_from_agent(request.headers.get("User-Agent", ""), method)
         if not t.name:
             if method == "GET":
-                if t.watch or _bool(q.get("watch")) and "watch" in q:
+                if t.watch or (_bool(q.get("watch")) and "watch" in q):
                     return await self._watch(request, t)
                 return self._list(request, t)
             if method == "POST":
@@ -191,9 +206,16 @@ class API:
             if t.sub == "scale":
                 return _json(self.registry.scale_of(t.res, obj))
             if _wants_table(request) and not t.sub:
-                return _json(tables.to_table(t.res.plural, t.res.group, [obj], now=datetime.now(UTC),
-                                             include_object=q.get("includeObject", "Metadata"),
-                                             list_meta={"resourceVersion": obj["metadata"]["resourceVersion"]}))
+                return _json(
+                    tables.to_table(
+                        t.res.plural,
+                        t.res.group,
+                        [obj],
+                        now=datetime.now(UTC),
+                        include_object=q.get("includeObject", "Metadata"),
+                        list_meta={"resourceVersion": obj["metadata"]["resourceVersion"]},
+                    )
+                )
             return _json(obj)
         if method == "PUT":
             body = await self._body(request)
@@ -202,15 +224,22 @@ class API:
                 if old is None:
                     raise errors.not_found(t.res, t.name)
                 return _json(self.registry.set_scale(t.res, old, body, dry_run=dry_run, manager=manager))
-            return _json(self.registry.update(t.res, t.ns, t.name, body, sub=t.sub, dry_run=dry_run,
-                                              manager=manager))
+            return _json(self.registry.update(t.res, t.ns, t.name, body, sub=t.sub, dry_run=dry_run, manager=manager))
         if method == "PATCH":
             ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
             body = await self._body(request)
             created = ctype.startswith("application/apply-patch") and self.registry.peek(t.res, t.ns, t.name) is None
-            obj = self.registry.patch(t.res, t.ns, t.name, ctype, body, sub=t.sub, dry_run=dry_run,
-                                      manager=q.get("fieldManager", manager), force=_bool(q.get("force")) and
-                                      "force" in q)
+            obj = self.registry.patch(
+                t.res,
+                t.ns,
+                t.name,
+                ctype,
+                body,
+                sub=t.sub,
+                dry_run=dry_run,
+                manager=q.get("fieldManager", manager),
+                force=_bool(q.get("force")) and "force" in q,
+            )
             return _json(obj, 201 if created else 200)
         if method == "DELETE":
             opts = await self._body(request, optional=True) or {}
@@ -220,10 +249,22 @@ class API:
             obj = self.registry.delete(t.res, t.ns, t.name, opts, dry_run=dry_run)
             if obj["metadata"].get("deletionTimestamp") and self.registry.peek(t.res, t.ns, t.name) is not None:
                 return _json(obj)
-            return _json(obj if t.res.kind in ("Pod", "Namespace", "Service") else {
-                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                "details": {"name": t.name, "group": t.res.group, "kind": t.res.plural, "uid":
-                            obj["metadata"].get("uid")}})
+            return _json(
+                obj
+                if t.res.kind in ("Pod", "Namespace", "Service")
+                else {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Success",
+                    "details": {
+                        "name": t.name,
+                        "group": t.res.group,
+                        "kind": t.res.plural,
+                        "uid": obj["metadata"].get("uid"),
+                    },
+                }
+            )
         raise errors.method_not_allowed()
 
     async def _body(self, request: web.Request, optional: bool = False) -> Any:
@@ -233,6 +274,13 @@ class API:
                 return None
             raise errors.bad_request("the request body is empty; send a JSON or YAML object")
         ctype = request.headers.get("Content-Type", "")
+        from kubesim import protobuf
+
+        if protobuf.is_protobuf(ctype):
+            try:
+                return protobuf.decode(raw)
+            except protobuf.ProtobufError as exc:
+                raise errors.bad_request(str(exc)) from exc
         try:
             return json.loads(raw)
         except ValueError as exc:
@@ -247,8 +295,7 @@ class API:
     def _selected(self, request: web.Request, t: Target) -> list[dict[str, Any]]:
         q = request.query
         labels = parse_label_selector(q.get("labelSelector")) if q.get("labelSelector") else None
-        fields = parse_field_selector(q.get("fieldSelector"), t.res.field_selectors) \
-            if q.get("fieldSelector") else None
+        fields = parse_field_selector(q.get("fieldSelector"), t.res.field_selectors) if q.get("fieldSelector") else None
         return self.registry.select(t.res, t.ns or None, labels, fields)
 
     def _list(self, request: web.Request, t: Target) -> web.Response:
@@ -262,20 +309,30 @@ class API:
                 token = json.loads(base64.urlsafe_b64decode(cont.encode()))
                 start = (token["ns"], token["name"])
             except (ValueError, KeyError, TypeError) as exc:
-                raise errors.bad_request("continue key is not valid: incorrect encoded start resourceVersion "
-                                         "(version meta.k8s.io/v1)") from exc
+                raise errors.bad_request(
+                    "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"
+                ) from exc
             items = [o for o in items if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > start]
         limit = int(q.get("limit") or 0)
         if limit > 0 and len(items) > limit:
             last = items[limit - 1]["metadata"]
-            meta["continue"] = base64.urlsafe_b64encode(json.dumps(
-                {"ns": last.get("namespace", ""), "name": last["name"], "rv": rv}).encode()).decode()
+            meta["continue"] = base64.urlsafe_b64encode(
+                json.dumps({"ns": last.get("namespace", ""), "name": last["name"], "rv": rv}).encode()
+            ).decode()
             meta["remainingItemCount"] = len(items) - limit
             items = items[:limit]
         if _wants_table(request):
             objs = [self.registry._present(t.res, json.loads(json.dumps(o))) for o in items]
-            return _json(tables.to_table(t.res.plural, t.res.group, objs, now=datetime.now(UTC),
-                                         include_object=q.get("includeObject", "Metadata"), list_meta=meta))
+            return _json(
+                tables.to_table(
+                    t.res.plural,
+                    t.res.group,
+                    objs,
+                    now=datetime.now(UTC),
+                    include_object=q.get("includeObject", "Metadata"),
+                    list_meta=meta,
+                )
+            )
         if t.res.group == "events.k8s.io":
             body_items = [json.dumps(self.registry._present(t.res, json.loads(json.dumps(o)))) for o in items]
         else:
@@ -290,18 +347,23 @@ class API:
         for o in items:
             meta = o["metadata"]
             try:
-                deleted.append(self.registry.delete(t.res, meta.get("namespace", ""), meta["name"], opts or {},
-                                                    dry_run=dry_run))
+                deleted.append(
+                    self.registry.delete(t.res, meta.get("namespace", ""), meta["name"], opts or {}, dry_run=dry_run)
+                )
             except errors.APIError as exc:
                 if exc.code != 404:
                     raise
-        return _json({"kind": f"{t.res.kind}List", "apiVersion": t.res.api_version,
-                      "metadata": {"resourceVersion": str(self.registry.store.rv)}, "items": deleted})
+        return _json(
+            {
+                "kind": f"{t.res.kind}List",
+                "apiVersion": t.res.api_version,
+                "metadata": {"resourceVersion": str(self.registry.store.rv)},
+                "items": deleted,
+            }
+        )
 
     # ---- watch -------------------------------------------------------------------------------
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
-        from kubesim.watch import stream_watch
-
         return await stream_watch(self, request, t)
 
     # ---- logs --------------------------------------------------------------------------------
@@ -313,9 +375,11 @@ class API:
         container = q.get("container")
         if not container:
             if len(containers) != 1:
-                raise errors.bad_request(f"a container name must be specified for pod {t.name}, choose one of: "
-                                         f"[{' '.join(containers)}]" + (f" or one of the init containers: "
-                                                                        f"[{' '.join(init)}]" if init else ""))
+                raise errors.bad_request(
+                    f"a container name must be specified for pod {t.name}, choose one of: "
+                    f"[{' '.join(containers)}]"
+                    + (f" or one of the init containers: [{' '.join(init)}]" if init else "")
+                )
             container = containers[0]
         if container not in containers + init:
             raise errors.bad_request(f"container {container} is not valid for pod {t.name}")
@@ -338,8 +402,10 @@ class API:
             since = datetime.fromisoformat(q["sinceTime"].replace("Z", "+00:00"))
         limit = int(q["limitBytes"]) if q.get("limitBytes") else None
         if not (_bool(q.get("follow")) and "follow" in q):
-            return web.Response(text=self.logs.read(path, timestamps=timestamps, tail=tail, since=since,
-                                                    limit_bytes=limit), content_type="text/plain")
+            return web.Response(
+                text=self.logs.read(path, timestamps=timestamps, tail=tail, since=since, limit_bytes=limit),
+                content_type="text/plain",
+            )
         resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
         await resp.prepare(request)
         uid = pod["metadata"]["uid"]
@@ -359,7 +425,7 @@ class API:
 
 def _manager_from_agent(agent: str, method: str) -> str:
     """Field manager name the apiserver derives from the User-Agent when none is given."""
-    name = agent.split("/")[0].strip() or "unknown"
+    name = agent.split("/", maxsplit=1)[0].strip() or "unknown"
     return name[:128]
 
 

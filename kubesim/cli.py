@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from kubesim.config import CONTEXT, StateDir, default_root
+from kubesim.tls import client_context
 
 
 def _alive(pid: int | None) -> bool:
@@ -41,8 +44,6 @@ def _is_ours(pid: int, root: Path) -> bool:
 
 
 def _ready(state: StateDir, server: str, timeout: float = 0.5) -> bool:
-    from kubesim.tls import client_context
-
     req = urllib.request.Request(f"{server}/readyz")
     try:
         with urllib.request.urlopen(req, timeout=timeout, context=client_context(state.root)) as resp:
@@ -69,8 +70,13 @@ def up(state: StateDir, timeout: float = 15.0) -> int:
     state.write_info({**state.read_info(), "pid": None})
     start = time.monotonic()
     with state.log.open("ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "kubesim", "serve", "--state-dir", str(state.root)],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kubesim", "serve", "--state-dir", str(state.root)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
     while time.monotonic() - start < timeout:
         info = state.read_info()
         if info.get("pid") == proc.pid and _ready(state, str(info["server"])):
@@ -85,8 +91,7 @@ def up(state: StateDir, timeout: float = 15.0) -> int:
         proc.terminate()
         proc.wait(5)
     tail = state.log.read_text(errors="replace").splitlines()[-15:]
-    print("the local cluster did not start; last lines of " + str(state.log) + ":\n" + "\n".join(tail),
-          file=sys.stderr)
+    print("the local cluster did not start; last lines of " + str(state.log) + ":\n" + "\n".join(tail), file=sys.stderr)
     return 1
 
 
@@ -99,10 +104,8 @@ def _stop_pid(pid: int, grace: float) -> None:
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.05)
     if _alive(pid):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def stop_pod_processes(state: StateDir) -> int:
@@ -117,10 +120,8 @@ def stop_pod_processes(state: StateDir) -> int:
             pidfile.unlink(missing_ok=True)
             continue
         if _alive(pid):
-            try:  # each pod process leads its own process group
+            with contextlib.suppress(ProcessLookupError, PermissionError):  # each pod process leads its group
                 os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
             stopped += 1
         pidfile.unlink(missing_ok=True)
     return stopped
@@ -138,8 +139,6 @@ def down(state: StateDir, purge: bool = False) -> int:
         print(f"stopped {leftovers} pod process(es) left behind")
     state.write_info({**state.read_info(), "pid": None})
     if purge:
-        import shutil
-
         shutil.rmtree(state.root, ignore_errors=True)
         print(f"removed {state.root}")
     return 0
@@ -151,8 +150,7 @@ def status(state: StateDir) -> int:
         print(f"local cluster is not running (state dir {state.root})")
         return 3
     pods = len(list(state.pods.glob("*.pid"))) if state.pods.is_dir() else 0
-    print(f"local cluster running: {info['server']} (pid {info['pid']}), context {CONTEXT}, "
-          f"{pods} pod process(es)")
+    print(f"local cluster running: {info['server']} (pid {info['pid']}), context {CONTEXT}, {pods} pod process(es)")
     print(f"export KUBECONFIG={state.kubeconfig}")
     return 0
 
@@ -177,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         return down(state, purge=args.purge)
     if args.command == "status":
         return status(state)
-    from kubesim.server import main as serve_main
+    from kubesim.server import main as serve_main  # noqa: PLC0415 - aiohttp loads only in the server process
 
     serve_main(state.root, args.port)
     return 0

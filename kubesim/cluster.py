@@ -28,45 +28,87 @@ CONTROL_PLANE = f"{CLUSTER_NAME}-control-plane"
 WORKER = f"{CLUSTER_NAME}-worker"
 
 
-def _res(group: str, version: str, plural: str) -> resources.Resource:
-    res = resources.find(group, version, plural)
-    assert res is not None
-    return res
+_res = resources.get
 
 
 def node_manifest(name: str, ip: str, pod_cidr: str, control_plane: bool) -> dict[str, Any]:
     """A node labelled and described as KIND's nodes are (the worker already carries the workload label
     that the kind_cluster role sets after creating a KIND cluster)."""
-    labels = {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-              "kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}
-    spec: dict[str, Any] = {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr],
-                            "providerID": f"kind://docker/{CLUSTER_NAME}/{name}"}
+    labels = {
+        "beta.kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+    }
+    spec: dict[str, Any] = {
+        "podCIDR": pod_cidr,
+        "podCIDRs": [pod_cidr],
+        "providerID": f"kind://docker/{CLUSTER_NAME}/{name}",
+    }
     if control_plane:
-        labels.update({"node-role.kubernetes.io/control-plane": "",
-                       "node.kubernetes.io/exclude-from-external-load-balancers": ""})
+        labels.update(
+            {"node-role.kubernetes.io/control-plane": "", "node.kubernetes.io/exclude-from-external-load-balancers": ""}
+        )
         spec["taints"] = [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
     else:
         labels["node-role.kubernetes.io/worker"] = ""
-    capacity = {"cpu": "2", "ephemeral-storage": "263174212Ki", "hugepages-1Gi": "0", "hugepages-2Mi": "0",
-                "memory": "24579180Ki", "pods": "110"}
-    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels, "annotations": {
-        "kubeadm.alpha.kubernetes.io/cri-socket": "unix:///run/containerd/containerd.sock",
-        "node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
+    capacity = {
+        "cpu": "2",
+        "ephemeral-storage": "263174212Ki",
+        "hugepages-1Gi": "0",
+        "hugepages-2Mi": "0",
+        "memory": "24579180Ki",
+        "pods": "110",
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": labels,
+            "annotations": {
+                "kubeadm.alpha.kubernetes.io/cri-socket": "unix:///run/containerd/containerd.sock",
+                "node.alpha.kubernetes.io/ttl": "0",
+                "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+            },
+        },
         "spec": spec,
-        "status": {"capacity": capacity, "allocatable": capacity,
-                   "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
-                   "conditions": [
-                       {"type": t, "status": "False", "reason": r, "message": m} for t, r, m in (
-                           ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-                           ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-                           ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"))] + [
-                       {"type": "Ready", "status": "True", "reason": "KubeletReady",
-                        "message": "kubelet is posting ready status"}],
-                   "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
-                   "nodeInfo": {"architecture": "amd64", "bootID": "", "containerRuntimeVersion": "containerd://1.7.24",
-                                "kernelVersion": platform.release(), "kubeProxyVersion": "v1.32.0",
-                                "kubeletVersion": "v1.32.0", "machineID": "", "operatingSystem": "linux",
-                                "osImage": "Debian GNU/Linux 12 (bookworm)", "systemUUID": ""}}}
+        "status": {
+            "capacity": capacity,
+            "allocatable": capacity,
+            "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
+            "conditions": [
+                {"type": t, "status": "False", "reason": r, "message": m}
+                for t, r, m in (
+                    ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+                    ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+                    ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+                )
+            ]
+            + [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "KubeletReady",
+                    "message": "kubelet is posting ready status",
+                }
+            ],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "architecture": "amd64",
+                "bootID": "",
+                "containerRuntimeVersion": "containerd://1.7.24",
+                "kernelVersion": platform.release(),
+                "kubeProxyVersion": "v1.32.0",
+                "kubeletVersion": "v1.32.0",
+                "machineID": "",
+                "operatingSystem": "linux",
+                "osImage": "Debian GNU/Linux 12 (bookworm)",
+                "systemUUID": "",
+            },
+        },
+    }
 
 
 class Cluster:
@@ -77,11 +119,22 @@ class Cluster:
         self.registry = Registry(self.store)
         self.logs = LogStore(state_dir / "logs")
         self.placeholder = PlaceholderRuntime(self.logs)
-        self.process_runtime: Any = None  # set by the pod runtime when it is enabled
+        self.process_runtime: Any = None  # the ProcessRuntime, once runtime.wiring enables it
         self.controllers: list[Controller] = [
-            cls(self) for cls in (NamespaceController, DeploymentController, ReplicaSetController, Kubelet,
-                                  EndpointsController, JobController, StatefulSetController, DaemonSetController,
-                                  VolumeBinder, GarbageCollector)]
+            cls(self)
+            for cls in (
+                NamespaceController,
+                DeploymentController,
+                ReplicaSetController,
+                Kubelet,
+                EndpointsController,
+                JobController,
+                StatefulSetController,
+                DaemonSetController,
+                VolumeBinder,
+                GarbageCollector,
+            )
+        ]
         self.store.subscribe(self._fan_out)
         self._tasks: list[asyncio.Task[None]] = []
         self.closers: list[Callable[[], None]] = []
@@ -93,7 +146,7 @@ class Cluster:
 
     def runtime_for(self, pod: dict[str, Any]) -> Runtime:
         if self.process_runtime is not None and self.process_runtime.handles(pod):
-            return self.process_runtime  # type: ignore[no-any-return]
+            return self.process_runtime
         return self.placeholder
 
     def volume_dir(self, name: str) -> Path:
@@ -108,20 +161,37 @@ class Cluster:
             if self.store.peek(ns.key, "", name) is None:
                 self.registry.create(ns, "", {"metadata": {"name": name}})
         nodes = _res("", "v1", "nodes")
-        for name, ip, cidr, cp in ((CONTROL_PLANE, "172.18.0.2", "10.244.0.0/24", True),
-                                   (WORKER, "172.18.0.3", "10.244.1.0/24", False)):
+        for name, ip, cidr, cp in (
+            (CONTROL_PLANE, "172.18.0.2", "10.244.0.0/24", True),
+            (WORKER, "172.18.0.3", "10.244.1.0/24", False),
+        ):
             if self.store.peek(nodes.key, "", name) is None:
                 self.registry.create(nodes, "", node_manifest(name, ip, cidr, cp))
         svc = _res("", "v1", "services")
         if self.store.peek(svc.key, "default", "kubernetes") is None:
-            self.registry.create(svc, "default", {"metadata": {"name": "kubernetes", "labels": {
-                "component": "apiserver", "provider": "kubernetes"}}, "spec": {
-                "clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "targetPort": 6443}]}})
+            self.registry.create(
+                svc,
+                "default",
+                {
+                    "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+                    "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "targetPort": 6443}]},
+                },
+            )
         sc = _res("storage.k8s.io", "v1", "storageclasses")
         if self.store.peek(sc.key, "", "standard") is None:
-            self.registry.create(sc, "", {"metadata": {"name": "standard", "annotations": {
-                "storageclass.kubernetes.io/is-default-class": "true"}}, "provisioner": "rancher.io/local-path",
-                "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"})
+            self.registry.create(
+                sc,
+                "",
+                {
+                    "metadata": {
+                        "name": "standard",
+                        "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+                    },
+                    "provisioner": "rancher.io/local-path",
+                    "reclaimPolicy": "Delete",
+                    "volumeBindingMode": "WaitForFirstConsumer",
+                },
+            )
 
     def start(self) -> None:
         for controller in self.controllers:

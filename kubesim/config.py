@@ -59,11 +59,15 @@ class StateDir:
 
     def write_kubeconfig(self, server: str, token: str) -> None:
         ca = base64.b64encode((self.root / "ca.crt").read_bytes()).decode()
-        config = {"apiVersion": "v1", "kind": "Config", "preferences": {},
-                  "clusters": [{"name": CONTEXT, "cluster": {"server": server, "certificate-authority-data": ca}}],
-                  "users": [{"name": f"{CONTEXT}-admin", "user": {"token": token}}],
-                  "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": f"{CONTEXT}-admin"}}],
-                  "current-context": CONTEXT}
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": {},
+            "clusters": [{"name": CONTEXT, "cluster": {"server": server, "certificate-authority-data": ca}}],
+            "users": [{"name": f"{CONTEXT}-admin", "user": {"token": token}}],
+            "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": f"{CONTEXT}-admin"}}],
+            "current-context": CONTEXT,
+        }
         _atomic_write(self.kubeconfig, yaml.safe_dump(config, sort_keys=False))
 
 

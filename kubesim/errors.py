@@ -18,8 +18,15 @@ class APIError(Exception):
         self.details = details
 
     def status(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                                "message": self.message, "reason": self.reason, "code": self.code}
+        body: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
         if self.details:
             body["details"] = self.details
         return body
@@ -41,13 +48,15 @@ def already_exists(res: Resource, name: str) -> APIError:
 
 
 def conflict(res: Resource, name: str, why: str) -> APIError:
-    return APIError(409, "Conflict", f'Operation cannot be fulfilled on {res.group_resource} "{name}": {why}',
-                    _details(res, name))
+    return APIError(
+        409, "Conflict", f'Operation cannot be fulfilled on {res.group_resource} "{name}": {why}', _details(res, name)
+    )
 
 
 def stale(res: Resource, name: str) -> APIError:
-    return conflict(res, name, "the object has been modified; please apply your changes to the latest version "
-                               "and try again")
+    return conflict(
+        res, name, "the object has been modified; please apply your changes to the latest version and try again"
+    )
 
 
 def invalid(res: Resource, name: str, causes: list[tuple[str, str]]) -> APIError:
@@ -68,11 +77,15 @@ def method_not_allowed(message: str = "the server does not allow this method on 
 
 
 def unsupported_media(content_type: str) -> APIError:
-    return APIError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - accepted '
-                                                 f'media types include: application/json, application/yaml, '
-                                                 f'application/json-patch+json, application/merge-patch+json, '
-                                                 f'application/strategic-merge-patch+json, '
-                                                 f'application/apply-patch+yaml (got "{content_type}")')
+    return APIError(
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format - accepted "
+        f"media types include: application/json, application/yaml, "
+        f"application/json-patch+json, application/merge-patch+json, "
+        f"application/strategic-merge-patch+json, "
+        f'application/apply-patch+yaml (got "{content_type}")',
+    )
 
 
 def path_not_found() -> APIError:
@@ -92,6 +105,10 @@ def service_unavailable(message: str) -> APIError:
 
 
 def forbidden_terminating(res: Resource, name: str, namespace: str) -> APIError:
-    return APIError(403, "Forbidden", f'{res.group_resource} "{name}" is forbidden: unable to create new content '
-                                      f'in namespace {namespace} because it is being terminated',
-                    _details(res, name))
+    return APIError(
+        403,
+        "Forbidden",
+        f'{res.group_resource} "{name}" is forbidden: unable to create new content '
+        f"in namespace {namespace} because it is being terminated",
+        _details(res, name),
+    )

@@ -18,8 +18,11 @@ def core_to_events_v1(ev: dict[str, Any]) -> dict[str, Any]:
     source = ev.get("source") or {}
     if source.get("component"):
         out["deprecatedSource"] = source
-    for old, new in (("firstTimestamp", "deprecatedFirstTimestamp"), ("lastTimestamp", "deprecatedLastTimestamp"),
-                     ("count", "deprecatedCount")):
+    for old, new in (
+        ("firstTimestamp", "deprecatedFirstTimestamp"),
+        ("lastTimestamp", "deprecatedLastTimestamp"),
+        ("count", "deprecatedCount"),
+    ):
         if ev.get(old) is not None:
             out[new] = ev[old]
     out.setdefault("reportingController", ev.get("reportingComponent") or source.get("component", ""))
@@ -40,8 +43,11 @@ def events_v1_to_core(ev: dict[str, Any]) -> dict[str, Any]:
     out["message"] = ev.get("note", "")
     out["reportingComponent"] = ev.get("reportingController", "")
     out["source"] = ev.get("deprecatedSource") or {"component": ev.get("reportingController", "")}
-    for new, old in (("deprecatedFirstTimestamp", "firstTimestamp"), ("deprecatedLastTimestamp", "lastTimestamp"),
-                     ("deprecatedCount", "count")):
+    for new, old in (
+        ("deprecatedFirstTimestamp", "firstTimestamp"),
+        ("deprecatedLastTimestamp", "lastTimestamp"),
+        ("deprecatedCount", "count"),
+    ):
         if ev.get(new) is not None:
             out[old] = ev[new]
     if ev.get("series"):

@@ -33,7 +33,7 @@ class LogStore:
     def path(self, ns: str, pod: str, uid: str, container: str, restart: int) -> Path:
         return self.container_dir(ns, pod, uid, container) / f"{restart}.log"
 
-    def append(self, ns: str, pod: str, uid: str, container: str, restart: int, text: str) -> None:
+    def append(self, ns: str, pod: str, uid: str, container: str, *, restart: int, text: str) -> None:
         path = self.path(ns, pod, uid, container, restart)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as fh:
@@ -47,16 +47,29 @@ class LogStore:
                 f.unlink() if f.is_file() else f.rmdir()
             base.rmdir()
 
-    def read(self, path: Path, *, timestamps: bool = False, tail: int | None = None,
-             since: datetime | None = None, limit_bytes: int | None = None) -> str:
+    def read(
+        self,
+        path: Path,
+        *,
+        timestamps: bool = False,
+        tail: int | None = None,
+        since: datetime | None = None,
+        limit_bytes: int | None = None,
+    ) -> str:
         if not path.exists():
             return ""
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         return self.render(lines, timestamps=timestamps, tail=tail, since=since, limit_bytes=limit_bytes)
 
     @staticmethod
-    def render(lines: list[str], *, timestamps: bool, tail: int | None = None, since: datetime | None = None,
-               limit_bytes: int | None = None) -> str:
+    def render(
+        lines: list[str],
+        *,
+        timestamps: bool,
+        tail: int | None = None,
+        since: datetime | None = None,
+        limit_bytes: int | None = None,
+    ) -> str:
         if since is not None:
             lines = [ln for ln in lines if _parse_stamp(ln) >= since]
         if tail is not None:
@@ -66,8 +79,9 @@ class LogStore:
             out = out.encode()[:limit_bytes].decode(errors="ignore")
         return out
 
-    async def follow(self, path: Path, *, timestamps: bool, tail: int | None, since: datetime | None,
-                     alive: object) -> AsyncIterator[str]:
+    async def follow(
+        self, path: Path, *, timestamps: bool, tail: int | None, since: datetime | None, alive: object
+    ) -> AsyncIterator[str]:
         """Existing lines (per options), then new ones as they are written, until `alive()` is false."""
         offset = 0
         if path.exists():

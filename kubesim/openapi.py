@@ -10,12 +10,18 @@ from typing import Any
 
 from kubesim import resources
 
-_PARAMS = [{"name": name, "in": "query", "description": text, "schema": {"type": "string", "uniqueItems": True}}
-           for name, text in (
-               ("dryRun", "When present, indicates that modifications should not be persisted."),
-               ("fieldManager", "fieldManager is a name associated with the actor or entity making these changes."),
-               ("fieldValidation", "fieldValidation instructs the server on how to handle objects in the request "
-                                   "containing unknown or duplicate fields."))]
+_PARAMS = [
+    {"name": name, "in": "query", "description": text, "schema": {"type": "string", "uniqueItems": True}}
+    for name, text in (
+        ("dryRun", "When present, indicates that modifications should not be persisted."),
+        ("fieldManager", "fieldManager is a name associated with the actor or entity making these changes."),
+        (
+            "fieldValidation",
+            "fieldValidation instructs the server on how to handle objects in the request "
+            "containing unknown or duplicate fields.",
+        ),
+    )
+]
 
 
 def _gv_path(group: str, version: str) -> str:
@@ -29,14 +35,24 @@ def group_document(group: str, version: str) -> dict[str, Any]:
             continue
         gvk = {"group": group, "kind": res.kind, "version": version}
         base = f"/{_gv_path(group, version)}/" + ("namespaces/{namespace}/" if res.namespaced else "") + res.plural
-        op = {"x-kubernetes-group-version-kind": gvk, "parameters": _PARAMS, "responses": {"200": {
-            "description": "OK"}}}
-        paths[base] = {"post": {**op, "operationId": f"create{res.kind}"},
-                       "get": {**op, "operationId": f"list{res.kind}"}}
-        paths[base + "/{name}"] = {verb: {**op, "operationId": f"{verb}{res.kind}"}
-                                   for verb in ("get", "put", "patch", "delete")}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"}, "paths": paths,
-            "components": {"schemas": {}}}
+        op = {
+            "x-kubernetes-group-version-kind": gvk,
+            "parameters": _PARAMS,
+            "responses": {"200": {"description": "OK"}},
+        }
+        paths[base] = {
+            "post": {**op, "operationId": f"create{res.kind}"},
+            "get": {**op, "operationId": f"list{res.kind}"},
+        }
+        paths[base + "/{name}"] = {
+            verb: {**op, "operationId": f"{verb}{res.kind}"} for verb in ("get", "put", "patch", "delete")
+        }
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.32.0"},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }
 
 
 def root_document() -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import random
 import time
@@ -10,13 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubesim import admission, errors, names, patch, resources
+from kubesim.events import core_to_events_v1, events_v1_to_core
 from kubesim.resources import Resource
-from kubesim.selectors import FieldSelector, LabelSelector
+from kubesim.selectors import FieldSelector, LabelSelector, label_selector_from_spec
 from kubesim.store import Store
 
-NS = resources.find("", "v1", "namespaces")
-EVENTS = resources.find("", "v1", "events")
-assert NS is not None and EVENTS is not None
+NS = resources.get("", "v1", "namespaces")
+EVENTS = resources.get("", "v1", "events")
 
 PATCH_TYPES = {
     "application/json-patch+json": "json",
@@ -66,8 +68,9 @@ class Registry:
     def peek(self, res: Resource, ns: str, name: str) -> dict[str, Any] | None:
         return self.store.peek(res.key, ns if res.namespaced else "", name)
 
-    def select(self, res: Resource, ns: str | None, labels: LabelSelector | None = None,
-               fields: FieldSelector | None = None) -> list[dict[str, Any]]:
+    def select(
+        self, res: Resource, ns: str | None, labels: LabelSelector | None = None, fields: FieldSelector | None = None
+    ) -> list[dict[str, Any]]:
         """Stored objects (read-only) matching the selectors."""
         out = []
         for obj in self.store.scan(res.key, ns if res.namespaced else None):
@@ -81,20 +84,17 @@ class Registry:
     def _present(self, res: Resource, obj: dict[str, Any]) -> dict[str, Any]:
         """The object as served through `res` (events.k8s.io shares storage with core events)."""
         if res.group == "events.k8s.io":
-            from kubesim.events import core_to_events_v1
-
             return core_to_events_v1(obj)
         obj["apiVersion"], obj["kind"] = res.api_version, res.kind
         return obj
 
     # ---- create ------------------------------------------------------------------------------
-    def create(self, res: Resource, ns: str, obj: Any, *, dry_run: bool = False, manager: str = "",
-               ssa: bool = False) -> dict[str, Any]:
+    def create(
+        self, res: Resource, ns: str, obj: Any, *, dry_run: bool = False, manager: str = "", ssa: bool = False
+    ) -> dict[str, Any]:
         if not isinstance(obj, dict):
             raise errors.bad_request("the body of the request must be a JSON or YAML object")
         if res.group == "events.k8s.io":
-            from kubesim.events import events_v1_to_core
-
             obj = events_v1_to_core(obj)
             res = EVENTS
         self._check_type(res, obj)
@@ -110,8 +110,9 @@ class Registry:
         if res.namespaced and res.kind != "Namespace":
             namespace = self.store.peek(NS.key, "", ns)
             if namespace is None:
-                raise errors.APIError(404, "NotFound", f'namespaces "{ns}" not found',
-                                      {"name": ns, "kind": "namespaces"})
+                raise errors.APIError(
+                    404, "NotFound", f'namespaces "{ns}" not found', {"name": ns, "kind": "namespaces"}
+                )
             if namespace["metadata"].get("deletionTimestamp") and res.kind != "Event":
                 raise errors.forbidden_terminating(res, name, ns)
         for k in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
@@ -131,8 +132,9 @@ class Registry:
         if causes:
             raise errors.invalid(res, name, causes)
         if not ssa and manager:
-            obj = patch.record_update(None, obj, manager=manager, operation="Update", api_version=res.api_version,
-                                      now=now_rfc3339())
+            obj = patch.record_update(
+                None, obj, manager=manager, operation="Update", api_version=res.api_version, now=now_rfc3339()
+            )
         obj["apiVersion"], obj["kind"] = res.api_version, res.kind
         if dry_run:
             return obj
@@ -141,12 +143,17 @@ class Registry:
     def _check_type(self, res: Resource, obj: dict[str, Any]) -> None:
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if kind and kind != res.kind:
-            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
-                                     f"API version ({res.api_version})" if api_version != res.api_version else
-                                     f"kind {kind} does not match the expected kind {res.kind}")
+            raise errors.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected "
+                f"API version ({res.api_version})"
+                if api_version != res.api_version
+                else f"kind {kind} does not match the expected kind {res.kind}"
+            )
         if api_version and api_version != res.api_version and res.key != "events":
-            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
-                                     f"API version ({res.api_version})")
+            raise errors.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected "
+                f"API version ({res.api_version})"
+            )
 
     def _check_namespace(self, res: Resource, ns: str, meta: dict[str, Any]) -> str:
         if not res.namespaced:
@@ -154,8 +161,9 @@ class Registry:
             return ""
         body_ns = meta.get("namespace")
         if body_ns and ns and body_ns != ns:
-            raise errors.bad_request("the namespace of the provided object does not match the namespace sent on "
-                                     "the request")
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
         ns = ns or body_ns or "default"
         meta["namespace"] = ns
         return ns
@@ -164,25 +172,38 @@ class Registry:
         return {s["spec"].get("clusterIP", "") for s in self.store.scan("services")}
 
     def _node_ports(self) -> set[int]:
-        return {p.get("nodePort") for s in self.store.scan("services") for p in s["spec"].get("ports") or []
-                if p.get("nodePort")}
+        return {
+            p.get("nodePort")
+            for s in self.store.scan("services")
+            for p in s["spec"].get("ports") or []
+            if p.get("nodePort")
+        }
 
     # ---- update ------------------------------------------------------------------------------
-    def update(self, res: Resource, ns: str, name: str, obj: Any, *, sub: str = "", dry_run: bool = False,
-               manager: str = "", operation: str = "Update") -> dict[str, Any]:
+    def update(
+        self,
+        res: Resource,
+        ns: str,
+        name: str,
+        obj: Any,
+        *,
+        sub: str = "",
+        dry_run: bool = False,
+        manager: str = "",
+        operation: str = "Update",
+    ) -> dict[str, Any]:
         """PUT semantics: optimistic concurrency when the body carries a resourceVersion."""
         if not isinstance(obj, dict):
             raise errors.bad_request("the body of the request must be a JSON or YAML object")
         if res.group == "events.k8s.io":
-            from kubesim.events import events_v1_to_core
-
             obj, res = events_v1_to_core(obj), EVENTS
         self._check_type(res, obj)
         meta = obj.setdefault("metadata", {})
         ns = self._check_namespace(res, ns, meta)
         if meta.get("name") and meta["name"] != name:
-            raise errors.bad_request(f"the name of the object ({meta['name']}) does not match the name on the URL "
-                                     f"({name})")
+            raise errors.bad_request(
+                f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
+            )
         old = self.store.get(res.key, ns, name)
         if old is None:
             if sub:
@@ -194,8 +215,17 @@ class Registry:
             raise errors.stale(res, name)
         return self.write(res, old, obj, sub=sub, dry_run=dry_run, manager=manager, operation=operation)
 
-    def write(self, res: Resource, old: dict[str, Any], new: dict[str, Any], *, sub: str = "",
-              dry_run: bool = False, manager: str = "", operation: str = "Update") -> dict[str, Any]:
+    def write(
+        self,
+        res: Resource,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        *,
+        sub: str = "",
+        dry_run: bool = False,
+        manager: str = "",
+        operation: str = "Update",
+    ) -> dict[str, Any]:
         """Store `new` over `old` with the apiserver's rules for metadata, status and generation."""
         name = old["metadata"]["name"]
         if sub == "status":
@@ -209,8 +239,15 @@ class Registry:
                 else:
                     new.pop("status", None)
             meta = new.setdefault("metadata", {})
-            for k in ("uid", "creationTimestamp", "namespace", "name", "deletionTimestamp",
-                      "deletionGracePeriodSeconds", "generation"):
+            for k in (
+                "uid",
+                "creationTimestamp",
+                "namespace",
+                "name",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "generation",
+            ):
                 if k in old["metadata"]:
                     meta[k] = old["metadata"][k]
                 else:
@@ -225,22 +262,37 @@ class Registry:
                 raise errors.invalid(res, name, causes)
         new["apiVersion"], new["kind"] = res.api_version, res.kind
         if manager and operation == "Update":
-            new = patch.record_update(old, new, manager=manager, operation="Update", api_version=res.api_version,
-                                      now=now_rfc3339())
+            new = patch.record_update(
+                old, new, manager=manager, operation="Update", api_version=res.api_version, now=now_rfc3339()
+            )
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         if _strip_volatile(new) == _strip_volatile(old):  # a no-op write stores nothing and keeps the version
             return self._present(res, old)
         if dry_run:
             return new
-        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers") \
-                and res.kind not in ("Pod", "Namespace"):
+        if (
+            new["metadata"].get("deletionTimestamp")
+            and not new["metadata"].get("finalizers")
+            and res.kind not in ("Pod", "Namespace")
+        ):
             self.store.remove(res.key, old["metadata"].get("namespace", ""), name)
             return new
         return self._present(res, self.store.put(res.key, new))
 
     # ---- patch -------------------------------------------------------------------------------
-    def patch(self, res: Resource, ns: str, name: str, ptype: str, body: Any, *, sub: str = "",
-              dry_run: bool = False, manager: str = "", force: bool = False) -> dict[str, Any]:
+    def patch(
+        self,
+        res: Resource,
+        ns: str,
+        name: str,
+        ptype: str,
+        body: Any,
+        *,
+        sub: str = "",
+        dry_run: bool = False,
+        manager: str = "",
+        force: bool = False,
+    ) -> dict[str, Any]:
         kind = PATCH_TYPES.get(ptype)
         if kind is None:
             raise errors.unsupported_media(ptype)
@@ -260,13 +312,12 @@ class Registry:
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.stale(res, name)
         if res.group == "events.k8s.io":
-            from kubesim.events import events_v1_to_core
-
             new, res = events_v1_to_core(new), EVENTS
         return self.write(res, old, new, sub=sub, dry_run=dry_run, manager=manager)
 
-    def _patched(self, res: Resource, target: dict[str, Any], kind: str, body: Any, *, api_version: str,
-                 kind_name: str) -> dict[str, Any]:
+    def _patched(
+        self, res: Resource, target: dict[str, Any], kind: str, body: Any, *, api_version: str, kind_name: str
+    ) -> dict[str, Any]:
         try:
             if kind == "json":
                 return patch.json_patch(target, body)
@@ -278,8 +329,19 @@ class Registry:
         except patch.PatchError as exc:
             raise errors.APIError(422, "Invalid", str(exc)) from exc
 
-    def _apply(self, res: Resource, ns: str, name: str, old: dict[str, Any] | None, body: Any, *, sub: str,
-               dry_run: bool, manager: str, force: bool) -> dict[str, Any]:
+    def _apply(
+        self,
+        res: Resource,
+        ns: str,
+        name: str,
+        old: dict[str, Any] | None,
+        body: Any,
+        *,
+        sub: str,
+        dry_run: bool,
+        manager: str,
+        force: bool,
+    ) -> dict[str, Any]:
         if not manager:
             raise errors.bad_request("PATCH, application/apply-patch+yaml requires fieldManager to be set")
         if not isinstance(body, dict):
@@ -287,17 +349,27 @@ class Registry:
         body.setdefault("metadata", {})
         body_name = body["metadata"].get("name")
         if body_name and body_name != name:
-            raise errors.bad_request(f"the name of the object ({body_name}) does not match the name on the URL "
-                                     f"({name})")
+            raise errors.bad_request(
+                f"the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )
         body["metadata"]["name"] = name
         self._check_type(res, body)
         try:
-            new = patch.server_side_apply(old, body, manager=manager, force=force, api_version=res.api_version,
-                                          kind=res.kind, now=now_rfc3339())
+            new = patch.server_side_apply(
+                old, body, manager=manager, force=force, api_version=res.api_version, kind=res.kind, now=now_rfc3339()
+            )
         except patch.ApplyConflict as exc:
-            raise errors.APIError(409, "Conflict", str(exc), {"causes": [
-                {"reason": "FieldManagerConflict", "message": f'conflict with "{m}"', "field": f}
-                for f, m in exc.conflicts]}) from exc
+            raise errors.APIError(
+                409,
+                "Conflict",
+                str(exc),
+                {
+                    "causes": [
+                        {"reason": "FieldManagerConflict", "message": f'conflict with "{m}"', "field": f}
+                        for f, m in exc.conflicts
+                    ]
+                },
+            ) from exc
         except patch.PatchError as exc:
             raise errors.APIError(422, "Invalid", str(exc)) from exc
         if old is None:
@@ -308,18 +380,21 @@ class Registry:
 
     # ---- scale subresource -------------------------------------------------------------------
     def scale_of(self, res: Resource, obj: dict[str, Any]) -> dict[str, Any]:
-        from kubesim.selectors import label_selector_from_spec
-
         meta = obj["metadata"]
         selector = str(label_selector_from_spec((obj.get("spec") or {}).get("selector")))
-        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-                "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                             if k in meta},
-                "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
-                "status": {"replicas": (obj.get("status") or {}).get("replicas", 0), "selector": selector}}
+        return {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta
+            },
+            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0), "selector": selector},
+        }
 
-    def set_scale(self, res: Resource, old: dict[str, Any], scale: Any, *, dry_run: bool = False,
-                  manager: str = "") -> dict[str, Any]:
+    def set_scale(
+        self, res: Resource, old: dict[str, Any], scale: Any, *, dry_run: bool = False, manager: str = ""
+    ) -> dict[str, Any]:
         if not isinstance(scale, dict):
             raise errors.bad_request("the body of the request must be a Scale object")
         rv = (scale.get("metadata") or {}).get("resourceVersion")
@@ -327,17 +402,22 @@ class Registry:
             raise errors.stale(res, old["metadata"]["name"])
         replicas = (scale.get("spec") or {}).get("replicas", 0)
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-            raise errors.APIError(422, "Invalid", f'Scale.autoscaling "{old["metadata"]["name"]}" is invalid: '
-                                                  f"spec.replicas: Invalid value: {replicas!r}: must be greater "
-                                                  f"than or equal to 0")
+            raise errors.APIError(
+                422,
+                "Invalid",
+                f'Scale.autoscaling "{old["metadata"]["name"]}" is invalid: '
+                f"spec.replicas: Invalid value: {replicas!r}: must be greater "
+                f"than or equal to 0",
+            )
         new = json.loads(json.dumps(old))
         new["spec"]["replicas"] = replicas
         stored = self.write(res, old, new, dry_run=dry_run, manager=manager)
         return self.scale_of(res, stored)
 
     # ---- delete ------------------------------------------------------------------------------
-    def delete(self, res: Resource, ns: str, name: str, options: dict[str, Any] | None = None, *,
-               dry_run: bool = False) -> dict[str, Any]:
+    def delete(
+        self, res: Resource, ns: str, name: str, options: dict[str, Any] | None = None, *, dry_run: bool = False
+    ) -> dict[str, Any]:
         options = options or {}
         ns = ns if res.namespaced else ""
         old = self.store.get(res.key, ns, name)
@@ -345,12 +425,19 @@ class Registry:
             raise errors.not_found(res, name)
         pre = options.get("preconditions") or {}
         if pre.get("uid") and pre["uid"] != old["metadata"]["uid"]:
-            raise errors.conflict(res, name, f"Precondition failed: UID in precondition: {pre['uid']}, UID in "
-                                             f"object meta: {old['metadata']['uid']}")
+            raise errors.conflict(
+                res,
+                name,
+                f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {old['metadata']['uid']}",
+            )
         if pre.get("resourceVersion") and pre["resourceVersion"] != old["metadata"]["resourceVersion"]:
-            raise errors.conflict(res, name, "Precondition failed: ResourceVersion in precondition: "
-                                             f"{pre['resourceVersion']}, ResourceVersion in object meta: "
-                                             f"{old['metadata']['resourceVersion']}")
+            raise errors.conflict(
+                res,
+                name,
+                "Precondition failed: ResourceVersion in precondition: "
+                f"{pre['resourceVersion']}, ResourceVersion in object meta: "
+                f"{old['metadata']['resourceVersion']}",
+            )
         if dry_run:
             return self._present(res, old)
         policy = options.get("propagationPolicy") or ("Orphan" if options.get("orphanDependents") else "Background")
@@ -380,8 +467,11 @@ class Registry:
         grace = options.get("gracePeriodSeconds")
         if grace is None:
             grace = obj["spec"].get("terminationGracePeriodSeconds", 30)
-        if grace == 0 or not obj["spec"].get("nodeName") or obj.get("status", {}).get("phase") in (
-                "Succeeded", "Failed", "Pending"):
+        if (
+            grace == 0
+            or not obj["spec"].get("nodeName")
+            or obj.get("status", {}).get("phase") in ("Succeeded", "Failed", "Pending")
+        ):
             return None
         return int(grace)
 
@@ -405,10 +495,8 @@ class Registry:
             meta = obj["metadata"]
             if self.store.peek(key, meta.get("namespace", ""), meta["name"]) is None:
                 continue
-            try:
+            with contextlib.suppress(errors.APIError):
                 self.delete(res, meta.get("namespace", ""), meta["name"], {"propagationPolicy": "Background"})
-            except errors.APIError:
-                pass
 
     def _orphan_dependents(self, uid: str) -> None:
         for key, obj in self.dependents(uid):
@@ -419,24 +507,42 @@ class Registry:
             self.store.put(key, new)
 
     # ---- events ------------------------------------------------------------------------------
-    def record_event(self, involved: dict[str, Any], reason: str, message: str, *, type_: str = "Normal",
-                     component: str = "", host: str = "", field_path: str = "") -> None:
+    def record_event(
+        self,
+        involved: dict[str, Any],
+        reason: str,
+        message: str,
+        *,
+        type_: str = "Normal",
+        component: str = "",
+        host: str = "",
+        field_path: str = "",
+    ) -> None:
         """Record a core/v1 Event about `involved`, folding repeats into `count` as the event recorder does."""
         meta = involved["metadata"]
         ns = meta.get("namespace") or "default"
         if self.store.peek(NS.key, "", ns) is None:
             return
         now = now_rfc3339()
-        ref = {"kind": involved.get("kind"), "namespace": meta.get("namespace"), "name": meta["name"],
-               "uid": meta.get("uid"), "apiVersion": involved.get("apiVersion"),
-               "resourceVersion": meta.get("resourceVersion")}
+        ref = {
+            "kind": involved.get("kind"),
+            "namespace": meta.get("namespace"),
+            "name": meta["name"],
+            "uid": meta.get("uid"),
+            "apiVersion": involved.get("apiVersion"),
+            "resourceVersion": meta.get("resourceVersion"),
+        }
         if field_path:
             ref["fieldPath"] = field_path
         ref = {k: v for k, v in ref.items() if v}
         for ev in self.store.scan("events", ns):
             io = ev.get("involvedObject") or {}
-            if io.get("uid") == ref.get("uid") and ev.get("reason") == reason and ev.get("message") == message \
-                    and io.get("fieldPath", "") == field_path:
+            if (
+                io.get("uid") == ref.get("uid")
+                and ev.get("reason") == reason
+                and ev.get("message") == message
+                and io.get("fieldPath", "") == field_path
+            ):
                 new = json.loads(json.dumps(ev))
                 new["count"] = int(ev.get("count", 1)) + 1
                 new["lastTimestamp"] = now
@@ -445,18 +551,31 @@ class Registry:
         source: dict[str, str] = {"component": component}
         if host:
             source["host"] = host
-        event = {"apiVersion": "v1", "kind": "Event",
-                 "metadata": {"name": f"{meta['name']}.{time.time_ns():x}", "namespace": ns,
-                              "uid": str(uuid.uuid4()), "creationTimestamp": now},
-                 "involvedObject": ref, "reason": reason, "message": message, "type": type_,
-                 "source": source, "firstTimestamp": now, "lastTimestamp": now, "count": 1,
-                 "eventTime": None, "reportingComponent": component, "reportingInstance": host}
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                "name": f"{meta['name']}.{time.time_ns():x}",
+                "namespace": ns,
+                "uid": str(uuid.uuid4()),
+                "creationTimestamp": now,
+            },
+            "involvedObject": ref,
+            "reason": reason,
+            "message": message,
+            "type": type_,
+            "source": source,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+            "eventTime": None,
+            "reportingComponent": component,
+            "reportingInstance": host,
+        }
         self.store.put("events", event)
 
 
 def _fold_string_data(obj: dict[str, Any]) -> None:
-    import base64
-
     string_data = obj.pop("stringData", None)
     if string_data:
         data = obj.setdefault("data", {})

@@ -54,70 +54,217 @@ def _r(group: str, version: str, plural: str, kind: str, namespaced: bool = True
     return Resource(group, version, plural, kind, namespaced, singular=singular, **kw)  # type: ignore[arg-type]
 
 
-_POD_FIELDS = ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-               "status.phase", "status.podIP", "status.nominatedNodeName")
-_EVENT_FIELDS = ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
-                 "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
-                 "reason", "reportingComponent", "source", "type")
+_POD_FIELDS = (
+    "spec.nodeName",
+    "spec.restartPolicy",
+    "spec.schedulerName",
+    "spec.serviceAccountName",
+    "status.phase",
+    "status.podIP",
+    "status.nominatedNodeName",
+)
+_EVENT_FIELDS = (
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "source",
+    "type",
+)
 _ALL = ("all",)
 
 RESOURCES: tuple[Resource, ...] = (
-    _r("", "v1", "namespaces", "Namespace", False, short_names=("ns",), subresources=("status", "finalize"),
-       extra_fields=("status.phase",), has_status=True),
-    _r("", "v1", "nodes", "Node", False, short_names=("no",), subresources=("status", "proxy"),
-       extra_fields=("spec.unschedulable",), has_status=True),
-    _r("", "v1", "pods", "Pod", short_names=("po",), categories=_ALL, extra_fields=_POD_FIELDS, has_status=True,
-       subresources=("status", "log", "proxy", "exec", "attach", "portforward", "binding", "eviction",
-                     "ephemeralcontainers")),
-    _r("", "v1", "services", "Service", short_names=("svc",), categories=_ALL, subresources=("status", "proxy"),
-       has_status=True),
+    _r(
+        "",
+        "v1",
+        "namespaces",
+        "Namespace",
+        False,
+        short_names=("ns",),
+        subresources=("status", "finalize"),
+        extra_fields=("status.phase",),
+        has_status=True,
+    ),
+    _r(
+        "",
+        "v1",
+        "nodes",
+        "Node",
+        False,
+        short_names=("no",),
+        subresources=("status", "proxy"),
+        extra_fields=("spec.unschedulable",),
+        has_status=True,
+    ),
+    _r(
+        "",
+        "v1",
+        "pods",
+        "Pod",
+        short_names=("po",),
+        categories=_ALL,
+        extra_fields=_POD_FIELDS,
+        has_status=True,
+        subresources=(
+            "status",
+            "log",
+            "proxy",
+            "exec",
+            "attach",
+            "portforward",
+            "binding",
+            "eviction",
+            "ephemeralcontainers",
+        ),
+    ),
+    _r(
+        "",
+        "v1",
+        "services",
+        "Service",
+        short_names=("svc",),
+        categories=_ALL,
+        subresources=("status", "proxy"),
+        has_status=True,
+    ),
     _r("", "v1", "endpoints", "Endpoints", short_names=("ep",)),
     _r("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
     _r("", "v1", "secrets", "Secret", extra_fields=("type",)),
     _r("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",)),
     _r("", "v1", "events", "Event", short_names=("ev",), extra_fields=_EVENT_FIELDS),
-    _r("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short_names=("pvc",),
-       subresources=("status",), has_status=True),
-    _r("", "v1", "persistentvolumes", "PersistentVolume", False, short_names=("pv",), subresources=("status",),
-       has_status=True),
-    _r("", "v1", "resourcequotas", "ResourceQuota", short_names=("quota",), subresources=("status",),
-       has_status=True),
+    _r(
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        "PersistentVolumeClaim",
+        short_names=("pvc",),
+        subresources=("status",),
+        has_status=True,
+    ),
+    _r(
+        "",
+        "v1",
+        "persistentvolumes",
+        "PersistentVolume",
+        False,
+        short_names=("pv",),
+        subresources=("status",),
+        has_status=True,
+    ),
+    _r("", "v1", "resourcequotas", "ResourceQuota", short_names=("quota",), subresources=("status",), has_status=True),
     _r("", "v1", "limitranges", "LimitRange", short_names=("limits",)),
-    _r("apps", "v1", "deployments", "Deployment", short_names=("deploy",), categories=_ALL,
-       subresources=("scale", "status"), has_status=True, tracks_generation=True),
-    _r("apps", "v1", "replicasets", "ReplicaSet", short_names=("rs",), categories=_ALL,
-       subresources=("scale", "status"), has_status=True, tracks_generation=True),
-    _r("apps", "v1", "statefulsets", "StatefulSet", short_names=("sts",), categories=_ALL,
-       subresources=("scale", "status"), has_status=True, tracks_generation=True),
-    _r("apps", "v1", "daemonsets", "DaemonSet", short_names=("ds",), categories=_ALL, subresources=("status",),
-       has_status=True, tracks_generation=True),
+    _r(
+        "apps",
+        "v1",
+        "deployments",
+        "Deployment",
+        short_names=("deploy",),
+        categories=_ALL,
+        subresources=("scale", "status"),
+        has_status=True,
+        tracks_generation=True,
+    ),
+    _r(
+        "apps",
+        "v1",
+        "replicasets",
+        "ReplicaSet",
+        short_names=("rs",),
+        categories=_ALL,
+        subresources=("scale", "status"),
+        has_status=True,
+        tracks_generation=True,
+    ),
+    _r(
+        "apps",
+        "v1",
+        "statefulsets",
+        "StatefulSet",
+        short_names=("sts",),
+        categories=_ALL,
+        subresources=("scale", "status"),
+        has_status=True,
+        tracks_generation=True,
+    ),
+    _r(
+        "apps",
+        "v1",
+        "daemonsets",
+        "DaemonSet",
+        short_names=("ds",),
+        categories=_ALL,
+        subresources=("status",),
+        has_status=True,
+        tracks_generation=True,
+    ),
     _r("apps", "v1", "controllerrevisions", "ControllerRevision"),
-    _r("batch", "v1", "jobs", "Job", categories=_ALL, subresources=("status",), has_status=True,
-       tracks_generation=True),
-    _r("batch", "v1", "cronjobs", "CronJob", short_names=("cj",), categories=_ALL, subresources=("status",),
-       has_status=True, tracks_generation=True),
-    _r("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", short_names=("hpa",),
-       categories=_ALL, subresources=("status",), has_status=True, tracks_generation=True),
+    _r(
+        "batch", "v1", "jobs", "Job", categories=_ALL, subresources=("status",), has_status=True, tracks_generation=True
+    ),
+    _r(
+        "batch",
+        "v1",
+        "cronjobs",
+        "CronJob",
+        short_names=("cj",),
+        categories=_ALL,
+        subresources=("status",),
+        has_status=True,
+        tracks_generation=True,
+    ),
+    _r(
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        short_names=("hpa",),
+        categories=_ALL,
+        subresources=("status",),
+        has_status=True,
+        tracks_generation=True,
+    ),
     _r("coordination.k8s.io", "v1", "leases", "Lease"),
     _r("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
-    _r("events.k8s.io", "v1", "events", "Event", short_names=("ev",), storage="events",
-       extra_fields=_EVENT_FIELDS),
-    _r("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", short_names=("pdb",),
-       subresources=("status",), has_status=True, tracks_generation=True),
+    _r("events.k8s.io", "v1", "events", "Event", short_names=("ev",), storage="events", extra_fields=_EVENT_FIELDS),
+    _r(
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        "PodDisruptionBudget",
+        short_names=("pdb",),
+        subresources=("status",),
+        has_status=True,
+        tracks_generation=True,
+    ),
     _r("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, short_names=("sc",)),
     _r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False, short_names=("pc",)),
-    _r("networking.k8s.io", "v1", "ingresses", "Ingress", short_names=("ing",), subresources=("status",),
-       has_status=True, tracks_generation=True),
-    _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=("netpol",),
-       tracks_generation=True),
+    _r(
+        "networking.k8s.io",
+        "v1",
+        "ingresses",
+        "Ingress",
+        short_names=("ing",),
+        subresources=("status",),
+        has_status=True,
+        tracks_generation=True,
+    ),
+    _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=("netpol",), tracks_generation=True),
     _r("rbac.authorization.k8s.io", "v1", "roles", "Role"),
     _r("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
     _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
     _r("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
 )
 
-_SUBRESOURCE_KINDS = {"scale": ("autoscaling", "v1", "Scale"), "binding": ("", "v1", "Binding"),
-                      "eviction": ("policy", "v1", "Eviction")}
+_SUBRESOURCE_KINDS = {
+    "scale": ("autoscaling", "v1", "Scale"),
+    "binding": ("", "v1", "Binding"),
+    "eviction": ("policy", "v1", "Eviction"),
+}
 _SUBRESOURCE_VERBS = {
     "status": ("get", "patch", "update"),
     "scale": ("get", "patch", "update"),
@@ -150,6 +297,14 @@ def find(group: str, version: str, plural: str) -> Resource | None:
     return None
 
 
+def get(group: str, version: str, plural: str) -> Resource:
+    """A resource this cluster serves (a programming error if it does not)."""
+    res = find(group, version, plural)
+    if res is None:
+        raise KeyError(f"{group}/{version}/{plural}")
+    return res
+
+
 def by_kind(api_version: str, kind: str) -> Resource | None:
     group, _, version = api_version.rpartition("/")
     for r in RESOURCES:
@@ -164,24 +319,39 @@ def api_resource_list(group: str, version: str) -> dict:
     for r in RESOURCES:
         if r.group != group or r.version != version:
             continue
-        entry: dict = {"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
-                       "kind": r.kind, "verbs": list(r.verbs)}
+        entry: dict = {
+            "name": r.plural,
+            "singularName": r.singular,
+            "namespaced": r.namespaced,
+            "kind": r.kind,
+            "verbs": list(r.verbs),
+        }
         if r.short_names:
             entry["shortNames"] = list(r.short_names)
         if r.categories:
             entry["categories"] = list(r.categories)
         items.append(entry)
         for sub in r.subresources:
-            sub_entry: dict = {"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
-                               "kind": r.kind, "verbs": list(_SUBRESOURCE_VERBS.get(sub, ("get",)))}
+            sub_entry: dict = {
+                "name": f"{r.plural}/{sub}",
+                "singularName": "",
+                "namespaced": r.namespaced,
+                "kind": r.kind,
+                "verbs": list(_SUBRESOURCE_VERBS.get(sub, ("get",))),
+            }
             if sub in _SUBRESOURCE_KINDS:
                 sgroup, sversion, skind = _SUBRESOURCE_KINDS[sub]
                 sub_entry.update(kind=skind, group=sgroup, version=sversion)
                 if not sgroup:
                     sub_entry.pop("group")
             elif sub in ("log", "proxy", "exec", "attach", "portforward"):
-                sub_entry["kind"] = {"log": "Pod", "proxy": f"{r.kind}ProxyOptions", "exec": "PodExecOptions",
-                                     "attach": "PodAttachOptions", "portforward": "PodPortForwardOptions"}[sub]
+                sub_entry["kind"] = {
+                    "log": "Pod",
+                    "proxy": f"{r.kind}ProxyOptions",
+                    "exec": "PodExecOptions",
+                    "attach": "PodAttachOptions",
+                    "portforward": "PodPortForwardOptions",
+                }[sub]
             items.append(sub_entry)
     gv = f"{group}/{version}" if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": items}

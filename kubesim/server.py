@@ -52,9 +52,13 @@ async def serve(state: StateDir, port: int = 0) -> None:
     enable_runtime(cluster, api)
     runner = web.AppRunner(api.app(), access_log=None, handle_signals=False)
     await runner.setup()
-    previous = state.read_info().get("port", 0) if not port else port
-    site = web.TCPSite(runner, "127.0.0.1", previous if previous and _port_free(previous) else 0,
-                       ssl_context=server_context(state.root))
+    previous = port or state.read_info().get("port", 0)
+    site = web.TCPSite(
+        runner,
+        "127.0.0.1",
+        previous if previous and _port_free(previous) else 0,
+        ssl_context=server_context(state.root),
+    )
     await site.start()
     server = site._server
     assert server is not None and server.sockets  # type: ignore[attr-defined]

@@ -39,8 +39,9 @@ class Store:
         self._db = sqlite3.connect(str(path) if path else ":memory:", isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS objects (key TEXT, ns TEXT, name TEXT, data TEXT, "
-                         "PRIMARY KEY (key, ns, name))")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS objects (key TEXT, ns TEXT, name TEXT, data TEXT, PRIMARY KEY (key, ns, name))"
+        )
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT)")
         self._objects: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
         for key, ns, name, data in self._db.execute("SELECT key, ns, name, data FROM objects"):

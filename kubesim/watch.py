@@ -25,8 +25,9 @@ class _Filter:
         q = request.query
         self.ns = t.ns
         self.labels = parse_label_selector(q.get("labelSelector")) if q.get("labelSelector") else None
-        self.fields = parse_field_selector(q.get("fieldSelector"), t.res.field_selectors) \
-            if q.get("fieldSelector") else None
+        self.fields = (
+            parse_field_selector(q.get("fieldSelector"), t.res.field_selectors) if q.get("fieldSelector") else None
+        )
         self.key = t.res.key
 
     def matches(self, obj: dict[str, Any] | None) -> bool:
@@ -78,9 +79,14 @@ async def stream_watch(api: API, request: web.Request, t: Target) -> web.StreamR
         if kind not in ("ERROR", "BOOKMARK"):
             obj = api.registry._present(t.res, json.loads(json.dumps(obj)))
             if as_table:
-                obj = tables.to_table(t.res.plural, t.res.group, [obj], now=datetime.now(UTC),
-                                      include_object=include,
-                                      list_meta={"resourceVersion": obj["metadata"]["resourceVersion"]})
+                obj = tables.to_table(
+                    t.res.plural,
+                    t.res.group,
+                    [obj],
+                    now=datetime.now(UTC),
+                    include_object=include,
+                    list_meta={"resourceVersion": obj["metadata"]["resourceVersion"]},
+                )
         await resp.write((json.dumps({"type": kind, "object": obj}, separators=(",", ":")) + "\n").encode())
 
     # Subscribe before reading the backlog or the initial list, so no change falls in between.
@@ -98,8 +104,14 @@ async def stream_watch(api: API, request: web.Request, t: Target) -> web.StreamR
             for obj in api.registry.select(t.res, t.ns or None, flt.labels, flt.fields):
                 await send("ADDED", obj)
             if send_initial:
-                await send("BOOKMARK", {"kind": t.res.kind, "apiVersion": t.res.api_version, "metadata": {
-                    "resourceVersion": str(store.rv), "annotations": {INITIAL_EVENTS_END: "true"}}})
+                await send(
+                    "BOOKMARK",
+                    {
+                        "kind": t.res.kind,
+                        "apiVersion": t.res.api_version,
+                        "metadata": {"resourceVersion": str(store.rv), "annotations": {INITIAL_EVENTS_END: "true"}},
+                    },
+                )
         seen = start_rv
         for change in backlog:
             kind = flt.event(change)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Iterable
@@ -23,8 +24,14 @@ def copy(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def owner_ref(obj: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": obj["metadata"]["name"],
-            "uid": obj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": obj["metadata"]["name"],
+        "uid": obj["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 def controlled_by(obj: dict[str, Any], owner: dict[str, Any]) -> bool:
@@ -77,10 +84,8 @@ class Controller:
         self.enqueue_all()
         next_resync = loop.time() + self.resync_s
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, next_resync - loop.time()))
-            except TimeoutError:
-                pass
             if loop.time() >= next_resync:
                 self.enqueue_all()
                 next_resync = loop.time() + self.resync_s

@@ -9,12 +9,10 @@ from typing import Any
 from kubesim import names, resources
 from kubesim.controllers.base import Controller, Key, controlled_by, copy, owner_ref
 from kubesim.registry import now_rfc3339
-from kubesim.selectors import label_selector_from_spec
 from kubesim.store import Change
 
-DEPLOYMENTS = resources.find("apps", "v1", "deployments")
-REPLICASETS = resources.find("apps", "v1", "replicasets")
-assert DEPLOYMENTS and REPLICASETS
+DEPLOYMENTS = resources.get("apps", "v1", "deployments")
+REPLICASETS = resources.get("apps", "v1", "replicasets")
 REVISION = "deployment.kubernetes.io/revision"
 
 
@@ -44,8 +42,14 @@ def _condition(kind: str, status: str, reason: str, message: str, old: list[dict
     if prev and prev.get("status") == status and prev.get("reason") == reason and prev.get("message") == message:
         return prev
     transition = prev["lastTransitionTime"] if prev and prev.get("status") == status else now
-    return {"type": kind, "status": status, "lastUpdateTime": now, "lastTransitionTime": transition,
-            "reason": reason, "message": message}
+    return {
+        "type": kind,
+        "status": status,
+        "lastUpdateTime": now,
+        "lastTransitionTime": transition,
+        "reason": reason,
+        "message": message,
+    }
 
 
 class DeploymentController(Controller):
@@ -63,10 +67,10 @@ class DeploymentController(Controller):
         if d is None or d["metadata"].get("deletionTimestamp"):
             return None
         rss = [rs for rs in self.store.scan(REPLICASETS.key, ns) if controlled_by(rs, d)]
-        template_hash = names.pod_template_hash(d["spec"]["template"],
-                                                (d.get("status") or {}).get("collisionCount", 0))
-        new_rs = next((rs for rs in rss if rs["metadata"].get("labels", {}).get("pod-template-hash")
-                       == template_hash), None)
+        template_hash = names.pod_template_hash(d["spec"]["template"], (d.get("status") or {}).get("collisionCount", 0))
+        new_rs = next(
+            (rs for rs in rss if rs["metadata"].get("labels", {}).get("pod-template-hash") == template_hash), None
+        )
         olds = [rs for rs in rss if rs is not new_rs]
         desired = int(d["spec"].get("replicas", 1))
         surge, unavailable = surge_and_unavailable(d)
@@ -91,15 +95,16 @@ class DeploymentController(Controller):
         elif not olds_active:
             self._scale(d, new_rs, desired)
         else:
-            self._roll(d, new_rs, olds_active, desired, surge, unavailable)
+            self._roll(d, new_rs, olds_active, desired=desired, surge=surge, unavailable=unavailable)
         self._update_status(d, template_hash, created)
         return None
 
     def _live(self, rs: dict[str, Any]) -> dict[str, Any]:
         return self.store.peek(REPLICASETS.key, rs["metadata"]["namespace"], rs["metadata"]["name"]) or rs
 
-    def _create_rs(self, d: dict[str, Any], template_hash: str, olds: list[dict[str, Any]],
-                   replicas: int) -> dict[str, Any]:
+    def _create_rs(
+        self, d: dict[str, Any], template_hash: str, olds: list[dict[str, Any]], replicas: int
+    ) -> dict[str, Any]:
         meta = d["metadata"]
         template = copy(d["spec"]["template"])
         labels = dict(template.get("metadata", {}).get("labels") or {})
@@ -109,21 +114,32 @@ class DeploymentController(Controller):
         selector.setdefault("matchLabels", {})["pod-template-hash"] = template_hash
         revision = 1 + max((int(rs["metadata"].get("annotations", {}).get(REVISION, 0)) for rs in olds), default=0)
         surge, _ = surge_and_unavailable(d)
-        rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
-              "metadata": {"name": f"{meta['name']}-{template_hash}", "namespace": meta["namespace"],
-                           "labels": labels, "ownerReferences": [owner_ref(d)],
-                           "annotations": {"deployment.kubernetes.io/desired-replicas": str(d["spec"]["replicas"]),
-                                           "deployment.kubernetes.io/max-replicas":
-                                               str(d["spec"]["replicas"] + surge),
-                                           REVISION: str(revision)}},
-              "spec": {"replicas": replicas, "selector": selector, "template": template}}
+        rs: dict[str, Any] = {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": f"{meta['name']}-{template_hash}",
+                "namespace": meta["namespace"],
+                "labels": labels,
+                "ownerReferences": [owner_ref(d)],
+                "annotations": {
+                    "deployment.kubernetes.io/desired-replicas": str(d["spec"]["replicas"]),
+                    "deployment.kubernetes.io/max-replicas": str(d["spec"]["replicas"] + surge),
+                    REVISION: str(revision),
+                },
+            },
+            "spec": {"replicas": replicas, "selector": selector, "template": template},
+        }
         if d["spec"].get("minReadySeconds"):
             rs["spec"]["minReadySeconds"] = d["spec"]["minReadySeconds"]
         stored = self.registry.create(REPLICASETS, meta["namespace"], rs)
         if replicas > 0:
-            self.registry.record_event(d, "ScalingReplicaSet",
-                                       f"Scaled up replica set {stored['metadata']['name']} from 0 to {replicas}",
-                                       component="deployment-controller")
+            self.registry.record_event(
+                d,
+                "ScalingReplicaSet",
+                f"Scaled up replica set {stored['metadata']['name']} from 0 to {replicas}",
+                component="deployment-controller",
+            )
         if REVISION not in (meta.get("annotations") or {}) or meta["annotations"][REVISION] != str(revision):
             new_d = copy(d)
             new_d["metadata"].setdefault("annotations", {})[REVISION] = str(revision)
@@ -136,9 +152,12 @@ class DeploymentController(Controller):
         if annotations.get("deployment.kubernetes.io/desired-replicas") != want:
             new = copy(rs)
             surge, _ = surge_and_unavailable(d)
-            new["metadata"].setdefault("annotations", {}).update({
-                "deployment.kubernetes.io/desired-replicas": want,
-                "deployment.kubernetes.io/max-replicas": str(int(want) + surge)})
+            new["metadata"].setdefault("annotations", {}).update(
+                {
+                    "deployment.kubernetes.io/desired-replicas": want,
+                    "deployment.kubernetes.io/max-replicas": str(int(want) + surge),
+                }
+            )
             self.registry.write(REPLICASETS, rs, new)
 
     def _scale(self, d: dict[str, Any], rs: dict[str, Any], replicas: int) -> None:
@@ -150,12 +169,23 @@ class DeploymentController(Controller):
         new["spec"]["replicas"] = replicas
         self.registry.write(REPLICASETS, rs, new)
         word = "up" if replicas > before else "down"
-        self.registry.record_event(d, "ScalingReplicaSet",
-                                   f"Scaled {word} replica set {rs['metadata']['name']} from {before} to {replicas}",
-                                   component="deployment-controller")
+        self.registry.record_event(
+            d,
+            "ScalingReplicaSet",
+            f"Scaled {word} replica set {rs['metadata']['name']} from {before} to {replicas}",
+            component="deployment-controller",
+        )
 
-    def _roll(self, d: dict[str, Any], new_rs: dict[str, Any], olds: list[dict[str, Any]], desired: int,
-              surge: int, unavailable: int) -> None:
+    def _roll(
+        self,
+        d: dict[str, Any],
+        new_rs: dict[str, Any],
+        olds: list[dict[str, Any]],
+        *,
+        desired: int,
+        surge: int,
+        unavailable: int,
+    ) -> None:
         new_rs = self._live(new_rs)
         everything = [new_rs, *[self._live(rs) for rs in olds]]
         total = sum(rs["spec"].get("replicas", 0) for rs in everything)
@@ -165,8 +195,8 @@ class DeploymentController(Controller):
             self._scale(d, new_rs, min(desired, current + room))
         available = sum((rs.get("status") or {}).get("availableReplicas", 0) for rs in everything)
         removable = max(0, available - (desired - unavailable))
-        for rs in sorted(olds, key=lambda r: r["metadata"]["creationTimestamp"]):
-            rs = self._live(rs)
+        for stale in sorted(olds, key=lambda r: r["metadata"]["creationTimestamp"]):
+            rs = self._live(stale)
             have = rs["spec"].get("replicas", 0)
             unhealthy = have - (rs.get("status") or {}).get("availableReplicas", 0)
             take = min(have, removable + max(0, unhealthy))
@@ -177,8 +207,9 @@ class DeploymentController(Controller):
     def _update_status(self, d: dict[str, Any], template_hash: str, created: bool) -> None:
         d = self.store.peek(self.primary, d["metadata"]["namespace"], d["metadata"]["name"]) or d
         rss = [rs for rs in self.store.scan(REPLICASETS.key, d["metadata"]["namespace"]) if controlled_by(rs, d)]
-        new_rs = next((rs for rs in rss if rs["metadata"].get("labels", {}).get("pod-template-hash")
-                       == template_hash), None)
+        new_rs = next(
+            (rs for rs in rss if rs["metadata"].get("labels", {}).get("pod-template-hash") == template_hash), None
+        )
         desired = int(d["spec"].get("replicas", 1))
         _, unavailable = surge_and_unavailable(d)
 
@@ -188,30 +219,50 @@ class DeploymentController(Controller):
         spec_total = sum(rs["spec"].get("replicas", 0) for rs in rss)
         available = total("availableReplicas")
         status: dict[str, Any] = {"observedGeneration": d["metadata"].get("generation", 1)}
-        counts = {"replicas": total("replicas"),
-                  "updatedReplicas": (new_rs.get("status") or {}).get("replicas", 0) if new_rs else 0,
-                  "readyReplicas": total("readyReplicas"), "availableReplicas": available,
-                  "unavailableReplicas": max(0, spec_total - available)}
+        counts = {
+            "replicas": total("replicas"),
+            "updatedReplicas": (new_rs.get("status") or {}).get("replicas", 0) if new_rs else 0,
+            "readyReplicas": total("readyReplicas"),
+            "availableReplicas": available,
+            "unavailableReplicas": max(0, spec_total - available),
+        }
         status.update({k: v for k, v in counts.items() if v})
         old_conditions = (d.get("status") or {}).get("conditions") or []
         if available >= desired - unavailable:
-            avail = _condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.",
-                               old_conditions)
+            avail = _condition(
+                "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.", old_conditions
+            )
         else:
-            avail = _condition("Available", "False", "MinimumReplicasUnavailable",
-                               "Deployment does not have minimum availability.", old_conditions)
+            avail = _condition(
+                "Available",
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+                old_conditions,
+            )
         rs_name = new_rs["metadata"]["name"] if new_rs else ""
-        complete = new_rs is not None and counts["updatedReplicas"] == desired and counts["replicas"] == desired \
+        complete = (
+            new_rs is not None
+            and counts["updatedReplicas"] == desired
+            and counts["replicas"] == desired
             and available == desired
+        )
         if complete:
-            prog = _condition("Progressing", "True", "NewReplicaSetAvailable",
-                              f'ReplicaSet "{rs_name}" has successfully progressed.', old_conditions)
+            prog = _condition(
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{rs_name}" has successfully progressed.',
+                old_conditions,
+            )
         elif created:
-            prog = _condition("Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"',
-                              old_conditions)
+            prog = _condition(
+                "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"', old_conditions
+            )
         else:
-            prog = _condition("Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.',
-                              old_conditions)
+            prog = _condition(
+                "Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.', old_conditions
+            )
         status["conditions"] = [avail, prog]
         if (d.get("status") or {}).get("collisionCount"):
             status["collisionCount"] = d["status"]["collisionCount"]

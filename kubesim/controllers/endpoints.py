@@ -10,11 +10,10 @@ from kubesim.controllers.base import Controller, Key, copy
 from kubesim.selectors import label_selector_from_map
 from kubesim.store import Change
 
-SERVICES = resources.find("", "v1", "services")
-ENDPOINTS = resources.find("", "v1", "endpoints")
-SLICES = resources.find("discovery.k8s.io", "v1", "endpointslices")
-PODS = resources.find("", "v1", "pods")
-assert SERVICES and ENDPOINTS and SLICES and PODS
+SERVICES = resources.get("", "v1", "services")
+ENDPOINTS = resources.get("", "v1", "endpoints")
+SLICES = resources.get("discovery.k8s.io", "v1", "endpointslices")
+PODS = resources.get("", "v1", "pods")
 SERVICE_NAME = "kubernetes.io/service-name"
 
 
@@ -30,8 +29,10 @@ def _target_port(port: dict[str, Any], pod: dict[str, Any]) -> int | None:
 
 
 def _ready(pod: dict[str, Any]) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
 
 
 def service_backends(svc: dict[str, Any], pods: list[dict[str, Any]]) -> list[tuple[dict[str, Any], bool]]:
@@ -55,8 +56,10 @@ class EndpointsController(Controller):
         yield from super().keys_for(change)
         if change.key == PODS.key:
             ns = change.obj["metadata"]["namespace"]
-            labels = [(change.obj["metadata"].get("labels") or {}),
-                      ((change.old or {}).get("metadata", {}).get("labels") or {})]
+            labels = [
+                (change.obj["metadata"].get("labels") or {}),
+                ((change.old or {}).get("metadata", {}).get("labels") or {}),
+            ]
             for svc in self.store.scan(SERVICES.key, ns):
                 sel = label_selector_from_map(svc["spec"].get("selector"))
                 if any(sel.matches(lbl) for lbl in labels):
@@ -76,8 +79,9 @@ class EndpointsController(Controller):
         self._slice(svc, backends)
         return None
 
-    def _endpoints(self, svc: dict[str, Any], ep: dict[str, Any] | None,
-                   backends: list[tuple[dict[str, Any], bool]]) -> None:
+    def _endpoints(
+        self, svc: dict[str, Any], ep: dict[str, Any] | None, backends: list[tuple[dict[str, Any], bool]]
+    ) -> None:
         ns, name = svc["metadata"]["namespace"], svc["metadata"]["name"]
         subsets: list[dict[str, Any]] = []
         ports: list[dict[str, Any]] = []
@@ -94,9 +98,16 @@ class EndpointsController(Controller):
                         ports.append(entry)
                     break
         for pod, ready in sorted(backends, key=lambda b: b[0]["status"]["podIP"]):
-            addr = {"ip": pod["status"]["podIP"], "nodeName": pod["spec"].get("nodeName"),
-                    "targetRef": {"kind": "Pod", "namespace": ns, "name": pod["metadata"]["name"],
-                                  "uid": pod["metadata"]["uid"]}}
+            addr = {
+                "ip": pod["status"]["podIP"],
+                "nodeName": pod["spec"].get("nodeName"),
+                "targetRef": {
+                    "kind": "Pod",
+                    "namespace": ns,
+                    "name": pod["metadata"]["name"],
+                    "uid": pod["metadata"]["uid"],
+                },
+            }
             (ready_addrs if ready else not_ready).append(addr)
         if (ready_addrs or not_ready) and ports:
             subset: dict[str, Any] = {}
@@ -107,8 +118,11 @@ class EndpointsController(Controller):
             subset["ports"] = ports
             subsets.append(subset)
         labels = dict(svc["metadata"].get("labels") or {})
-        body: dict[str, Any] = {"apiVersion": "v1", "kind": "Endpoints",
-                                "metadata": {"name": name, "namespace": ns, "labels": labels}}
+        body: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+        }
         if subsets:
             body["subsets"] = subsets
         if ep is None:
@@ -129,24 +143,52 @@ class EndpointsController(Controller):
         ports = []
         for port in svc["spec"].get("ports") or []:
             target = next((t for t in (_target_port(port, p) for p, _ in backends) if t is not None), None)
-            entry: dict[str, Any] = {"name": port.get("name", ""), "port": target, "protocol":
-                                     port.get("protocol", "TCP")}
+            entry: dict[str, Any] = {
+                "name": port.get("name", ""),
+                "port": target,
+                "protocol": port.get("protocol", "TCP"),
+            }
             if target is not None:
                 ports.append(entry)
-        endpoints = [{"addresses": [pod["status"]["podIP"]],
-                      "conditions": {"ready": ready, "serving": ready, "terminating": False},
-                      "nodeName": pod["spec"].get("nodeName"),
-                      "targetRef": {"kind": "Pod", "namespace": ns, "name": pod["metadata"]["name"],
-                                    "uid": pod["metadata"]["uid"]}}
-                     for pod, ready in sorted(backends, key=lambda b: b[0]["status"]["podIP"])]
-        body: dict[str, Any] = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-                                "metadata": {"name": slice_name, "namespace": ns, "labels": {
-                                    SERVICE_NAME: name,
-                                    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
-                                    "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name,
-                                                         "uid": svc["metadata"]["uid"], "controller": True,
-                                                         "blockOwnerDeletion": True}]},
-                                "addressType": "IPv4", "endpoints": endpoints or None, "ports": ports or None}
+        endpoints = [
+            {
+                "addresses": [pod["status"]["podIP"]],
+                "conditions": {"ready": ready, "serving": ready, "terminating": False},
+                "nodeName": pod["spec"].get("nodeName"),
+                "targetRef": {
+                    "kind": "Pod",
+                    "namespace": ns,
+                    "name": pod["metadata"]["name"],
+                    "uid": pod["metadata"]["uid"],
+                },
+            }
+            for pod, ready in sorted(backends, key=lambda b: b[0]["status"]["podIP"])
+        ]
+        body: dict[str, Any] = {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {
+                "name": slice_name,
+                "namespace": ns,
+                "labels": {
+                    SERVICE_NAME: name,
+                    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+                },
+                "ownerReferences": [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Service",
+                        "name": name,
+                        "uid": svc["metadata"]["uid"],
+                        "controller": True,
+                        "blockOwnerDeletion": True,
+                    }
+                ],
+            },
+            "addressType": "IPv4",
+            "endpoints": endpoints or None,
+            "ports": ports or None,
+        }
         if existing is None:
             self.registry.create(SLICES, ns, body)
             return

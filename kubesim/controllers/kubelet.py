@@ -12,24 +12,28 @@ from kubesim.registry import now_rfc3339
 from kubesim.runtime.base import ContainerState, normalize_image
 from kubesim.store import Change
 
-PODS = resources.find("", "v1", "pods")
-NODES = resources.find("", "v1", "nodes")
-assert PODS and NODES
+PODS = resources.get("", "v1", "pods")
+NODES = resources.get("", "v1", "nodes")
 
 
 def _tolerates(pod: dict[str, Any], taint: dict[str, Any]) -> bool:
     for tol in pod["spec"].get("tolerations") or []:
         if tol.get("operator") == "Exists" and not tol.get("key"):
             return True
-        if tol.get("key") == taint.get("key") and tol.get("effect") in (None, "", taint.get("effect")) and (
-                tol.get("operator") == "Exists" or tol.get("value", "") == taint.get("value", "")):
+        if (
+            tol.get("key") == taint.get("key")
+            and tol.get("effect") in (None, "", taint.get("effect"))
+            and (tol.get("operator") == "Exists" or tol.get("value", "") == taint.get("value", ""))
+        ):
             return True
     return False
 
 
 def _node_ready(node: dict[str, Any]) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (node.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (node.get("status") or {}).get("conditions") or []
+    )
 
 
 def schedule(pod: dict[str, Any], nodes: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
@@ -42,8 +46,9 @@ def schedule(pod: dict[str, Any], nodes: list[dict[str, Any]]) -> tuple[dict[str
             continue
         labels = node["metadata"].get("labels") or {}
         if any(labels.get(k) != v for k, v in selector.items()):
-            reasons["node(s) didn't match Pod's node affinity/selector"] = reasons.get(
-                "node(s) didn't match Pod's node affinity/selector", 0) + 1
+            reasons["node(s) didn't match Pod's node affinity/selector"] = (
+                reasons.get("node(s) didn't match Pod's node affinity/selector", 0) + 1
+            )
             continue
         taints = [t for t in (node["spec"].get("taints") or []) if t.get("effect") in ("NoSchedule", "NoExecute")]
         bad = next((t for t in taints if not _tolerates(pod, t)), None)
@@ -57,16 +62,22 @@ def schedule(pod: dict[str, Any], nodes: list[dict[str, Any]]) -> tuple[dict[str
         return node, ""
     detail = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
     total = len(nodes)
-    return None, (f"0/{total} nodes are available: {detail}. preemption: 0/{total} nodes are available: "
-                  f"{total} Preemption is not helpful for scheduling.")
+    return None, (
+        f"0/{total} nodes are available: {detail}. preemption: 0/{total} nodes are available: "
+        f"{total} Preemption is not helpful for scheduling."
+    )
 
 
-def _condition(kind: str, status: str, old: list[dict[str, Any]], reason: str = "",
-               message: str = "") -> dict[str, Any]:
+def _condition(
+    kind: str, status: str, old: list[dict[str, Any]], reason: str = "", message: str = ""
+) -> dict[str, Any]:
     prev = next((c for c in old if c.get("type") == kind), None)
-    cond: dict[str, Any] = {"type": kind, "status": status, "lastProbeTime": None,
-                            "lastTransitionTime": prev["lastTransitionTime"]
-                            if prev and prev.get("status") == status else now_rfc3339()}
+    cond: dict[str, Any] = {
+        "type": kind,
+        "status": status,
+        "lastProbeTime": None,
+        "lastTransitionTime": prev["lastTransitionTime"] if prev and prev.get("status") == status else now_rfc3339(),
+    }
     if reason:
         cond["reason"] = reason
     if message:
@@ -85,11 +96,16 @@ def container_status(st: ContainerState) -> dict[str, Any]:
             waiting["message"] = st.waiting_message
         state = {"waiting": waiting}
     image = normalize_image(st.image)
-    out: dict[str, Any] = {"name": st.name, "state": state,
-                           "lastState": {"terminated": st.last_terminated} if st.last_terminated else {},
-                           "ready": st.ready, "restartCount": st.restart_count, "image": image,
-                           "imageID": image.rsplit(":", 1)[0] + "@sha256:" + (st.container_id[-64:] or "0" * 64),
-                           "started": st.started}
+    out: dict[str, Any] = {
+        "name": st.name,
+        "state": state,
+        "lastState": {"terminated": st.last_terminated} if st.last_terminated else {},
+        "ready": st.ready,
+        "restartCount": st.restart_count,
+        "image": image,
+        "imageID": image.rsplit(":", 1)[0] + "@sha256:" + (st.container_id[-64:] or "0" * 64),
+        "started": st.started,
+    }
     if st.container_id and (st.running or st.terminated or st.last_terminated):
         out["containerID"] = st.container_id
     return out
@@ -141,17 +157,19 @@ class Kubelet(Controller):
             status["conditions"] = [_condition("PodScheduled", "False", conds, "Unschedulable", why)]
             if new != pod:
                 self.registry.write(PODS, pod, new, sub="status")
-                self.registry.record_event(pod, "FailedScheduling", why, type_="Warning",
-                                           component="default-scheduler")
+                self.registry.record_event(pod, "FailedScheduling", why, type_="Warning", component="default-scheduler")
             return None
         new = copy(pod)
         new["spec"]["nodeName"] = node["metadata"]["name"]
         status = new.setdefault("status", {})
         status["conditions"] = [_condition("PodScheduled", "True", status.get("conditions") or [])]
         stored = self.registry.store.put(PODS.key, new)
-        self.registry.record_event(stored, "Scheduled", f"Successfully assigned {meta['namespace']}/{meta['name']} "
-                                                        f"to {node['metadata']['name']}",
-                                   component="default-scheduler")
+        self.registry.record_event(
+            stored,
+            "Scheduled",
+            f"Successfully assigned {meta['namespace']}/{meta['name']} to {node['metadata']['name']}",
+            component="default-scheduler",
+        )
         return 0.0
 
     def _assign_ip(self, pod: dict[str, Any]) -> dict[str, Any]:
@@ -186,9 +204,15 @@ class Kubelet(Controller):
         node = self.store.peek(NODES.key, "", pod["spec"]["nodeName"])
         for st in states:
             for type_, reason, message in st.events:
-                self.registry.record_event(pod, reason, message, type_=type_, component="kubelet",
-                                           host=pod["spec"]["nodeName"],
-                                           field_path=f"spec.containers{{{st.name}}}")
+                self.registry.record_event(
+                    pod,
+                    reason,
+                    message,
+                    type_=type_,
+                    component="kubelet",
+                    host=pod["spec"]["nodeName"],
+                    field_path=f"spec.containers{{{st.name}}}",
+                )
             st.events.clear()
         new = copy(pod)
         status = new.setdefault("status", {})
@@ -199,8 +223,11 @@ class Kubelet(Controller):
         restart = pod["spec"].get("restartPolicy", "Always")
         phase = "Running" if any(s.running for s in states) else "Pending"
         if states and len(done) == len(states) and restart != "Always":
-            phase = "Succeeded" if all(s.terminated and s.terminated.get("exitCode") == 0 for s in done) else (
-                "Failed" if restart == "Never" else phase)
+            phase = (
+                "Succeeded"
+                if all(s.terminated and s.terminated.get("exitCode") == 0 for s in done)
+                else ("Failed" if restart == "Never" else phase)
+            )
         status["phase"] = phase
         started = any(s.started_at for s in states)
         ready_reason = "" if all_ready else ("PodCompleted" if phase == "Succeeded" else "ContainersNotReady")

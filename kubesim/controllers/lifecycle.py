@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
 from kubesim import errors, resources
 from kubesim.controllers.base import Controller, Key, copy
+from kubesim.registry import resource_for_key
 from kubesim.store import Change
 
-NAMESPACES = resources.find("", "v1", "namespaces")
-SERVICEACCOUNTS = resources.find("", "v1", "serviceaccounts")
-CONFIGMAPS = resources.find("", "v1", "configmaps")
-assert NAMESPACES and SERVICEACCOUNTS and CONFIGMAPS
+NAMESPACES = resources.get("", "v1", "namespaces")
+SERVICEACCOUNTS = resources.get("", "v1", "serviceaccounts")
+CONFIGMAPS = resources.get("", "v1", "configmaps")
 ROOT_CA = "kube-root-ca.crt"
 
 
@@ -53,28 +54,42 @@ class NamespaceController(Controller):
         if self.store.peek(SERVICEACCOUNTS.key, name, "default") is None:
             self.registry.create(SERVICEACCOUNTS, name, {"metadata": {"name": "default"}})
         if self.store.peek(CONFIGMAPS.key, name, ROOT_CA) is None:
-            self.registry.create(CONFIGMAPS, name, {"metadata": {"name": ROOT_CA, "annotations": {
-                "kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver "
-                                             "when using internal endpoints such as the internal service IP or "
-                                             "kubernetes.default.svc. No other usage is guaranteed across "
-                                             "distributions of Kubernetes clusters."}},
-                "data": {"ca.crt": "# the embedded cluster serves plain HTTP on loopback; no CA is needed\n"}})
+            self.registry.create(
+                CONFIGMAPS,
+                name,
+                {
+                    "metadata": {
+                        "name": ROOT_CA,
+                        "annotations": {
+                            "kubernetes.io/description": "Contains a CA bundle that can be used to verify the "
+                            "kube-apiserver when using internal endpoints such as the internal service IP or "
+                            "kubernetes.default.svc. No other usage is guaranteed across "
+                            "distributions of Kubernetes clusters."
+                        },
+                    },
+                    "data": {"ca.crt": "# the embedded cluster serves plain HTTP on loopback; no CA is needed\n"},
+                },
+            )
         return None
 
     def _finalize(self, namespace: dict[str, Any]) -> float | None:
         name = namespace["metadata"]["name"]
         remaining = list(self.store.namespaces_in_use(name))
         for key, obj in remaining:
-            res = _resource(key)
+            res = resource_for_key(key)
             if obj["metadata"].get("deletionTimestamp"):
                 continue
-            try:
+            with contextlib.suppress(errors.APIError):
                 self.registry.delete(res, name, obj["metadata"]["name"], {"propagationPolicy": "Background"})
-            except errors.APIError:
-                pass
         if list(self.store.namespaces_in_use(name)):
-            conds = [{"type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain",
-                      "message": f"Some resources are remaining: {len(remaining)} objects"}]
+            conds = [
+                {
+                    "type": "NamespaceContentRemaining",
+                    "status": "True",
+                    "reason": "SomeResourcesRemain",
+                    "message": f"Some resources are remaining: {len(remaining)} objects",
+                }
+            ]
             if (namespace.get("status") or {}).get("conditions") != conds:
                 new = copy(namespace)
                 new["status"]["conditions"] = conds
@@ -82,9 +97,3 @@ class NamespaceController(Controller):
             return 0.1
         self.store.remove(NAMESPACES.key, "", name)
         return None
-
-
-def _resource(key: str) -> resources.Resource:
-    from kubesim.registry import resource_for_key
-
-    return resource_for_key(key)

@@ -10,14 +10,15 @@ from kubesim import resources
 from kubesim.controllers.base import Controller, Key, controlled_by, controller_of, copy, owner_ref
 from kubesim.store import Change
 
-PODS = resources.find("", "v1", "pods")
-REPLICASETS = resources.find("apps", "v1", "replicasets")
-assert PODS and REPLICASETS
+PODS = resources.get("", "v1", "pods")
+REPLICASETS = resources.get("apps", "v1", "replicasets")
 
 
 def pod_ready(pod: dict[str, Any]) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
 
 
 def ready_since(pod: dict[str, Any]) -> datetime | None:
@@ -29,13 +30,18 @@ def ready_since(pod: dict[str, Any]) -> datetime | None:
 
 def is_active(pod: dict[str, Any]) -> bool:
     return not pod["metadata"].get("deletionTimestamp") and (pod.get("status") or {}).get("phase") not in (
-        "Succeeded", "Failed")
+        "Succeeded",
+        "Failed",
+    )
 
 
 def pod_from_template(template: dict[str, Any], owner: dict[str, Any], name: str = "") -> dict[str, Any]:
     meta = template.get("metadata") or {}
-    pod_meta: dict[str, Any] = {"namespace": owner["metadata"]["namespace"], "labels": dict(meta.get("labels") or {}),
-                                "ownerReferences": [owner_ref(owner)]}
+    pod_meta: dict[str, Any] = {
+        "namespace": owner["metadata"]["namespace"],
+        "labels": dict(meta.get("labels") or {}),
+        "ownerReferences": [owner_ref(owner)],
+    }
     if name:
         pod_meta["name"] = name
     else:
@@ -65,16 +71,19 @@ class ReplicaSetController(Controller):
         if diff > 0:
             for _ in range(diff):
                 pod = self.registry.create(PODS, ns, pod_from_template(rs["spec"]["template"], rs))
-                self.registry.record_event(rs, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
-                                           component="replicaset-controller")
+                self.registry.record_event(
+                    rs, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}", component="replicaset-controller"
+                )
         elif diff < 0:
             # Delete the least useful pods first: unscheduled, then not ready, then the newest.
-            victims = sorted(active, key=lambda p: (bool(p["spec"].get("nodeName")), pod_ready(p),
-                                                    _neg_time(p)))[:-diff]
+            victims = sorted(active, key=lambda p: (bool(p["spec"].get("nodeName")), pod_ready(p), _neg_time(p)))[
+                :-diff
+            ]
             for pod in victims:
                 self.registry.delete(PODS, ns, pod["metadata"]["name"])
-                self.registry.record_event(rs, "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}",
-                                           component="replicaset-controller")
+                self.registry.record_event(
+                    rs, "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}", component="replicaset-controller"
+                )
         return self._update_status(ns, name)
 
     def _update_status(self, ns: str, name: str) -> float | None:
@@ -97,8 +106,11 @@ class ReplicaSetController(Controller):
         labels = rs["spec"]["template"].get("metadata", {}).get("labels") or {}
         labelled = sum(1 for p in pods if all(p["metadata"].get("labels", {}).get(k) == v for k, v in labels.items()))
         status: dict[str, Any] = {"replicas": len(pods)}
-        for key, value in (("fullyLabeledReplicas", labelled), ("readyReplicas", len(ready)),
-                           ("availableReplicas", available)):
+        for key, value in (
+            ("fullyLabeledReplicas", labelled),
+            ("readyReplicas", len(ready)),
+            ("availableReplicas", available),
+        ):
             if value:
                 status[key] = value
         status["observedGeneration"] = rs["metadata"].get("generation", 1)

@@ -7,18 +7,18 @@ from typing import Any
 
 from kubesim import resources
 from kubesim.controllers.base import Controller, Key, controlled_by, controller_of, copy
+from kubesim.controllers.kubelet import schedule
 from kubesim.controllers.replicaset import is_active, pod_from_template, pod_ready
 from kubesim.registry import now_rfc3339
 from kubesim.store import Change
 
-PODS = resources.find("", "v1", "pods")
-NODES = resources.find("", "v1", "nodes")
-JOBS = resources.find("batch", "v1", "jobs")
-STATEFULSETS = resources.find("apps", "v1", "statefulsets")
-DAEMONSETS = resources.find("apps", "v1", "daemonsets")
-PVCS = resources.find("", "v1", "persistentvolumeclaims")
-PVS = resources.find("", "v1", "persistentvolumes")
-assert PODS and NODES and JOBS and STATEFULSETS and DAEMONSETS and PVCS and PVS
+PODS = resources.get("", "v1", "pods")
+NODES = resources.get("", "v1", "nodes")
+JOBS = resources.get("batch", "v1", "jobs")
+STATEFULSETS = resources.get("apps", "v1", "statefulsets")
+DAEMONSETS = resources.get("apps", "v1", "daemonsets")
+PVCS = resources.get("", "v1", "persistentvolumeclaims")
+PVS = resources.get("", "v1", "persistentvolumes")
 
 
 class _OwnedPods(Controller):
@@ -66,10 +66,18 @@ class JobController(_OwnedPods):
             for _ in range(max(0, want)):
                 pod = pod_from_template(job["spec"]["template"], job)
                 pod = self.registry.create(PODS, ns, pod)
-                self.registry.record_event(job, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
-                                           component="job-controller")
-        status.update({"active": len(active), "succeeded": succeeded, "failed": failed,
-                       "ready": sum(1 for p in active if pod_ready(p)), "terminating": 0})
+                self.registry.record_event(
+                    job, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}", component="job-controller"
+                )
+        status.update(
+            {
+                "active": len(active),
+                "succeeded": succeeded,
+                "failed": failed,
+                "ready": sum(1 for p in active if pod_ready(p)),
+                "terminating": 0,
+            }
+        )
         for k in ("active", "succeeded", "failed"):
             if not status[k]:
                 status.pop(k)
@@ -77,17 +85,42 @@ class JobController(_OwnedPods):
         if succeeded >= completions:
             status["completionTime"] = now
             status["conditions"] = [
-                {"type": "SuccessCriteriaMet", "status": "True", "lastProbeTime": now, "lastTransitionTime": now,
-                 "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"},
-                {"type": "Complete", "status": "True", "lastProbeTime": now, "lastTransitionTime": now,
-                 "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"}]
+                {
+                    "type": "SuccessCriteriaMet",
+                    "status": "True",
+                    "lastProbeTime": now,
+                    "lastTransitionTime": now,
+                    "reason": "CompletionsReached",
+                    "message": "Reached expected number of succeeded pods",
+                },
+                {
+                    "type": "Complete",
+                    "status": "True",
+                    "lastProbeTime": now,
+                    "lastTransitionTime": now,
+                    "reason": "CompletionsReached",
+                    "message": "Reached expected number of succeeded pods",
+                },
+            ]
             self.registry.record_event(job, "Completed", "Job completed", component="job-controller")
         elif failed > int(job["spec"].get("backoffLimit", 6)):
-            status["conditions"] = [{"type": "Failed", "status": "True", "lastProbeTime": now,
-                                     "lastTransitionTime": now, "reason": "BackoffLimitExceeded",
-                                     "message": "Job has reached the specified backoff limit"}]
-            self.registry.record_event(job, "BackoffLimitExceeded", "Job has reached the specified backoff limit",
-                                       type_="Warning", component="job-controller")
+            status["conditions"] = [
+                {
+                    "type": "Failed",
+                    "status": "True",
+                    "lastProbeTime": now,
+                    "lastTransitionTime": now,
+                    "reason": "BackoffLimitExceeded",
+                    "message": "Job has reached the specified backoff limit",
+                }
+            ]
+            self.registry.record_event(
+                job,
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+                type_="Warning",
+                component="job-controller",
+            )
         self.set_status(JOBS, job, status)
         return None
 
@@ -112,22 +145,35 @@ class StatefulSetController(_OwnedPods):
                 if sts["spec"].get("serviceName"):
                     pod["spec"].setdefault("subdomain", sts["spec"]["serviceName"])
                 self.registry.create(PODS, ns, pod)
-                self.registry.record_event(sts, "SuccessfulCreate",
-                                           f"create Pod {pod_name} in StatefulSet {name} successful",
-                                           component="statefulset-controller")
+                self.registry.record_event(
+                    sts,
+                    "SuccessfulCreate",
+                    f"create Pod {pod_name} in StatefulSet {name} successful",
+                    component="statefulset-controller",
+                )
                 break  # OrderedReady: one at a time
         for pod_name, pod in pods.items():
             index = int(pod_name.rsplit("-", 1)[-1]) if pod_name.rsplit("-", 1)[-1].isdigit() else 0
             if index >= replicas and not pod["metadata"].get("deletionTimestamp"):
                 self.registry.delete(PODS, ns, pod_name)
-                self.registry.record_event(sts, "SuccessfulDelete",
-                                           f"delete Pod {pod_name} in StatefulSet {name} successful",
-                                           component="statefulset-controller")
+                self.registry.record_event(
+                    sts,
+                    "SuccessfulDelete",
+                    f"delete Pod {pod_name} in StatefulSet {name} successful",
+                    component="statefulset-controller",
+                )
         live = [p for p in self.pods(sts) if is_active(p)]
         ready = sum(1 for p in live if pod_ready(p))
-        status = {"observedGeneration": sts["metadata"].get("generation", 1), "replicas": len(live),
-                  "currentReplicas": len(live), "updatedReplicas": len(live), "availableReplicas": ready,
-                  "collisionCount": 0, "currentRevision": f"{name}-1", "updateRevision": f"{name}-1"}
+        status = {
+            "observedGeneration": sts["metadata"].get("generation", 1),
+            "replicas": len(live),
+            "currentReplicas": len(live),
+            "updatedReplicas": len(live),
+            "availableReplicas": ready,
+            "collisionCount": 0,
+            "currentRevision": f"{name}-1",
+            "updateRevision": f"{name}-1",
+        }
         if ready:
             status["readyReplicas"] = ready
         self.set_status(STATEFULSETS, sts, status)
@@ -145,8 +191,6 @@ class DaemonSetController(_OwnedPods):
                 yield ds["metadata"]["namespace"], ds["metadata"]["name"]
 
     def reconcile(self, ns: str, name: str) -> float | None:
-        from kubesim.controllers.kubelet import schedule
-
         ds = self.store.peek(DAEMONSETS.key, ns, name)
         if ds is None or ds["metadata"].get("deletionTimestamp"):
             return None
@@ -164,14 +208,23 @@ class DaemonSetController(_OwnedPods):
                 pod = pod_from_template(ds["spec"]["template"], ds)
                 pod["spec"]["nodeName"] = node_name
                 created = self.registry.create(PODS, ns, pod)
-                self.registry.record_event(ds, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}",
-                                           component="daemonset-controller")
+                self.registry.record_event(
+                    ds,
+                    "SuccessfulCreate",
+                    f"Created pod: {created['metadata']['name']}",
+                    component="daemonset-controller",
+                )
         pods = [p for p in self.pods(ds) if is_active(p)]
         ready = sum(1 for p in pods if pod_ready(p))
-        status = {"currentNumberScheduled": len(pods), "desiredNumberScheduled": len(eligible),
-                  "numberMisscheduled": 0, "numberReady": ready, "observedGeneration":
-                  ds["metadata"].get("generation", 1), "updatedNumberScheduled": len(pods),
-                  "numberAvailable": ready}
+        status = {
+            "currentNumberScheduled": len(pods),
+            "desiredNumberScheduled": len(eligible),
+            "numberMisscheduled": 0,
+            "numberReady": ready,
+            "observedGeneration": ds["metadata"].get("generation", 1),
+            "updatedNumberScheduled": len(pods),
+            "numberAvailable": ready,
+        }
         if len(eligible) - ready > 0:
             status["numberUnavailable"] = len(eligible) - ready
         self.set_status(DAEMONSETS, ds, status)
@@ -185,22 +238,37 @@ class VolumeBinder(Controller):
 
     def reconcile(self, ns: str, name: str) -> float | None:
         pvc = self.store.peek(PVCS.key, ns, name)
-        if pvc is None or (pvc.get("status") or {}).get("phase") == "Bound" or pvc["metadata"].get(
-                "deletionTimestamp"):
+        if pvc is None or (pvc.get("status") or {}).get("phase") == "Bound" or pvc["metadata"].get("deletionTimestamp"):
             return None
         pv_name = f"pvc-{pvc['metadata']['uid']}"
         size = ((pvc["spec"].get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
         path = self.cluster.volume_dir(pv_name)
         if self.store.peek(PVS.key, "", pv_name) is None:
-            self.registry.create(PVS, "", {"metadata": {"name": pv_name, "annotations": {
-                "pv.kubernetes.io/provisioned-by": "rancher.io/local-path"}},
-                "spec": {"capacity": {"storage": size}, "accessModes": pvc["spec"].get("accessModes") or
-                         ["ReadWriteOnce"], "persistentVolumeReclaimPolicy": "Delete",
-                         "storageClassName": pvc["spec"].get("storageClassName") or "standard",
-                         "hostPath": {"path": str(path), "type": "DirectoryOrCreate"},
-                         "volumeMode": "Filesystem",
-                         "claimRef": {"kind": "PersistentVolumeClaim", "namespace": ns, "name": name,
-                                      "uid": pvc["metadata"]["uid"], "apiVersion": "v1"}}})
+            self.registry.create(
+                PVS,
+                "",
+                {
+                    "metadata": {
+                        "name": pv_name,
+                        "annotations": {"pv.kubernetes.io/provisioned-by": "rancher.io/local-path"},
+                    },
+                    "spec": {
+                        "capacity": {"storage": size},
+                        "accessModes": pvc["spec"].get("accessModes") or ["ReadWriteOnce"],
+                        "persistentVolumeReclaimPolicy": "Delete",
+                        "storageClassName": pvc["spec"].get("storageClassName") or "standard",
+                        "hostPath": {"path": str(path), "type": "DirectoryOrCreate"},
+                        "volumeMode": "Filesystem",
+                        "claimRef": {
+                            "kind": "PersistentVolumeClaim",
+                            "namespace": ns,
+                            "name": name,
+                            "uid": pvc["metadata"]["uid"],
+                            "apiVersion": "v1",
+                        },
+                    },
+                },
+            )
             pv = self.store.peek(PVS.key, "", pv_name)
             if pv is not None:
                 new_pv = copy(pv)
@@ -209,11 +277,19 @@ class VolumeBinder(Controller):
         new = copy(pvc)
         new["spec"]["volumeName"] = pv_name
         new["spec"].setdefault("storageClassName", "standard")
-        new["metadata"].setdefault("annotations", {}).update({"pv.kubernetes.io/bind-completed": "yes",
-                                                              "pv.kubernetes.io/bound-by-controller": "yes"})
-        new["status"] = {"phase": "Bound", "accessModes": pvc["spec"].get("accessModes") or ["ReadWriteOnce"],
-                         "capacity": {"storage": size}}
+        new["metadata"].setdefault("annotations", {}).update(
+            {"pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes"}
+        )
+        new["status"] = {
+            "phase": "Bound",
+            "accessModes": pvc["spec"].get("accessModes") or ["ReadWriteOnce"],
+            "capacity": {"storage": size},
+        }
         self.store.put(PVCS.key, new)
-        self.registry.record_event(new, "ProvisioningSucceeded",
-                                   f"Successfully provisioned volume {pv_name}", component="local-path-provisioner")
+        self.registry.record_event(
+            new,
+            "ProvisioningSucceeded",
+            f"Successfully provisioned volume {pv_name}",
+            component="local-path-provisioner",
+        )
         return None

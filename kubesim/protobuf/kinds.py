@@ -3,11 +3,26 @@
 KINDS: dict[tuple[str, str], str] = {
     ("*", "DeleteOptions"): "meta.v1.DeleteOptions",
     ("admissionregistration.k8s.io/v1", "MutatingAdmissionPolicy"): "admissionregistration.v1.MutatingAdmissionPolicy",
-    ("admissionregistration.k8s.io/v1", "MutatingAdmissionPolicyBinding"): "admissionregistration.v1.MutatingAdmissionPolicyBinding",
-    ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"): "admissionregistration.v1.MutatingWebhookConfiguration",
-    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"): "admissionregistration.v1.ValidatingAdmissionPolicy",
-    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"): "admissionregistration.v1.ValidatingAdmissionPolicyBinding",
-    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"): "admissionregistration.v1.ValidatingWebhookConfiguration",
+    (
+        "admissionregistration.k8s.io/v1",
+        "MutatingAdmissionPolicyBinding",
+    ): "admissionregistration.v1.MutatingAdmissionPolicyBinding",
+    (
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
+    ): "admissionregistration.v1.MutatingWebhookConfiguration",
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingAdmissionPolicy",
+    ): "admissionregistration.v1.ValidatingAdmissionPolicy",
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingAdmissionPolicyBinding",
+    ): "admissionregistration.v1.ValidatingAdmissionPolicyBinding",
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+    ): "admissionregistration.v1.ValidatingWebhookConfiguration",
     ("apps/v1", "ControllerRevision"): "apps.v1.ControllerRevision",
     ("apps/v1", "DaemonSet"): "apps.v1.DaemonSet",
     ("apps/v1", "Deployment"): "apps.v1.Deployment",

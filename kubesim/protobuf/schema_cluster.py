@@ -722,10 +722,8 @@ MESSAGES: dict[str, Schema] = {
     "scheduling.v1alpha3.TopologyConstraint": {
         1: ("key", "string", None, 0),
     },
-    "scheduling.v1alpha3.WorkloadPodGroupAllDisruptionMode": {
-    },
-    "scheduling.v1alpha3.WorkloadPodGroupBasicSchedulingPolicy": {
-    },
+    "scheduling.v1alpha3.WorkloadPodGroupAllDisruptionMode": {},
+    "scheduling.v1alpha3.WorkloadPodGroupBasicSchedulingPolicy": {},
     "scheduling.v1alpha3.WorkloadPodGroupDisruptionMode": {
         1: ("single", "message", "scheduling.v1alpha3.WorkloadPodGroupSingleDisruptionMode", 0),
         2: ("all", "message", "scheduling.v1alpha3.WorkloadPodGroupAllDisruptionMode", 0),
@@ -745,8 +743,7 @@ MESSAGES: dict[str, Schema] = {
         1: ("basic", "message", "scheduling.v1alpha3.WorkloadPodGroupBasicSchedulingPolicy", 0),
         2: ("gang", "message", "scheduling.v1alpha3.WorkloadPodGroupGangSchedulingPolicy", 0),
     },
-    "scheduling.v1alpha3.WorkloadPodGroupSingleDisruptionMode": {
-    },
+    "scheduling.v1alpha3.WorkloadPodGroupSingleDisruptionMode": {},
     "storage.v1.CSIDriver": {
         1: ("metadata", "message", "meta.v1.ObjectMeta", 0),
         2: ("spec", "message", "storage.v1.CSIDriverSpec", 0),

@@ -155,7 +155,12 @@ MESSAGES: dict[str, Schema] = {
         7: ("updateStrategy", "message", "apps.v1.StatefulSetUpdateStrategy", 0),
         8: ("revisionHistoryLimit", "int32", None, 0),
         9: ("minReadySeconds", "int32", None, OMIT),
-        10: ("persistentVolumeClaimRetentionPolicy", "message", "apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy", 0),
+        10: (
+            "persistentVolumeClaimRetentionPolicy",
+            "message",
+            "apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy",
+            0,
+        ),
         11: ("ordinals", "message", "apps.v1.StatefulSetOrdinals", 0),
     },
     "apps.v1.StatefulSetStatus": {

@@ -46,8 +46,9 @@ def container_id(uid: str, name: str, restart: int) -> str:
 def normalize_image(image: str) -> str:
     """containerd's fully qualified reference: nginx:1.27 -> docker.io/library/nginx:1.27."""
     name = image
-    if "/" not in name.split(":")[0] or ("." not in name.split("/")[0] and ":" not in name.split("/")[0]
-                                         and name.split("/")[0] != "localhost"):
+    if "/" not in name.split(":")[0] or (
+        "." not in name.split("/")[0] and ":" not in name.split("/")[0] and name.split("/")[0] != "localhost"
+    ):
         name = f"docker.io/{name}" if "/" in name else f"docker.io/library/{name}"
     if ":" not in name.rsplit("/", 1)[-1] and "@" not in name:
         name += ":latest"
@@ -70,18 +71,32 @@ class PlaceholderRuntime:
             now = now_rfc3339()
             states = []
             for c in pod["spec"].get("containers") or []:
-                st = ContainerState(name=c["name"], image=c["image"], started_at=now,
-                                    container_id=container_id(uid, c["name"], 0))
+                st = ContainerState(
+                    name=c["name"], image=c["image"], started_at=now, container_id=container_id(uid, c["name"], 0)
+                )
                 if job:
-                    st.terminated = {"exitCode": 0, "reason": "Completed", "startedAt": now, "finishedAt": now,
-                                     "containerID": st.container_id}
+                    st.terminated = {
+                        "exitCode": 0,
+                        "reason": "Completed",
+                        "startedAt": now,
+                        "finishedAt": now,
+                        "containerID": st.container_id,
+                    }
                 else:
                     st.running = st.ready = st.started = True
-                st.events = [("Normal", "Pulled", f'Container image "{c["image"]}" already present on machine'),
-                             ("Normal", "Created", f"Created container: {c['name']}"),
-                             ("Normal", "Started", f"Started container {c['name']}")]
-                self.logs.append(pod["metadata"]["namespace"], pod["metadata"]["name"], uid, c["name"], 0,
-                                 f"placeholder container {c['name']} ({c['image']}) started")
+                st.events = [
+                    ("Normal", "Pulled", f'Container image "{c["image"]}" already present on machine'),
+                    ("Normal", "Created", f"Created container: {c['name']}"),
+                    ("Normal", "Started", f"Started container {c['name']}"),
+                ]
+                self.logs.append(
+                    pod["metadata"]["namespace"],
+                    pod["metadata"]["name"],
+                    uid,
+                    c["name"],
+                    restart=0,
+                    text=f"placeholder container {c['name']} ({c['image']}) started",
+                )
                 states.append(st)
             self._states[uid] = states
         return states

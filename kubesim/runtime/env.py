@@ -29,10 +29,17 @@ def _field(pod: dict[str, Any], path: str) -> str:
     m = re.fullmatch(r"metadata\.(labels|annotations)\['(.+)'\]", path)
     if m:
         return str((meta.get(m.group(1)) or {}).get(m.group(2), ""))
-    return str({"metadata.name": meta["name"], "metadata.namespace": meta["namespace"], "metadata.uid": meta["uid"],
-                "status.podIP": status.get("podIP", ""), "status.hostIP": status.get("hostIP", ""),
-                "spec.nodeName": spec.get("nodeName", ""),
-                "spec.serviceAccountName": spec.get("serviceAccountName", "default")}.get(path, ""))
+    return str(
+        {
+            "metadata.name": meta["name"],
+            "metadata.namespace": meta["namespace"],
+            "metadata.uid": meta["uid"],
+            "status.podIP": status.get("podIP", ""),
+            "status.hostIP": status.get("hostIP", ""),
+            "spec.nodeName": spec.get("nodeName", ""),
+            "spec.serviceAccountName": spec.get("serviceAccountName", "default"),
+        }.get(path, "")
+    )
 
 
 def _resource(container: dict[str, Any], ref: dict[str, Any]) -> str:
@@ -63,8 +70,9 @@ def container_env(store: Store, pod: dict[str, Any], container: dict[str, Any]) 
         if key not in data:
             if ref.get("optional"):
                 return None
-            raise EnvError(f"couldn't find key {key} in {'ConfigMap' if kind == 'configmap' else 'Secret'} "
-                           f"{ns}/{ref.get('name')}")
+            raise EnvError(
+                f"couldn't find key {key} in {'ConfigMap' if kind == 'configmap' else 'Secret'} {ns}/{ref.get('name')}"
+            )
         return data[key]
 
     for src in container.get("envFrom") or []:

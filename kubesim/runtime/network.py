@@ -26,18 +26,31 @@ from kubesim.resources import Resource
 from kubesim.runtime.hook.sitecustomize import loopback
 from kubesim.store import Change, Store
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-              "transfer-encoding", "upgrade", "content-length", "content-encoding", "host", "authorization"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "content-encoding",
+    "host",
+    "authorization",
+}
 
 
 def ready_backends(store: Store, svc: dict[str, Any], port: dict[str, Any]) -> list[tuple[str, int]]:
     """(pod IP, target port) of every ready endpoint behind one Service port."""
     ep = store.peek("endpoints", svc["metadata"]["namespace"], svc["metadata"]["name"])
-    out = []
+    out: list[tuple[str, int]] = []
     for subset in (ep or {}).get("subsets") or []:
         ports = subset.get("ports") or []
-        match = next((p for p in ports if p.get("name", "") == port.get("name", "")), ports[0] if len(ports) == 1
-                     else None)
+        match = next(
+            (p for p in ports if p.get("name", "") == port.get("name", "")), ports[0] if len(ports) == 1 else None
+        )
         if match is None:
             continue
         out.extend((a["ip"], int(match["port"])) for a in subset.get("addresses") or [])
@@ -164,8 +177,7 @@ class APIProxy:
         self.store = store
         self._session: aiohttp.ClientSession | None = None
 
-    async def handle(self, request: web.Request, res: Resource, ns: str, raw: str,
-                     rest: str) -> web.StreamResponse:
+    async def handle(self, request: web.Request, res: Resource, ns: str, raw: str, rest: str) -> web.StreamResponse:
         scheme, name, port_name = _split_name(raw)
         if res.plural == "services":
             target, shown = self._service_target(res, ns, name, port_name)
@@ -183,9 +195,14 @@ class APIProxy:
             self._session = aiohttp.ClientSession(auto_decompress=False)
         url = f"{scheme or 'http'}://{host}:{port}{path}"
         try:
-            async with self._session.request(request.method, url, headers=headers, data=body or None,
-                                             allow_redirects=False,
-                                             timeout=aiohttp.ClientTimeout(total=None, sock_connect=5)) as up:
+            async with self._session.request(
+                request.method,
+                url,
+                headers=headers,
+                data=body or None,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
+            ) as up:
                 data = await up.read()
                 out_headers = {k: v for k, v in up.headers.items() if k.lower() not in HOP_BY_HOP}
                 return web.Response(status=up.status, body=data, headers=out_headers)
@@ -201,8 +218,11 @@ class APIProxy:
         if svc is None:
             raise errors.not_found(res, name)
         ports = svc["spec"].get("ports") or []
-        port = next((p for p in ports if port_name in (p.get("name"), str(p.get("port")))), None) if port_name \
+        port = (
+            next((p for p in ports if port_name in (p.get("name"), str(p.get("port")))), None)
+            if port_name
             else (ports[0] if ports else None)
+        )
         if port is None:
             raise errors.service_unavailable(f'no endpoints available for service "{name}"')
         backends = ready_backends(self.store, svc, port)

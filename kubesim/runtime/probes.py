@@ -46,8 +46,10 @@ async def http_get(ip: str, port: int, path: str, timeout: float, headers: list[
         return False, f'Get "{url}": dial tcp {ip}:{port}: {exc.strerror or exc}'
     try:
         extra = "".join(f"{h['name']}: {h['value']}\r\n" for h in headers)
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {ip}:{port}\r\nUser-Agent: kube-probe/1.32\r\n"
-                     f"Accept: */*\r\n{extra}Connection: close\r\n\r\n".encode())
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {ip}:{port}\r\nUser-Agent: kube-probe/1.32\r\n"
+            f"Accept: */*\r\n{extra}Connection: close\r\n\r\n".encode()
+        )
         await writer.drain()
         line = await asyncio.wait_for(reader.readline(), timeout)
     except (TimeoutError, OSError):
@@ -65,9 +67,14 @@ async def http_get(ip: str, port: int, path: str, timeout: float, headers: list[
 
 async def exec_probe(command: list[str], env: dict[str, str], cwd: str, timeout: float) -> tuple[bool, str]:
     try:
-        proc = await asyncio.create_subprocess_exec(*command, env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.STDOUT,
-                                                    stdin=asyncio.subprocess.DEVNULL)
+        proc = await asyncio.create_subprocess_exec(
+            *command,
+            env=env,
+            cwd=cwd,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
     except OSError as exc:
         return False, f"OCI runtime exec failed: exec failed: unable to start container process: {exc.strerror}"
     try:
@@ -75,22 +82,24 @@ async def exec_probe(command: list[str], env: dict[str, str], cwd: str, timeout:
     except TimeoutError:
         proc.kill()
         await proc.wait()
-        return False, f"command timed out: \"{' '.join(command)}\" timed out after {timeout:g}s"
+        return False, f'command timed out: "{" ".join(command)}" timed out after {timeout:g}s'
     if proc.returncode == 0:
         return True, ""
     text = out.decode(errors="replace").strip()
-    return False, text or f"command \"{' '.join(command)}\" exited with {proc.returncode}"
+    return False, text or f'command "{" ".join(command)}" exited with {proc.returncode}'
 
 
-async def run(probe: dict[str, Any], container: dict[str, Any], ip: str, env: dict[str, str],
-              cwd: str) -> tuple[bool, str]:
+async def run(
+    probe: dict[str, Any], container: dict[str, Any], ip: str, env: dict[str, str], cwd: str
+) -> tuple[bool, str]:
     timeout = float(probe.get("timeoutSeconds", 1))
     if "tcpSocket" in probe:
         return await tcp(ip, resolve_port(probe["tcpSocket"].get("port"), container), timeout)
     if "httpGet" in probe:
         h = probe["httpGet"]
-        return await http_get(ip, resolve_port(h.get("port"), container), h.get("path", "/"), timeout,
-                              h.get("httpHeaders") or [])
+        return await http_get(
+            ip, resolve_port(h.get("port"), container), h.get("path", "/"), timeout, h.get("httpHeaders") or []
+        )
     if "exec" in probe:
         return await exec_probe(list(probe["exec"].get("command") or []), env, cwd, timeout)
     return False, "probe handler not supported by the embedded cluster (use httpGet, tcpSocket or exec)"

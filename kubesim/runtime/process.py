@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kubesim.logs import LogStore
+from kubesim.logs import LogStore, stamp
 from kubesim.registry import now_rfc3339
 from kubesim.runtime import probes
 from kubesim.runtime.base import ContainerState, container_id
@@ -59,10 +59,16 @@ class Container:
                 backoff = 0.0
             if backoff:
                 self.state.waiting_reason = "CrashLoopBackOff"
-                self.state.waiting_message = (f"back-off {int(backoff)}s restarting failed container={self.name} "
-                                              f"pod={self.pod.name}_{self.pod.ns}({self.pod.uid})")
-                self.event("Warning", "BackOff", f"Back-off restarting failed container {self.name} in pod "
-                                                 f"{self.pod.name}_{self.pod.ns}({self.pod.uid})")
+                self.state.waiting_message = (
+                    f"back-off {int(backoff)}s restarting failed container={self.name} "
+                    f"pod={self.pod.name}_{self.pod.ns}({self.pod.uid})"
+                )
+                self.event(
+                    "Warning",
+                    "BackOff",
+                    f"Back-off restarting failed container {self.name} in pod "
+                    f"{self.pod.name}_{self.pod.ns}({self.pod.uid})",
+                )
                 self.pod.changed()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self.pod.sleep(backoff)
@@ -83,8 +89,14 @@ class Container:
         log_path = self.pod.logs.path(self.pod.ns, self.pod.name, self.pod.uid, self.name, self.state.restart_count)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.proc = await asyncio.create_subprocess_exec(
-            *argv, env=self.env, cwd=str(self.pod.workdir), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True)
+            *argv,
+            env=self.env,
+            cwd=str(self.pod.workdir),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
         self.pod.pidfile(self.name).write_text(str(self.proc.pid))
         st = self.state
         st.container_id = container_id(self.pod.uid, self.name, st.restart_count)
@@ -96,12 +108,17 @@ class Container:
             self.event("Normal", "Pulled", f'Container image "{self.spec["image"]}" already present on machine')
         self.event("Normal", "Created", f"Created container: {self.name}")
         self.event("Normal", "Started", f"Started container {self.name}")
-        assert self.proc.stdout is not None and self.proc.stderr is not None
         proc = self.proc
-        self.tasks = [asyncio.create_task(self._pump(proc.stdout, log_path)),
-                      asyncio.create_task(self._pump(proc.stderr, log_path)),
-                      *[asyncio.create_task(self._probe_loop(kind, proc)) for kind in
-                        ("startupProbe", "livenessProbe", "readinessProbe") if kind in self.spec]]
+        assert proc.stdout is not None and proc.stderr is not None
+        self.tasks = [
+            asyncio.create_task(self._pump(proc.stdout, log_path)),
+            asyncio.create_task(self._pump(proc.stderr, log_path)),
+            *[
+                asyncio.create_task(self._probe_loop(kind, proc))
+                for kind in ("startupProbe", "livenessProbe", "readinessProbe")
+                if kind in self.spec
+            ],
+        ]
         self.pod.changed()
         return True
 
@@ -112,10 +129,15 @@ class Container:
         self.pod.pidfile(self.name).unlink(missing_ok=True)
         st = self.state
         finished = now_rfc3339()
-        reason = "Completed" if code == 0 else ("Error" if code > 0 else "Error")
+        reason = "Completed" if code == 0 else "Error"
         exit_code = code if code >= 0 else 128 - code
-        term = {"exitCode": exit_code, "reason": reason, "startedAt": st.started_at, "finishedAt": finished,
-                "containerID": st.container_id}
+        term = {
+            "exitCode": exit_code,
+            "reason": reason,
+            "startedAt": st.started_at,
+            "finishedAt": finished,
+            "containerID": st.container_id,
+        }
         st.running = st.ready = st.started = False
         policy = self.pod.spec.get("restartPolicy", "Always")
         restarts = not self.stopping and not (policy == "Never" or (policy == "OnFailure" and code == 0))
@@ -127,8 +149,6 @@ class Container:
         self.pod.changed()
 
     async def _pump(self, stream: asyncio.StreamReader, path: Path) -> None:
-        from kubesim.logs import stamp
-
         with path.open("a", encoding="utf-8") as fh:
             while True:
                 line = await stream.readline()
@@ -170,8 +190,9 @@ class Container:
                 self.pod.changed()
                 return
             if kind in ("livenessProbe", "startupProbe") and failures >= int(probe.get("failureThreshold", 3)):
-                self.event("Normal", "Killing", f"Container {self.name} failed {label.lower()} probe, will be "
-                                                f"restarted")
+                self.event(
+                    "Normal", "Killing", f"Container {self.name} failed {label.lower()} probe, will be restarted"
+                )
                 await self.terminate(float(self.pod.spec.get("terminationGracePeriodSeconds", 30)))
                 return
             await asyncio.sleep(period)
@@ -209,27 +230,37 @@ class PodProcesses:
         self.logs = runtime.logs
         self.workdir = runtime.root / "pods" / self.uid
         self.workdir.mkdir(parents=True, exist_ok=True)
-        previous = {s["name"]: s.get("restartCount", 0) for s in (pod.get("status") or {}).get(
-            "containerStatuses") or []}
+        previous = {
+            s["name"]: s.get("restartCount", 0) for s in (pod.get("status") or {}).get("containerStatuses") or []
+        }
         self.containers: list[Container] = []
         self.placeholders: list[ContainerState] = []
         for spec in pod["spec"].get("containers") or []:
             if program_for(spec["image"]) is not None:
                 self.containers.append(Container(self, spec, int(previous.get(spec["name"], 0))))
             else:
-                self.placeholders.extend(runtime.placeholder.sync({**pod, "spec": {**pod["spec"],
-                                                                                   "containers": [spec]}}))
+                self.placeholders.extend(
+                    runtime.placeholder.sync({**pod, "spec": {**pod["spec"], "containers": [spec]}})
+                )
         self.supervisors = [asyncio.create_task(c.supervise()) for c in self.containers]
         self.stop_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
     def base_env(self) -> dict[str, str]:
-        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOSTNAME": self.name, "LANG": "C.UTF-8",
-                "HOME": str(self.workdir), "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
-                "PYTHONPATH": f"{HOOK_DIR}{os.pathsep}{REPO_ROOT}",
-                "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443",
-                "KUBESIM_NET_MAP": str(self.runtime.net_map), "KUBESIM_POD_NAMESPACE": self.ns,
-                "KUBESIM_POD_IP": self.ip}
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOSTNAME": self.name,
+            "LANG": "C.UTF-8",
+            "HOME": str(self.workdir),
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": f"{HOOK_DIR}{os.pathsep}{REPO_ROOT}",
+            "KUBERNETES_SERVICE_HOST": "10.96.0.1",
+            "KUBERNETES_SERVICE_PORT": "443",
+            "KUBESIM_NET_MAP": str(self.runtime.net_map),
+            "KUBESIM_POD_NAMESPACE": self.ns,
+            "KUBESIM_POD_IP": self.ip,
+        }
 
     def pidfile(self, container: str) -> Path:
         return self.runtime.pids / f"{self.uid}_{container}.pid"
@@ -261,8 +292,9 @@ class PodProcesses:
 
 
 class ProcessRuntime:
-    def __init__(self, store: Store, logs: LogStore, root: Path, placeholder: Any,
-                 notify: Callable[[str, str], None]) -> None:
+    def __init__(
+        self, store: Store, logs: LogStore, root: Path, placeholder: Any, notify: Callable[[str, str], None]
+    ) -> None:
         self.store = store
         self.logs = logs
         self.root = root

@@ -11,8 +11,13 @@ from kubesim.runtime.process import ProcessRuntime
 
 def enable_runtime(cluster: Cluster, api: API) -> None:
     kubelet = next(c for c in cluster.controllers if isinstance(c, Kubelet))
-    cluster.process_runtime = ProcessRuntime(cluster.store, cluster.logs, cluster.state_dir, cluster.placeholder,
-                                             lambda ns, name: kubelet.enqueue((ns, name)))
+    cluster.process_runtime = ProcessRuntime(
+        cluster.store,
+        cluster.logs,
+        cluster.state_dir,
+        cluster.placeholder,
+        lambda ns, name: kubelet.enqueue((ns, name)),
+    )
     network = ServiceNetwork(cluster)
     cluster.controllers.append(network)
     cluster.closers.append(network.close)

@@ -187,6 +187,7 @@ def restarts_of(live: Any, deployments: list[str]) -> dict[str, dict[str, dict[s
 
 
 def build_ledger(
+    *,
     incident_id: str,
     run_id: str,
     namespace: str,
@@ -243,19 +244,19 @@ def ledger_body(namespace: str, incident_id: str, ledger: dict[str, Any]) -> dic
     }
 
 
-def record(store: Any, live: Any, params: dict[str, Any], check_mode: bool, by: str, now: str) -> dict[str, Any]:
+def record(store: Any, live: Any, params: dict[str, Any], check_mode: bool, *, by: str, now: str) -> dict[str, Any]:
     incident_id = params["incident_id"]
     existing = ledger_of(store.get(ledger_name(incident_id)))
     if existing is not None:
         return {"changed": False, "action": "kept", "exists": True, "ledger": existing}
     ledger = build_ledger(
-        incident_id,
-        params["run_id"],
-        store.namespace,
-        snapshot(live, params["objects"]),
-        restarts_of(live, params["restart_watch"]),
-        by,
-        now,
+        incident_id=incident_id,
+        run_id=params["run_id"],
+        namespace=store.namespace,
+        objects=snapshot(live, params["objects"]),
+        restarts=restarts_of(live, params["restart_watch"]),
+        by=by,
+        now=now,
     )
     if check_mode:
         return {"changed": True, "action": "would_record", "exists": False, "ledger": ledger}
@@ -301,7 +302,7 @@ def clear(store: Any, live: Any, incident_id: str, force: bool, check_mode: bool
 def run(store: Any, live: Any, params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     state = params["state"]
     if state == "present":
-        return record(store, live, params, check_mode, who(), iso(utc_now()))
+        return record(store, live, params, check_mode, by=who(), now=iso(utc_now()))
     if state == "absent":
         return clear(store, live, params["incident_id"], params["force"], check_mode)
     result = compare(store, live, params["incident_id"])

@@ -88,7 +88,12 @@ lock:
   description: The lock holder - incident, run_id, holder (user@host), since (UTC), activated_at (UTC or empty).
   returned: when held
   type: dict
-  sample: {incident: "6", run_id: 20261123T082446Z-1234, holder: ops@laptop, since: "2026-11-23T08:24:46.120Z", activated_at: ""}
+  sample:
+    incident: "6"
+    run_id: 20261123T082446Z-1234
+    holder: ops@laptop
+    since: "2026-11-23T08:24:46.120Z"
+    activated_at: ""
 """
 
 from typing import Any
@@ -138,7 +143,7 @@ def lock_body(namespace: str, lock: dict[str, str]) -> dict[str, Any]:
 
 
 def acquire(
-    store: Any, incident_id: str, run_id: str, holder: str, now: str, check_mode: bool, mark_activated: bool
+    store: Any, incident_id: str, run_id: str, *, holder: str, now: str, check_mode: bool, mark_activated: bool
 ) -> dict[str, Any]:
     """Take the lock for incident_id/run_id, or join the completed activation of the same incident."""
     if not run_id:
@@ -226,7 +231,13 @@ def run(store: Any, params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     if params["state"] == "absent":
         return release(store, params["incident_id"], check_mode)
     return acquire(
-        store, params["incident_id"], params["run_id"], who(), iso(utc_now()), check_mode, params["activated"]
+        store,
+        params["incident_id"],
+        params["run_id"],
+        holder=who(),
+        now=iso(utc_now()),
+        check_mode=check_mode,
+        mark_activated=params["activated"],
     )
 
 

@@ -109,6 +109,11 @@ from xml.etree import ElementTree as ET
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.sockshop_incident import iso, parse_iso, utc_now
 
+
+class ReportError(Exception):
+    """Nothing to report; the message says which phase to run."""
+
+
 SECRET = re.compile(r"(api_?key|app_?key|token|password|secret|authorization)", re.IGNORECASE)
 
 
@@ -268,7 +273,8 @@ def render_markdown(
     lines = [
         f"# INCIDENT-{incident['id']}: {incident['title']}",
         "",
-        f"Run `{journal.get('run_id') or '-'}`, report generated {generated_at} (all times UTC). Verdict: **{verdict}**.",
+        f"Run `{journal.get('run_id') or '-'}`, report generated {generated_at} (all times UTC).",
+        f"Verdict: **{verdict}**.",
         "",
         incident["description"].strip(),
         "",
@@ -276,18 +282,22 @@ def render_markdown(
         "",
         "| step | at (UTC) | measured | seed |",
         "|---|---|---|---|",
-        f"| activation | {t['activation_started_at'] or '-'} | {fmt_s(t['activation_s'])} | {fmt_s(seed.get('activation'))} |",
+        f"| activation | {t['activation_started_at'] or '-'} | {fmt_s(t['activation_s'])} "
+        f"| {fmt_s(seed.get('activation'))} |",
         f"| fault in place | {t['activated_at'] or '-'} | | |",
     ]
     for s in summary["signals"]:
         if s["stage"] == "verify":
             lines.append(
-                f"| signal: {s['name']} ({s['kind']}) | | {fmt_s(s['time_to_signal_s'])} ({s['status']}, budget {s['within_s']} s) | |"
+                f"| signal: {s['name']} ({s['kind']}) | | {fmt_s(s['time_to_signal_s'])} "
+                f"({s['status']}, budget {s['within_s']} s) | |"
             )
     lines += [
         f"| verification | | {fmt_s(t['verification_s'])} | {fmt_s(seed.get('verification'))} |",
-        f"| incident (fault in place until recovery starts) | | {fmt_s(t['incident_s'])} | {fmt_s(seed.get('incident'))} |",
-        f"| recovery (MTTR) | {t['recovery_started_at'] or '-'} | {fmt_s(t['mttr_s'])} | {fmt_s(seed.get('recovery'))} |",
+        f"| incident (fault in place until recovery starts) | | {fmt_s(t['incident_s'])} "
+        f"| {fmt_s(seed.get('incident'))} |",
+        f"| recovery (MTTR) | {t['recovery_started_at'] or '-'} | {fmt_s(t['mttr_s'])} "
+        f"| {fmt_s(seed.get('recovery'))} |",
         f"| payments confirmed | {t['recovered_at'] or '-'} | outage {fmt_s(t['outage_s'])} | |",
         f"| total | | {fmt_s(t['total_s'])} | {fmt_s(seed.get('total'))} |",
         "",
@@ -436,8 +446,8 @@ def main() -> None:
             # The journal is run output, like a log: recording never counts as a change to the system.
             module.exit_json(changed=False, journal=journal, summary=summarise(incident, journal))
         if journal is None:
-            module.fail_json(
-                msg=f"no journal for incident {incident['id']} at {path}: run phase=activate (and verify) first."
+            raise ReportError(
+                f"no journal for incident {incident['id']} at {path}: run phase=activate (and verify) first"
             )
         moment = parse_iso(p["timestamp"]) if p["timestamp"] else utc_now()
         generated_at = iso(moment)
@@ -455,9 +465,12 @@ def main() -> None:
             report_dir=folder,
             files=[os.path.join(folder, name) for name in files],
         )
+    except ReportError as exc:
+        module.fail_json(msg=str(exc))
     except (OSError, ValueError, KeyError) as exc:
         module.fail_json(
-            msg=f"cannot write the incident report under {p['reports_dir']}: {exc}. Check the directory and the journal {path}."
+            msg=f"cannot write the incident report under {p['reports_dir']}: {exc}. "
+            f"Check the directory and the journal {path}."
         )
 
 

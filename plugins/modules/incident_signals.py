@@ -172,7 +172,10 @@ def judge_k8s_state(
     ratios = {pod["metadata"]["name"]: ready_ratio(pod) for pod in pods}
     if pods:
         notes.append(
-            "pods " + ", ".join(f"{p} {r} {get_path(q, 'status.phase')}" for (p, r), q in zip(ratios.items(), pods))
+            "pods "
+            + ", ".join(
+                f"{p} {r} {get_path(q, 'status.phase')}" for (p, r), q in zip(ratios.items(), pods, strict=True)
+            )
         )
     if "ready" in check and (not ratios or any(r != check["ready"] for r in ratios.values())):
         ok = False
@@ -186,7 +189,8 @@ def judge_k8s_state(
         elif live != recorded:
             ok = False
             notes.append(
-                f"restart counts changed: ledger {json.dumps(recorded, sort_keys=True)}, live {json.dumps(live, sort_keys=True)}"
+                f"restart counts changed: ledger {json.dumps(recorded, sort_keys=True)}, "
+                f"live {json.dumps(live, sort_keys=True)}"
             )
         else:
             notes.append(f"restart counts unchanged {json.dumps(live, sort_keys=True)}")
@@ -207,14 +211,17 @@ def judge_k8s_event(check: dict[str, Any], events: list[dict[str, Any]], since: 
     for event in sorted(events, key=event_time):
         when = event_time(event)
         fresh = bool(when) and (parse_iso(when) - since).total_seconds() >= -SLACK_S
-        text = f"{event.get('type', '')} {event.get('reason', '')} {event.get('message', '')!r} at {when or 'unknown time'}"
+        text = (
+            f"{event.get('type', '')} {event.get('reason', '')} {event.get('message', '')!r} "
+            f"at {when or 'unknown time'}"
+        )
         if fresh and event.get("reason") == check["reason"] and pattern.search(event.get("message") or ""):
             return True, text
         seen.append(text)
     return (
         False,
-        f"no {check['reason']} event matching /{check['message_regex']}/ about {check['kind']}/{check['name']} since the activation"
-        + (f"; seen: {'; '.join(seen[-3:])}" if seen else ""),
+        f"no {check['reason']} event matching /{check['message_regex']}/ about {check['kind']}/{check['name']} "
+        "since the activation" + (f"; seen: {'; '.join(seen[-3:])}" if seen else ""),
     )
 
 
@@ -415,7 +422,8 @@ def main() -> None:
         module.fail_json(msg=f"a signal is missing {exc}; load signals with incident_load so they match the schema.")
     except (CoreException, DynamicApiError) as exc:
         module.fail_json(
-            msg=f"the API server refused a signal check: {exc}. Check the context and the namespace {params['namespace']}."
+            msg=f"the API server refused a signal check: {exc}. "
+            f"Check the context and the namespace {params['namespace']}."
         )
     module.exit_json(changed=False, results=results, passed=all(r["status"] != "failed" for r in results))
 

@@ -86,7 +86,7 @@ _real_connect_ex = socket.socket.connect_ex
 _real_bind = socket.socket.bind
 
 
-def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # type: ignore[no-untyped-def]  # noqa: A002
+def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # noqa: PLR0917 - socket.getaddrinfo's signature
     if isinstance(host, bytes):
         host = host.decode()
     if isinstance(host, str) and host and not host[0].isdigit() and host not in ("localhost",):
@@ -96,24 +96,29 @@ def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # type: ignor
     return _real_getaddrinfo(host, port, family, type, proto, flags)
 
 
-def _mapped(address):  # type: ignore[no-untyped-def]
+def _mapped(address):
     if isinstance(address, tuple) and len(address) >= 2 and isinstance(address[0], str):
         host, port = loopback(address[0], int(address[1]))
         return (host, port, *address[2:])
     return address
 
 
-def _connect(self, address):  # type: ignore[no-untyped-def]
+def _connect(self, address):
     return _real_connect(self, _mapped(address))
 
 
-def _connect_ex(self, address):  # type: ignore[no-untyped-def]
+def _connect_ex(self, address):
     return _real_connect_ex(self, _mapped(address))
 
 
-def _bind(self, address):  # type: ignore[no-untyped-def]
-    if _POD_IP and isinstance(address, tuple) and address and address[0] in ("", "0.0.0.0") \
-            and self.family == socket.AF_INET:
+def _bind(self, address):
+    if (
+        _POD_IP
+        and isinstance(address, tuple)
+        and address
+        and address[0] in ("", "0.0.0.0")
+        and self.family == socket.AF_INET
+    ):
         address = (loopback(_POD_IP, int(address[1]))[0], *address[1:])
     return _real_bind(self, address)
 

@@ -57,7 +57,10 @@ def pod(name: str, restarts: int = 0, ready: bool = True) -> dict[str, Any]:
     return {
         "metadata": {"name": name},
         "spec": {"containers": [{"name": "main"}]},
-        "status": {"phase": "Running", "containerStatuses": [{"name": "main", "ready": ready, "restartCount": restarts}]},
+        "status": {
+            "phase": "Running",
+            "containerStatuses": [{"name": "main", "ready": ready, "restartCount": restarts}],
+        },
     }
 
 

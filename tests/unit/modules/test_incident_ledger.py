@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from ansible.module_utils.sockshop_incident import IncidentError, ledger_name
+
 from plugins.modules import incident_ledger
 from tests.unit.modules.incident_fakes import FakeConfigMaps, FakeLive, pod
 
@@ -24,7 +24,7 @@ def live() -> FakeLive:
 
 
 def record(store, live, check=False):
-    return incident_ledger.record(store, live, PARAMS, check, "ops@laptop", NOW)
+    return incident_ledger.record(store, live, PARAMS, check, by="ops@laptop", now=NOW)
 
 
 def test_record_keeps_exact_prior_state(live) -> None:
@@ -38,7 +38,9 @@ def test_record_keeps_exact_prior_state(live) -> None:
         "namespace": "sock-shop",
         "recorded_at": NOW,
         "recorded_by": "ops@laptop",
-        "objects": [{"api_version": "apps/v1", "kind": "Deployment", "name": "stripe-mock", "fields": {"spec.replicas": 1}}],
+        "objects": [
+            {"api_version": "apps/v1", "kind": "Deployment", "name": "stripe-mock", "fields": {"spec.replicas": 1}}
+        ],
         "restart_counts": {"payment": {"payment-def-1": {"main": 2}}},
     }
 
@@ -48,7 +50,7 @@ def test_second_record_never_overwrites(live) -> None:
     record(store, live)
     before = store.get(ledger_name("6"))
     live.deployments["stripe-mock"]["spec"]["replicas"] = 0
-    result = incident_ledger.record(store, live, dict(PARAMS, run_id="run-b"), False, "someone@else", NOW)
+    result = incident_ledger.record(store, live, dict(PARAMS, run_id="run-b"), False, by="someone@else", now=NOW)
     assert (result["changed"], result["action"]) == (False, "kept")
     assert result["ledger"]["objects"][0]["fields"]["spec.replicas"] == 1
     assert store.get(ledger_name("6")) == before
@@ -88,7 +90,7 @@ def test_clear_refuses_until_restored_then_clears(live) -> None:
     store = FakeConfigMaps()
     record(store, live)
     live.deployments["stripe-mock"]["spec"]["replicas"] = 0
-    with pytest.raises(IncidentError, match="spec.replicas: ledger 1, live 0"):
+    with pytest.raises(IncidentError, match=r"spec\.replicas: ledger 1, live 0"):
         incident_ledger.clear(store, live, "6", False, False)
     assert ledger_name("6") in store.objects
     live.deployments["stripe-mock"]["spec"]["replicas"] = 1

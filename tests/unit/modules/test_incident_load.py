@@ -56,9 +56,15 @@ def test_namespace_override() -> None:
     [
         (lambda d: d.update(bogus=1), "unknown field 'bogus' at (top level)"),
         (lambda d: d["signals"][2]["check"].update(restart=0), "unknown field 'restart' at signals[2].check"),
-        (lambda d: d["fault"].update(type="set_env"), "unknown fault type 'set_env' at fault.type (implemented: scale_to_zero)"),
+        (
+            lambda d: d["fault"].update(type="set_env"),
+            "unknown fault type 'set_env' at fault.type (implemented: scale_to_zero)",
+        ),
         (lambda d: d["signals"][0].update(kind="smoke"), "signals[0].kind: 'smoke' is not one of"),
-        (lambda d: d["signals"][0].update(within_s=0), "signals[0].within_s: 0 is less than or equal to the minimum of 0"),
+        (
+            lambda d: d["signals"][0].update(within_s=0),
+            "signals[0].within_s: 0 is less than or equal to the minimum of 0",
+        ),
         (lambda d: d["checklist"][0]["signals"].append("nope"), "names unknown signal 'nope'"),
         (lambda d: d["signals"][5]["check"].update(query="missing"), "names unknown promql query 'missing'"),
         (lambda d: d["signals"][1].update(name=d["signals"][0]["name"]), "is used twice"),

@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import pytest
-
 from ansible.module_utils.sockshop_incident import LOCK_NAME, Conflict, IncidentError
+
 from plugins.modules import incident_lock
 from tests.unit.modules.incident_fakes import FakeConfigMaps
 
 T0, T1 = "2026-11-23T08:24:46.000Z", "2026-11-23T08:25:08.000Z"
 
 
-def take(store: FakeConfigMaps, run_id: str = "run-a", incident_id: str = "6", check: bool = False, mark: bool = False) -> dict:
-    return incident_lock.acquire(store, incident_id, run_id, "ops@laptop", T1 if mark else T0, check, mark)
+def take(
+    store: FakeConfigMaps, run_id: str = "run-a", incident_id: str = "6", check: bool = False, mark: bool = False
+) -> dict:
+    return incident_lock.acquire(
+        store, incident_id, run_id, holder="ops@laptop", now=T1 if mark else T0, check_mode=check, mark_activated=mark
+    )
 
 
 def test_acquire_free_lock() -> None:
     store = FakeConfigMaps()
     result = take(store)
     assert result["changed"] and result["action"] == "acquired"
-    assert result["lock"] == {"incident": "6", "run_id": "run-a", "holder": "ops@laptop", "since": T0, "activated_at": ""}
+    assert result["lock"] == {
+        "incident": "6",
+        "run_id": "run-a",
+        "holder": "ops@laptop",
+        "since": T0,
+        "activated_at": "",
+    }
     assert store.objects[LOCK_NAME]["metadata"]["labels"]["sockshop.io/incident"] == "6"
 
 
@@ -46,13 +56,20 @@ def test_new_run_joins_a_completed_activation_without_writing() -> None:
     take(store, mark=True)
     writes = store.writes
     result = take(store, run_id="run-b", mark=True)
-    assert (result["changed"], result["action"], result["lock"]["run_id"], store.writes) == (False, "adopted", "run-a", writes)
+    assert (result["changed"], result["action"], result["lock"]["run_id"], store.writes) == (
+        False,
+        "adopted",
+        "run-a",
+        writes,
+    )
 
 
 def test_concurrent_activation_of_the_same_incident_is_refused() -> None:
     store = FakeConfigMaps()
     take(store)
-    with pytest.raises(IncidentError, match=r"being activated by another run.*run run-a.*ops@laptop since 2026-11-23T08:24:46.000Z"):
+    with pytest.raises(
+        IncidentError, match=r"being activated by another run.*run run-a.*ops@laptop since 2026-11-23T08:24:46.000Z"
+    ):
         take(store, run_id="run-b")
 
 
@@ -111,7 +128,7 @@ def test_release(holder, check, action, changed, left) -> None:
 def test_release_refuses_another_incidents_lock() -> None:
     store = FakeConfigMaps()
     take(store, incident_id="3")
-    with pytest.raises(IncidentError, match="not releasing .* held by incident 3"):
+    with pytest.raises(IncidentError, match=r"not releasing .* held by incident 3"):
         incident_lock.release(store, "6", False)
     assert LOCK_NAME in store.objects
 

@@ -8,43 +8,92 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from plugins.modules import incident_load, incident_report as rep
+from plugins.modules import incident_load
+from plugins.modules import incident_report as rep
 
 CATALOG = Path(__file__).resolve().parents[3] / "incidents"
 INCIDENT = incident_load.load_incident(str(CATALOG), "6")["incident"]
 PROBE_SIGNAL = INCIDENT["signals"][0]
 CONFIRM_SIGNAL = INCIDENT["recovery"]["confirm"][0]
 DECLINED = {
-    "item": PROBE_SIGNAL, "changed": False, "authorised": False, "classification": "connection_refused", "http_status": 200,
-    "latency_s": 0.214, "time_to_expect_s": 0.231, "attempts": 1,
-    "message": 'Payment gateway error: Post "http://stripe-mock/v1/charges": dial tcp 10.96.0.12:80: connect: connection refused',
+    "item": PROBE_SIGNAL,
+    "changed": False,
+    "authorised": False,
+    "classification": "connection_refused",
+    "http_status": 200,
+    "latency_s": 0.214,
+    "time_to_expect_s": 0.231,
+    "attempts": 1,
+    "message": (
+        'Payment gateway error: Post "http://stripe-mock/v1/charges": '
+        "dial tcp 10.96.0.12:80: connect: connection refused"
+    ),
     "invocation": {"module_args": {"api_key": "sekrit"}},
 }
 AUTHORISED = {
-    "item": CONFIRM_SIGNAL, "authorised": True, "classification": "authorised", "http_status": 200, "latency_s": 0.05,
-    "time_to_expect_s": 3.5, "message": "Payment authorized (charge: ch_123)",
+    "item": CONFIRM_SIGNAL,
+    "authorised": True,
+    "classification": "authorised",
+    "http_status": 200,
+    "latency_s": 0.05,
+    "time_to_expect_s": 3.5,
+    "message": "Payment authorized (charge: ch_123)",
 }
 
 
 def cluster_result(signal: dict, status: str = "passed", took: float | None = 0.5) -> dict:
-    return {"name": signal["name"], "kind": signal["kind"], "within_s": signal["within_s"], "status": status,
-            "time_to_signal_s": took if status == "passed" else None, "evidence": f"{status} evidence"}
+    return {
+        "name": signal["name"],
+        "kind": signal["kind"],
+        "within_s": signal["within_s"],
+        "status": status,
+        "time_to_signal_s": took if status == "passed" else None,
+        "evidence": f"{status} evidence",
+    }
 
 
 def journal() -> dict:
-    cluster = [cluster_result(s) if s["kind"] in ("k8s_state", "k8s_event", "pod_log") else cluster_result(s, "not_checked")
-               for s in INCIDENT["signals"][1:]]
-    j = rep.record(None, "6", "run-a", "activate", {
-        "started_at": "2026-11-23T08:24:40.000Z", "ended_at": "2026-11-23T08:24:45.250Z", "activated_at": "2026-11-23T08:24:45.000Z",
-    })
-    j = rep.record(j, "6", "run-a", "verify", {
-        "started_at": "2026-11-23T08:24:50.000Z", "ended_at": "2026-11-23T08:24:53.125Z", "probes": [DECLINED], "cluster": cluster,
-    })
-    return rep.record(j, "6", "run-a", "recover", {
-        "started_at": "2026-11-23T08:26:45.000Z", "restored_at": "2026-11-23T08:26:48.000Z",
-        "confirmed_at": "2026-11-23T08:26:51.500Z", "ended_at": "2026-11-23T08:26:53.000Z", "differences": [],
-        "confirm": [AUTHORISED],
-    })
+    cluster = [
+        cluster_result(s) if s["kind"] in ("k8s_state", "k8s_event", "pod_log") else cluster_result(s, "not_checked")
+        for s in INCIDENT["signals"][1:]
+    ]
+    j = rep.record(
+        None,
+        "6",
+        "run-a",
+        "activate",
+        {
+            "started_at": "2026-11-23T08:24:40.000Z",
+            "ended_at": "2026-11-23T08:24:45.250Z",
+            "activated_at": "2026-11-23T08:24:45.000Z",
+        },
+    )
+    j = rep.record(
+        j,
+        "6",
+        "run-a",
+        "verify",
+        {
+            "started_at": "2026-11-23T08:24:50.000Z",
+            "ended_at": "2026-11-23T08:24:53.125Z",
+            "probes": [DECLINED],
+            "cluster": cluster,
+        },
+    )
+    return rep.record(
+        j,
+        "6",
+        "run-a",
+        "recover",
+        {
+            "started_at": "2026-11-23T08:26:45.000Z",
+            "restored_at": "2026-11-23T08:26:48.000Z",
+            "confirmed_at": "2026-11-23T08:26:51.500Z",
+            "ended_at": "2026-11-23T08:26:53.000Z",
+            "differences": [],
+            "confirm": [AUTHORISED],
+        },
+    )
 
 
 @pytest.mark.parametrize(
@@ -81,7 +130,9 @@ def test_summary_figures() -> None:
     summary = rep.summarise(INCIDENT, journal())
     assert summary["passed"] is True
     assert summary["failed_signals"] == [] and summary["diff_empty"] is True
-    assert summary["not_checked"] == [s["name"] for s in INCIDENT["signals"] if s["kind"] in ("promql", "datadog_logs", "datadog_metrics")]
+    assert summary["not_checked"] == [
+        s["name"] for s in INCIDENT["signals"] if s["kind"] in ("promql", "datadog_logs", "datadog_metrics")
+    ]
     assert summary["timeline"] == {
         "activation_started_at": "2026-11-23T08:24:40.000Z",
         "activated_at": "2026-11-23T08:24:45.000Z",
@@ -103,7 +154,10 @@ def test_a_failed_signal_fails_its_checklist_items() -> None:
     summary = rep.summarise(INCIDENT, j)
     assert not summary["passed"]
     assert summary["failed_signals"] == ["payments declined with connection refused"]
-    assert "error handled" in summary["failed_checklist"] and "payment pods stay healthy" not in summary["failed_checklist"]
+    assert (
+        "error handled" in summary["failed_checklist"]
+        and "payment pods stay healthy" not in summary["failed_checklist"]
+    )
 
 
 def test_missing_recovery_is_not_a_pass() -> None:
@@ -116,7 +170,7 @@ def test_missing_recovery_is_not_a_pass() -> None:
 def test_markdown_report() -> None:
     md = rep.render(INCIDENT, journal(), "2026-11-23T08:27:00.000Z")["report.md"]
     assert md.startswith("# INCIDENT-6: Payment gateway unavailable (third-party dependency)\n")
-    assert "Run `run-a`, report generated 2026-11-23T08:27:00.000Z (all times UTC). Verdict: **PASSED**." in md
+    assert "Run `run-a`, report generated 2026-11-23T08:27:00.000Z (all times UTC).\nVerdict: **PASSED**." in md
     assert "| activation | 2026-11-23T08:24:40.000Z | 5.250 s | 22.000 s |" in md
     assert "| signal: payments declined with connection refused (probe) | | 0.231 s (passed, budget 5 s) | |" in md
     assert "| recovery (MTTR) | 2026-11-23T08:26:45.000Z | 6.500 s | 27.000 s |" in md

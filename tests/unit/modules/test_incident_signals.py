@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ansible.module_utils.sockshop_incident import parse_iso
+
 from plugins.modules import incident_signals as sig
 from tests.unit.modules.incident_fakes import deployment, pod
 
@@ -26,7 +27,9 @@ def test_k8s_state_table() -> None:
 
 
 def test_k8s_state_zero_available() -> None:
-    ok, evidence = sig.judge_k8s_state({"deployment": "stripe-mock", "available": 0}, deployment("stripe-mock", 0, 0), [], None)
+    ok, evidence = sig.judge_k8s_state(
+        {"deployment": "stripe-mock", "available": 0}, deployment("stripe-mock", 0, 0), [], None
+    )
     assert ok and evidence == "stripe-mock: 0 available of 0 wanted"
 
 
@@ -35,39 +38,67 @@ def event(message: str, when: str, reason: str = "ScalingReplicaSet") -> dict:
 
 
 def test_k8s_event_only_counts_fresh_matching_events() -> None:
-    check = {"kind": "Deployment", "name": "stripe-mock", "reason": "ScalingReplicaSet",
-             "message_regex": "^Scaled down replica set stripe-mock-[a-z0-9]+ from 1 to 0$"}
+    check = {
+        "kind": "Deployment",
+        "name": "stripe-mock",
+        "reason": "ScalingReplicaSet",
+        "message_regex": "^Scaled down replica set stripe-mock-[a-z0-9]+ from 1 to 0$",
+    }
     old = event("Scaled down replica set stripe-mock-5f69 from 1 to 0", "2026-11-23T08:20:00Z")
     up = event("Scaled up replica set stripe-mock-5f69 from 0 to 1", "2026-11-23T08:24:50Z")
     fresh = event("Scaled down replica set stripe-mock-5f69 from 1 to 0", "2026-11-23T08:24:46Z")  # whole-second stamp
     assert sig.judge_k8s_event(check, [old, up], SINCE)[0] is False
     ok, evidence = sig.judge_k8s_event(check, [old, up, fresh], SINCE)
-    assert ok and evidence == "Normal ScalingReplicaSet 'Scaled down replica set stripe-mock-5f69 from 1 to 0' at 2026-11-23T08:24:46Z"
+    assert (
+        ok
+        and evidence
+        == "Normal ScalingReplicaSet 'Scaled down replica set stripe-mock-5f69 from 1 to 0' at 2026-11-23T08:24:46Z"
+    )
 
 
 def test_pod_log_ignores_lines_before_the_window() -> None:
     log = (
         "2026-11-23T08:10:00.000000000Z Payment gateway error: old\n"
         "2026-11-23T08:24:47.120000000Z Payment auth request: amount=50.00\n"
-        "2026-11-23T08:24:47.330000000Z Payment gateway error: Post \"http://stripe-mock/v1/charges\": connection refused (0.21s)\n"
+        "2026-11-23T08:24:47.330000000Z "
+        'Payment gateway error: Post "http://stripe-mock/v1/charges": connection refused (0.21s)\n'
     )
-    ok, evidence = sig.judge_pod_log({"deployment": "payment", "contains": "Payment gateway error"}, {"payment-1": log}, SINCE)
+    ok, evidence = sig.judge_pod_log(
+        {"deployment": "payment", "contains": "Payment gateway error"}, {"payment-1": log}, SINCE
+    )
     assert ok and evidence.startswith("payment-1: Payment gateway error: Post") and "old" not in evidence
-    assert not sig.judge_pod_log({"deployment": "payment", "contains": "Payment gateway error"}, {"payment-1": log.split("\n")[0]}, SINCE)[0]
+    assert not sig.judge_pod_log(
+        {"deployment": "payment", "contains": "Payment gateway error"},
+        {"payment-1": log.split("\n", maxsplit=1)[0]},
+        SINCE,
+    )[0]
     assert "has no pods" in sig.judge_pod_log({"deployment": "payment", "contains": "x"}, {}, SINCE)[1]
 
 
 def test_numeric_expectations() -> None:
-    answer = {"data": {"result": [
-        {"metric": {"deployment": "payment"}, "value": [1, "1"]},
-        {"metric": {"deployment": "stripe-mock"}, "value": [1, "0"]},
-    ]}}
+    answer = {
+        "data": {
+            "result": [
+                {"metric": {"deployment": "payment"}, "value": [1, "1"]},
+                {"metric": {"deployment": "stripe-mock"}, "value": [1, "0"]},
+            ]
+        }
+    }
     series = sig.promql_series(answer)
     assert sig.judge_numeric({"op": "eq", "value": 0, "labels": {"deployment": "stripe-mock"}}, series)[0]
     assert not sig.judge_numeric({"op": "eq", "value": 0}, series)[0]
     assert sig.judge_numeric({"op": "ge", "value": 0}, series)[0]
     assert "no series" in sig.judge_numeric({"op": "eq", "value": 0, "labels": {"deployment": "x"}}, series)[1]
-    dd = sig.datadog_series({"series": [{"scope": "kube_deployment:stripe-mock,kube_namespace:sock-shop", "pointlist": [[1, 1.0], [2, 0.0], [3, None]]}]})
+    dd = sig.datadog_series(
+        {
+            "series": [
+                {
+                    "scope": "kube_deployment:stripe-mock,kube_namespace:sock-shop",
+                    "pointlist": [[1, 1.0], [2, 0.0], [3, None]],
+                }
+            ]
+        }
+    )
     assert dd == [{"labels": {"kube_deployment": "stripe-mock", "kube_namespace": "sock-shop"}, "value": 0.0}]
 
 

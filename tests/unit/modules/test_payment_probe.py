@@ -399,3 +399,4 @@ def test_module_cluster_unreachable(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert result["failed"] is True
     assert "cluster is unreachable" in result["msg"]
     assert "connection refused" in result["msg"]
+    assert f"http://127.0.0.1:{port}" in result["msg"]
