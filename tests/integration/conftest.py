@@ -12,7 +12,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import ssl
 import subprocess
@@ -224,10 +223,6 @@ def ns(cluster: Cluster, request: pytest.FixtureRequest) -> str:
     return cluster.namespace(prefix or "t")
 
 
-@pytest.fixture(params=KUBECTLS, ids=[f"kubectl-{p.parent.parent.name}" for p in KUBECTLS])
+@pytest.fixture(params=KUBECTLS, ids=["venv" if ".venv" in str(p) else "system" for p in KUBECTLS])
 def kubectl_bin(request: pytest.FixtureRequest) -> Path:
     return Path(request.param)
-
-
-def have_kubectl() -> bool:
-    return bool(KUBECTLS) or shutil.which("kubectl") is not None

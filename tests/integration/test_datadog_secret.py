@@ -88,6 +88,18 @@ def run_secret_tasks(
 ) -> subprocess.CompletedProcess[str]:
     playbook = tmp_path / "secret.yml"
     playbook.write_text(PLAYBOOK)
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        json.dumps(
+            {
+                "all": {
+                    "hosts": {
+                        "datadog-test": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+                    }
+                }
+            }
+        )
+    )
     env = dict(os.environ, TMPDIR=str(tmp_path), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     env.pop("DD_API_KEY", None)
     if api_key is not None:
@@ -95,11 +107,7 @@ def run_secret_tasks(
     command = [
         str(Path(sys.executable).with_name("ansible-playbook")),
         "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        f"ansible_python_interpreter={sys.executable}",
+        str(inventory),
         "-e",
         f"test_kubeconfig={kubeconfig}",
         "-vvv",
