@@ -240,7 +240,7 @@ def _decode_intstr(data: bytes) -> int | str:
     int_type = 0
     int_val = 0
     str_val = ""
-    for number, wire_type, value in iter_fields(data):
+    for number, _, value in iter_fields(data):
         if number == 1 and isinstance(value, int):
             int_type = value
         elif number == 2 and isinstance(value, int):

@@ -1,7 +1,6 @@
 """(apiVersion, kind) -> protobuf message name, for the kinds the embedded cluster decodes."""
 
 KINDS: dict[tuple[str, str], str] = {
-    ("*", "DeleteOptions"): "meta.v1.DeleteOptions",
     ("admissionregistration.k8s.io/v1", "MutatingAdmissionPolicy"): "admissionregistration.v1.MutatingAdmissionPolicy",
     (
         "admissionregistration.k8s.io/v1",

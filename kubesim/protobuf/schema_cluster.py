@@ -1,4 +1,5 @@
-"""Protobuf schema: rbac, coordination, networking, scheduling, storage, discovery, events, node, certificates, authentication, authorization, admissionregistration and flowcontrol (v1) messages.
+"""Protobuf schema: rbac, coordination, networking, scheduling, storage, discovery, events, node, certificates,
+authentication, authorization, admissionregistration and flowcontrol (v1) messages.
 
 Message name -> {field number: (JSON name, kind, nested, flags)}; see `kubesim.protobuf.wire` for the
 kinds and flags. Field numbers, JSON names, pointer-ness (`OMIT` marks non-pointer `omitempty` scalars

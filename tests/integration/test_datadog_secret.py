@@ -1,8 +1,8 @@
 """The Datadog API key never shows up in Ansible's output, even at -vvv and in check mode.
 
 Runs the datadog role's `secret` entry point (the only tasks that hold the key) through
-ansible-playbook: against a freshly started embedded cluster when kubesim is available, and
-always against an unreachable API server (the failure path must not leak either).
+ansible-playbook: against the session's embedded cluster, and against an unreachable API
+server (the failure path must not leak either).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import secrets
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.integration.conftest import Cluster
 
 pytestmark = pytest.mark.slow
 
@@ -37,34 +38,10 @@ PLAYBOOK = """\
 """
 
 
-def _kubesim_available() -> bool:
-    try:
-        import kubesim.cli  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A fresh embedded cluster in its own state directory; yields its kubeconfig."""
-    if not _kubesim_available():
-        pytest.skip("kubesim is not importable yet")
-    state = tmp_path_factory.mktemp("cluster")
-    kubesim = [sys.executable, "-m", "kubesim", "--state-dir", str(state)]
-    started = subprocess.run([*kubesim, "up"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
-    if started.returncode != 0:
-        pytest.skip(f"kubesim does not start: {started.stderr[-500:]}")
-    try:
-        yield state / "kubeconfig"
-    finally:
-        subprocess.run([*kubesim, "down"], cwd=ROOT, capture_output=True, timeout=60, check=False)
 
 
 @pytest.fixture
@@ -84,7 +61,7 @@ def unreachable_kubeconfig(tmp_path: Path) -> Path:
 
 
 def run_secret_tasks(
-    tmp_path: Path, kubeconfig: Path, api_key: str | None, *extra: str
+    tmp_path: Path, kubeconfig: Path, api_key: str | None, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     playbook = tmp_path / "secret.yml"
     playbook.write_text(PLAYBOOK)
@@ -100,7 +77,7 @@ def run_secret_tasks(
             }
         )
     )
-    env = dict(os.environ, TMPDIR=str(tmp_path), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env = dict(env or os.environ, TMPDIR=str(tmp_path), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     env.pop("DD_API_KEY", None)
     if api_key is not None:
         env["DD_API_KEY"] = api_key
@@ -128,28 +105,26 @@ def new_key() -> str:
     return f"ddkey{secrets.token_hex(16)}"
 
 
-def test_check_mode_on_a_live_cluster_does_not_leak(tmp_path: Path, cluster: Path) -> None:
+def test_check_mode_on_a_live_cluster_does_not_leak(tmp_path: Path, cluster: Cluster) -> None:
     api_key = new_key()
-    result = run_secret_tasks(tmp_path, cluster, api_key, "--check", "--diff")
+    result = run_secret_tasks(tmp_path, cluster.kubeconfig, api_key, "--check", "--diff", env=cluster.env)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "censored" in result.stdout  # the Secret task ran, hidden by no_log
     assert_no_leak(result, api_key)
 
 
-def test_real_write_stores_the_key_and_does_not_leak(tmp_path: Path, cluster: Path) -> None:
-    from kubernetes import client, config
-
+def test_real_write_stores_the_key_and_does_not_leak(tmp_path: Path, cluster: Cluster) -> None:
     api_key = new_key()
-    first = run_secret_tasks(tmp_path, cluster, api_key, "--diff")
+    first = run_secret_tasks(tmp_path, cluster.kubeconfig, api_key, "--diff", env=cluster.env)
     assert first.returncode == 0, first.stdout[-3000:]
     assert_no_leak(first, api_key)
-    again = run_secret_tasks(tmp_path, cluster, api_key)
+    again = run_secret_tasks(tmp_path, cluster.kubeconfig, api_key, env=cluster.env)
     assert again.returncode == 0 and "changed=0" in again.stdout
     assert_no_leak(again, api_key)
 
-    api = client.CoreV1Api(config.new_client_from_config(config_file=str(cluster), context="local-sockshop"))
-    secret = api.read_namespaced_secret("datadog-secret", "datadog")
-    assert base64.b64decode(secret.data["api-key"]).decode() == api_key
+    status, secret = cluster.json("GET", "/api/v1/namespaces/datadog/secrets/datadog-secret")
+    assert status == 200
+    assert base64.b64decode(secret["data"]["api-key"]).decode() == api_key
 
 
 def test_unreachable_cluster_does_not_leak(tmp_path: Path, unreachable_kubeconfig: Path) -> None:

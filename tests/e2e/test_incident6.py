@@ -1,0 +1,269 @@
+"""INCIDENT-6 end to end on a freshly started embedded cluster: the playbooks as an operator runs them.
+
+The cluster runs from a temporary state directory, started here by pid and stopped in a finalizer; every
+playbook gets its own reports directory, so nothing lands in the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+NAMESPACE = "sock-shop"
+
+
+class Cluster:
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.state = base / "cluster"
+        self.kubeconfig = self.state / "kubeconfig"
+        self.reports = base / "reports"
+        self.env = dict(
+            os.environ,
+            TMPDIR=str(base / "tmp"),  # kubernetes.core caches discovery there: one cache per cluster
+            ANSIBLE_HOME=str(base / "ansible-home"),
+            ANSIBLE_LOCAL_TEMP=str(base / "ansible-tmp"),
+            ANSIBLE_FORCE_COLOR="0",
+        )
+        (base / "tmp").mkdir(parents=True, exist_ok=True)
+
+    def extra(self) -> list[str]:
+        return [
+            "-e", f"sockshop_kubeconfig={self.kubeconfig}",
+            "-e", f"sockshop_local_cluster_dir={self.state}",
+            "-e", f"incident_reports_dir={self.reports}",
+        ]  # fmt: skip
+
+    def playbook(self, name: str, *args: str) -> list[str]:
+        return [str(BIN / "ansible-playbook"), f"playbooks/{name}", *self.extra(), *args]
+
+    def run(self, name: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.playbook(name, *args),
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def phase(self, phase: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.run("incident-6.yml", "-e", f"phase={phase}", *args)
+
+    def api(self) -> Any:
+        from kubernetes import client, config
+
+        return client.ApiClient(config.new_client_from_config(str(self.kubeconfig)).configuration)
+
+    def versions(self) -> dict[str, str]:
+        """resourceVersion of every Deployment and ConfigMap in the namespace: a write changes this."""
+        from kubernetes import client
+
+        api = self.api()
+        apps: Any = client.AppsV1Api(api)
+        core: Any = client.CoreV1Api(api)
+        found = {
+            f"deploy/{d.metadata.name}": d.metadata.resource_version
+            for d in apps.list_namespaced_deployment(NAMESPACE).items
+        }
+        found.update(
+            {
+                f"cm/{c.metadata.name}": c.metadata.resource_version
+                for c in core.list_namespaced_config_map(NAMESPACE).items
+            }
+        )
+        return found
+
+    def replicas(self, name: str) -> int:
+        from kubernetes import client
+
+        apps: Any = client.AppsV1Api(self.api())
+        return int(apps.read_namespaced_deployment(name, NAMESPACE).spec.replicas)
+
+    def configmaps(self) -> set[str]:
+        from kubernetes import client
+
+        core: Any = client.CoreV1Api(self.api())
+        return {c.metadata.name for c in core.list_namespaced_config_map(NAMESPACE).items}
+
+
+def changed(result: subprocess.CompletedProcess[str]) -> int:
+    match = re.search(r"changed=(\d+)", result.stdout)
+    assert match, result.stdout[-2000:]
+    return int(match.group(1))
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    env = Cluster(tmp_path_factory.mktemp("incident6"))
+    log = (env.base / "kubesim.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kubesim", "--state-dir", str(env.state), "serve"],
+        cwd=ROOT, env=env.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+
+    def stop() -> None:
+        subprocess.run(
+            [sys.executable, "-m", "kubesim", "--state-dir", str(env.state), "down"],
+            cwd=ROOT, env=env.env, capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        log.close()
+
+    try:
+        deadline = time.monotonic() + 30
+        while not env.kubeconfig.exists():
+            assert server.poll() is None, (env.base / "kubesim.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "kubesim wrote no kubeconfig within 30 s"
+            time.sleep(0.1)
+        ok(env.run("provision.yml", timeout=600))
+        yield env
+    finally:
+        stop()
+
+
+def test_refusals_write_nothing(cluster: Cluster, tmp_path: Path) -> None:
+    before = cluster.versions()
+
+    refused = cluster.phase("activate", "-e", "sockshop_context=prod-eks")
+    assert refused.returncode != 0
+    assert "Refusing kube context 'prod-eks'" in refused.stdout and '["local-sockshop"]' in refused.stdout
+
+    unknown = cluster.phase("explode")
+    assert unknown.returncode != 0
+    assert "value of incident_phase must be one of: preflight, activate, verify, recover, status, report, all" in (
+        unknown.stdout.replace("\n        ", " ")
+    )
+
+    catalog = tmp_path / "incidents"
+    shutil.copytree(ROOT / "incidents", catalog)
+    doc = yaml.safe_load((catalog / "incident-6.yml").read_text())
+    doc["fault"]["replicas"] = 3
+    (catalog / "incident-6.yml").write_text(yaml.safe_dump(doc))
+    broken = cluster.phase("activate", "-e", f"incident_catalog_dir={catalog}")
+    assert broken.returncode != 0
+    assert "unknown field 'replicas' at fault" in broken.stdout.replace("\n        ", " ")
+
+    assert cluster.versions() == before
+
+
+def test_check_mode_writes_nothing(cluster: Cluster) -> None:
+    before = cluster.versions()
+    for phase in ("activate", "recover", "status"):
+        ok(cluster.phase(phase, "--check"))
+    assert cluster.versions() == before
+    assert not (cluster.reports / ".runs").exists()
+
+
+def test_lifecycle(cluster: Cluster) -> None:
+    timings: dict[str, float] = {}
+
+    def timed(phase: str) -> subprocess.CompletedProcess[str]:
+        start = time.monotonic()
+        result = cluster.phase(phase)
+        timings[phase] = round(time.monotonic() - start, 1)
+        ok(result)
+        return result
+
+    timed("activate")
+    assert cluster.replicas("stripe-mock") == 0
+    ledger = {"sockshop-incident-6-ledger", "sockshop-incident-lock"}
+    assert ledger <= cluster.configmaps()
+    before = cluster.versions()
+    assert changed(cluster.phase("activate")) == 0
+    assert cluster.versions() == before, "a second activate must leave the ledger and the lock untouched"
+
+    timed("verify")
+    timed("recover")
+    assert cluster.replicas("stripe-mock") == 1
+    assert not ledger & cluster.configmaps()
+    assert changed(cluster.phase("recover")) == 0
+    timed("report")
+
+    report = json.loads(next(cluster.reports.glob("incident-6-*/report.json")).read_text())
+    assert report["verdict"] == "passed", report
+    assert report["diff_empty"] is True
+    for entry in report["signals"]:
+        backend = entry["kind"] in ("promql", "datadog_logs", "datadog_metrics")
+        assert entry["status"] == ("not_checked" if backend else "passed"), entry
+    assert all(item["status"] == "passed" for item in report["checklist"])
+    print("measured phase timings (s):", timings)
+
+
+def test_concurrent_activates_exactly_one_proceeds(cluster: Cluster) -> None:
+    runs = [
+        subprocess.Popen(
+            cluster.playbook("incident-6.yml", "-e", "phase=activate"),
+            cwd=ROOT,
+            env=cluster.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=240)[0] for run in runs]
+    codes = sorted(run.returncode for run in runs)
+    try:
+        assert codes[0] == 0 and codes[1] != 0, outputs
+        loser = outputs[[run.returncode for run in runs].index(codes[1])]
+        assert "holds the lock" in loser or "being activated by another run" in loser, loser[-3000:]
+    finally:
+        ok(cluster.phase("recover"))
+    assert cluster.replicas("stripe-mock") == 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize(
+    "marker",
+    ["TASK [incident : Record the prior state in the ledger", "TASK [incident : Probe payments as a customer would"],
+    ids=["during-activate", "during-verify"],
+)
+def test_interrupted_all_is_recovered_exactly(cluster: Cluster, sig: signal.Signals, marker: str) -> None:
+    run = subprocess.Popen(
+        cluster.playbook("incident-6.yml", "-e", "phase=all"), cwd=ROOT, env=cluster.env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    seen = []
+    assert run.stdout is not None
+    for line in run.stdout:
+        seen.append(line)
+        if line.startswith(marker):
+            os.killpg(run.pid, sig)  # the group this test started, and only it
+            break
+    run.communicate(timeout=120)
+    assert any(line.startswith(marker) for line in seen), "".join(seen)[-3000:]
+
+    ok(cluster.phase("recover"))
+    assert cluster.replicas("stripe-mock") == 1
+    assert not {"sockshop-incident-6-ledger", "sockshop-incident-lock"} & cluster.configmaps()
+    status = cluster.phase("status")
+    ok(status)
+    assert "Lock: free" in status.stdout
