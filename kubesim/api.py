@@ -87,6 +87,11 @@ class API:
             auth = request.headers.get("Authorization", "")
             if not (auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].strip(), self.token)):
                 return _error(errors.unauthorized())
+            # As the apiserver's authentication filter does: the credential is not passed on (the service
+            # proxy must never hand the cluster's token to a pod).
+            headers = request.headers.copy()
+            del headers["Authorization"]
+            request = request.clone(headers=headers)
         try:
             return await handler(request)
         except errors.APIError as exc:

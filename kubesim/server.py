@@ -18,6 +18,7 @@ from kubesim import metrics
 from kubesim.api import API
 from kubesim.cluster import Cluster
 from kubesim.config import StateDir
+from kubesim.runtime.slot import claim_slot
 from kubesim.runtime.wiring import enable_runtime
 from kubesim.tls import server_context
 
@@ -49,7 +50,8 @@ async def serve(state: StateDir, port: int = 0) -> None:
     cluster.bootstrap()
     api = API(cluster.registry, cluster.logs, token)
     api.metrics = lambda: metrics.render(cluster.store)
-    enable_runtime(cluster, api)
+    slot, slot_claim = claim_slot(str(state.root), int(state.read_info().get("slot") or 0))
+    enable_runtime(cluster, api, slot)
     runner = web.AppRunner(api.app(), access_log=None, handle_signals=False)
     await runner.setup()
     previous = port or state.read_info().get("port", 0)
@@ -65,7 +67,7 @@ async def serve(state: StateDir, port: int = 0) -> None:
     bound = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
     state.write_kubeconfig(f"https://127.0.0.1:{bound}", token)
     cluster.start()
-    state.write_info({"pid": os.getpid(), "port": bound, "server": f"https://127.0.0.1:{bound}"})
+    state.write_info({"pid": os.getpid(), "port": bound, "server": f"https://127.0.0.1:{bound}", "slot": slot})
     log.info("API serving on https://127.0.0.1:%d", bound)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -75,6 +77,7 @@ async def serve(state: StateDir, port: int = 0) -> None:
     log.info("stopping")
     await cluster.stop()
     await runner.cleanup()
+    slot_claim.close()
     with contextlib.suppress(FileNotFoundError):
         info = state.read_info()
         if info.get("pid") == os.getpid():

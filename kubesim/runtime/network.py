@@ -1,9 +1,9 @@
 """Service networking: cluster DNS map, kube-proxy on loopback, and the API server's service/pod proxy.
 
 kube-proxy here is a TCP relay per Service port, listening on the loopback image of the ClusterIP
-(10.A.B.C:P -> 127.A.B.C:P, ports below 1024 + 20000; see hook/sitecustomize.py). It listens only while
-the Service has ready endpoints: with none, the socket is closed and clients get "connection refused",
-as iptables' REJECT rule gives them on a real node.
+(see hook/sitecustomize.py: NetMap). It listens only while the Service has ready endpoints: with none,
+the socket is closed and clients get "connection refused", as iptables' REJECT rule gives them on a
+real node.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,7 +22,7 @@ from aiohttp import web
 from kubesim import errors
 from kubesim.controllers.base import Controller, Key
 from kubesim.resources import Resource
-from kubesim.runtime.hook.sitecustomize import loopback
+from kubesim.runtime.hook.sitecustomize import NetMap
 from kubesim.store import Change, Store
 
 HOP_BY_HOP = {
@@ -58,7 +57,8 @@ def ready_backends(store: Store, svc: dict[str, Any], port: dict[str, Any]) -> l
 
 
 class _Listener:
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, net: NetMap, host: str, port: int) -> None:
+        self.net = net
         self.host, self.port = host, port
         self.backends: list[tuple[str, int]] = []
         self.server: asyncio.base_events.Server | None = None
@@ -79,7 +79,7 @@ class _Listener:
             return
         ip, port = self.backends[next(self._rr) % len(self.backends)]
         try:
-            up_reader, up_writer = await asyncio.open_connection(*loopback(ip, port))
+            up_reader, up_writer = await asyncio.open_connection(*self.net.loopback(ip, port))
         except OSError:
             writer.transport.abort()
             return
@@ -105,8 +105,9 @@ class ServiceNetwork(Controller):
 
     primary = "services"
 
-    def __init__(self, cluster: Any) -> None:
+    def __init__(self, cluster: Any, net: NetMap) -> None:
         super().__init__(cluster)
+        self.net = net
         self.net_map: Path = cluster.state_dir / "net.json"
         self.listeners: dict[tuple[str, int], _Listener] = {}
         self._written = ""
@@ -117,15 +118,15 @@ class ServiceNetwork(Controller):
 
     def enqueue_all(self) -> None:
         super().enqueue_all()
-        self._write_map()
+        self.write_map()
 
     def reconcile(self, ns: str, name: str) -> float | None:
-        self._write_map()
+        self.write_map()
         svc = self.store.peek("services", ns, name)
         wanted: dict[tuple[str, int], list[tuple[str, int]]] = {}
         if svc is not None and svc["spec"].get("clusterIP") not in (None, "", "None"):
             for port in svc["spec"].get("ports") or []:
-                key = loopback(svc["spec"]["clusterIP"], int(port["port"]))
+                key = self.net.loopback(svc["spec"]["clusterIP"], int(port["port"]))
                 wanted[key] = ready_backends(self.store, svc, port)
         owned = {k for k, lst in self.listeners.items() if getattr(lst, "owner", None) == (ns, name)}
         for key in owned - set(wanted):
@@ -133,7 +134,7 @@ class ServiceNetwork(Controller):
         for key, backends in wanted.items():
             lst = self.listeners.get(key)
             if lst is None:
-                lst = self.listeners[key] = _Listener(*key)
+                lst = self.listeners[key] = _Listener(self.net, *key)
                 lst.owner = (ns, name)  # type: ignore[attr-defined]
             lst.backends = backends
             if backends and lst.server is None:
@@ -142,13 +143,16 @@ class ServiceNetwork(Controller):
                 lst.close()
         return None
 
-    def _write_map(self) -> None:
+    def write_map(self) -> None:
+        """Publish DNS names, ClusterIPs and their loopback images for the pod processes."""
         services: dict[str, dict[str, str]] = {}
         for svc in self.store.scan("services"):
             ip = svc["spec"].get("clusterIP")
             if ip and ip != "None":
                 services.setdefault(svc["metadata"]["namespace"], {})[svc["metadata"]["name"]] = ip
-        text = json.dumps({"services": services}, sort_keys=True)
+                self.net.vip_for(ip)
+        self.net.services = services
+        text = self.net.to_json()
         if text != self._written:
             tmp = self.net_map.with_name(f".net.json.{os.getpid()}")
             tmp.write_text(text)
@@ -173,8 +177,9 @@ def _split_name(raw: str) -> tuple[str, str, str]:
 class APIProxy:
     """`services/<name>:<port>/proxy/...` and `pods/<name>:<port>/proxy/...`, relayed to a ready endpoint."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, net: NetMap) -> None:
         self.store = store
+        self.net = net
         self._session: aiohttp.ClientSession | None = None
 
     async def handle(self, request: web.Request, res: Resource, ns: str, raw: str, rest: str) -> web.StreamResponse:
@@ -188,7 +193,7 @@ class APIProxy:
         path = "/" + rest + ("/" if request.path.endswith("/") and rest else "")
         if request.query_string:
             path += "?" + request.query_string
-        host, port = loopback(*target)
+        host, port = self.net.loopback(*target)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         body = await request.read()
         if self._session is None:

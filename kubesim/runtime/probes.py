@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from kubesim.runtime.hook.sitecustomize import loopback
+from kubesim.runtime.hook.sitecustomize import NetMap
 
 
 def resolve_port(port: Any, container: dict[str, Any]) -> int:
@@ -19,8 +19,8 @@ def resolve_port(port: Any, container: dict[str, Any]) -> int:
     raise ValueError(f"couldn't find port {port!r} in container")
 
 
-async def tcp(ip: str, port: int, timeout: float) -> tuple[bool, str]:
-    host, real_port = loopback(ip, port)
+async def tcp(net: NetMap, ip: str, port: int, timeout: float) -> tuple[bool, str]:
+    host, real_port = net.loopback(ip, port)
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, real_port), timeout)
     except TimeoutError:
@@ -33,8 +33,10 @@ async def tcp(ip: str, port: int, timeout: float) -> tuple[bool, str]:
     return True, ""
 
 
-async def http_get(ip: str, port: int, path: str, timeout: float, headers: list[dict[str, str]]) -> tuple[bool, str]:
-    host, real_port = loopback(ip, port)
+async def http_get(
+    net: NetMap, ip: str, port: int, path: str, *, timeout: float, headers: list[dict[str, str]]
+) -> tuple[bool, str]:
+    host, real_port = net.loopback(ip, port)
     url = f"http://{ip}:{port}{path}"
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, real_port), timeout)
@@ -90,16 +92,15 @@ async def exec_probe(command: list[str], env: dict[str, str], cwd: str, timeout:
 
 
 async def run(
-    probe: dict[str, Any], container: dict[str, Any], ip: str, env: dict[str, str], cwd: str
+    net: NetMap, probe: dict[str, Any], container: dict[str, Any], ip: str, *, env: dict[str, str], cwd: str
 ) -> tuple[bool, str]:
     timeout = float(probe.get("timeoutSeconds", 1))
     if "tcpSocket" in probe:
-        return await tcp(ip, resolve_port(probe["tcpSocket"].get("port"), container), timeout)
+        return await tcp(net, ip, resolve_port(probe["tcpSocket"].get("port"), container), timeout)
     if "httpGet" in probe:
         h = probe["httpGet"]
-        return await http_get(
-            ip, resolve_port(h.get("port"), container), h.get("path", "/"), timeout, h.get("httpHeaders") or []
-        )
+        port = resolve_port(h.get("port"), container)
+        return await http_get(net, ip, port, h.get("path", "/"), timeout=timeout, headers=h.get("httpHeaders") or [])
     if "exec" in probe:
         return await exec_probe(list(probe["exec"].get("command") or []), env, cwd, timeout)
     return False, "probe handler not supported by the embedded cluster (use httpGet, tcpSocket or exec)"

@@ -17,6 +17,7 @@ from kubesim.registry import now_rfc3339
 from kubesim.runtime import probes
 from kubesim.runtime.base import ContainerState, container_id
 from kubesim.runtime.env import EnvError, container_env
+from kubesim.runtime.hook.sitecustomize import NetMap
 from kubesim.runtime.images import argv_for, program_for
 from kubesim.store import Store
 
@@ -167,7 +168,9 @@ class Container:
         period = float(probe.get("periodSeconds", 10))
         label = {"startupProbe": "Startup", "livenessProbe": "Liveness", "readinessProbe": "Readiness"}[kind]
         while proc.returncode is None:
-            ok, message = await probes.run(probe, self.spec, self.pod.ip, self.env, str(self.pod.workdir))
+            ok, message = await probes.run(
+                self.pod.runtime.net, probe, self.spec, self.pod.ip, env=self.env, cwd=str(self.pod.workdir)
+            )
             if proc.returncode is not None:
                 return
             if ok:
@@ -293,8 +296,16 @@ class PodProcesses:
 
 class ProcessRuntime:
     def __init__(
-        self, store: Store, logs: LogStore, root: Path, placeholder: Any, notify: Callable[[str, str], None]
+        self,
+        net: NetMap,
+        store: Store,
+        logs: LogStore,
+        root: Path,
+        *,
+        placeholder: Any,
+        notify: Callable[[str, str], None],
     ) -> None:
+        self.net = net
         self.store = store
         self.logs = logs
         self.root = root

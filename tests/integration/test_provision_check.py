@@ -45,6 +45,10 @@ def local_overrides(cluster: Cluster) -> dict[str, Any]:
         "sockshop_kubeconfig": str(cluster.kubeconfig),
         "sockshop_context": "local-sockshop",
         "sockshop_allowed_contexts": ["local-sockshop"],
+        # Fail within minutes, not the default ten, when a pod never becomes ready.
+        "sockshop_wait_timeout": 180,
+        "stripe_mock_wait_timeout": 180,
+        "payment_gateway_wait_timeout": 180,
     }
 
 

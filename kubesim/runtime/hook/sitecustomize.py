@@ -5,11 +5,13 @@ cluster network the way a pod does, with no root and no network namespace:
 - cluster DNS: `stripe-mock`, `stripe-mock.sock-shop`, `...svc`, `...svc.cluster.local` resolve to the
   Service's ClusterIP, read from the cluster's network map (KUBESIM_NET_MAP, JSON, reloaded on change);
   an unknown name in the cluster domain fails as DNS does ("Name or service not known");
-- ClusterIP `10.96.0.0/12` and pod IP `10.244.0.0/16` addresses map onto loopback: 10.A.B.C:P becomes
-  127.A.B.C:P (a Service port below 1024 becomes P+20000, so no root is needed). The cluster's kube-proxy
-  listens on those loopback addresses while a Service has ready endpoints and closes them otherwise,
-  so a client gets a genuine "connection refused";
+- cluster addresses map onto loopback, inside the cluster's own slot `127.<slot>.0.0/16` (each running
+  cluster claims a different slot, so several clusters coexist): pod IP 10.244.B.C is 127.<slot>.B.C,
+  and each ClusterIP gets a virtual address 127.<slot>.128+.x from the map (a Service port below 1024
+  becomes P+20000, so no root is needed). The cluster's kube-proxy listens there while the Service has
+  ready endpoints and closes the socket otherwise, so a client gets a genuine "connection refused";
 - binds: a server binding 0.0.0.0 (or "") binds its pod's loopback address instead (KUBESIM_POD_IP).
+The server process uses the same NetMap class, so both sides agree on every address.
 """
 
 from __future__ import annotations
@@ -18,113 +20,150 @@ import ipaddress
 import json
 import os
 import socket
+from typing import Any
 
-_MAP_PATH = os.environ.get("KUBESIM_NET_MAP", "")
-_NAMESPACE = os.environ.get("KUBESIM_POD_NAMESPACE", "default")
-_POD_IP = os.environ.get("KUBESIM_POD_IP", "")
-_SERVICES = ipaddress.ip_network("10.96.0.0/12")
-_PODS = ipaddress.ip_network("10.244.0.0/16")
-_cache: dict[str, object] = {"mtime": None, "map": {}}
+SERVICE_NET = ipaddress.ip_network("10.96.0.0/12")
+POD_NET = ipaddress.ip_network("10.244.0.0/16")
+VIP_BASE = 128 * 256  # virtual service addresses start at 127.<slot>.128.0
 
 
-def _services() -> dict[str, dict[str, str]]:
-    try:
-        mtime = os.stat(_MAP_PATH).st_mtime_ns
-    except OSError:
-        return {}
-    if mtime != _cache["mtime"]:
+class NetMap:
+    """Cluster DNS names, ClusterIPs and their loopback images for one cluster."""
+
+    def __init__(
+        self, slot: int = 0, services: dict[str, dict[str, str]] | None = None, vips: dict[str, str] | None = None
+    ) -> None:
+        self.slot = slot
+        self.services = services or {}
+        self.vips = vips or {}
+
+    def to_json(self) -> str:
+        return json.dumps({"slot": self.slot, "services": self.services, "vips": self.vips}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> NetMap:
+        data: dict[str, Any] = json.loads(text)
+        return cls(int(data.get("slot", 0)), data.get("services") or {}, data.get("vips") or {})
+
+    def vip_for(self, cluster_ip: str) -> str:
+        """The loopback address of a ClusterIP, allocated on first use."""
+        if cluster_ip not in self.vips:
+            used = set(self.vips.values())
+            n = VIP_BASE
+            while f"127.{self.slot}.{n // 256}.{n % 256}" in used:
+                n += 1
+            self.vips[cluster_ip] = f"127.{self.slot}.{n // 256}.{n % 256}"
+        return self.vips[cluster_ip]
+
+    def loopback(self, addr: str, port: int) -> tuple[str, int]:
+        """Where a connection to a cluster address really goes (unchanged for other addresses)."""
         try:
-            with open(_MAP_PATH, encoding="utf-8") as fh:
-                _cache["map"] = json.load(fh).get("services", {})
-            _cache["mtime"] = mtime
-        except (OSError, ValueError):
-            pass
-    return _cache["map"]  # type: ignore[return-value]
-
-
-def cluster_ip(host: str) -> str | None:
-    """The ClusterIP a cluster DNS name resolves to, None for names outside the cluster (left to the real
-    resolver); raises gaierror for a cluster name no Service answers to, as cluster DNS does."""
-    name = host.rstrip(".").lower()
-    in_domain = False
-    for suffix in (".svc.cluster.local", ".svc"):
-        if name.endswith(suffix):
-            name, in_domain = name[: -len(suffix)], True
-            break
-    parts = name.split(".")
-    services = _services()
-    if len(parts) == 1 and name != "localhost":
-        in_domain = True
-        ip = services.get(_NAMESPACE, {}).get(name)
-    elif len(parts) == 2 and (in_domain or parts[1] in services):
-        in_domain = True
-        ip = services.get(parts[1], {}).get(parts[0])
-    else:
-        ip = None
-    if ip:
-        return ip
-    if in_domain:
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-    return None
-
-
-def loopback(addr: str, port: int) -> tuple[str, int]:
-    """Where a connection to a cluster address really goes."""
-    try:
-        ip = ipaddress.ip_address(addr)
-    except ValueError:
+            ip = ipaddress.ip_address(addr)
+        except ValueError:
+            return addr, port
+        if ip.version == 4 and ip in POD_NET:
+            _, _, b, c = str(ip).split(".")
+            return f"127.{self.slot}.{b}.{c}", port
+        if ip.version == 4 and ip in SERVICE_NET and addr in self.vips:
+            return self.vips[addr], port + 20000 if port < 1024 else port
         return addr, port
-    if ip.version == 4 and (ip in _SERVICES or ip in _PODS):
-        a, b, c = str(ip).split(".")[1:]
-        return f"127.{a}.{b}.{c}", (port + 20000 if ip in _SERVICES and port < 1024 else port)
-    return addr, port
 
-
-_real_getaddrinfo = socket.getaddrinfo
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-_real_bind = socket.socket.bind
-
-
-def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # noqa: PLR0917 - socket.getaddrinfo's signature
-    if isinstance(host, bytes):
-        host = host.decode()
-    if isinstance(host, str) and host and not host[0].isdigit() and host not in ("localhost",):
-        ip = cluster_ip(host)
+    def resolve(self, host: str, namespace: str) -> str | None:
+        """The ClusterIP of a cluster DNS name; None for names outside the cluster (left to the real
+        resolver); raises gaierror for a cluster name no Service answers to, as cluster DNS does."""
+        name = host.rstrip(".").lower()
+        in_domain = False
+        for suffix in (".svc.cluster.local", ".svc"):
+            if name.endswith(suffix):
+                name, in_domain = name[: -len(suffix)], True
+                break
+        parts = name.split(".")
+        ip = None
+        if len(parts) == 1 and name != "localhost":
+            in_domain = True
+            ip = self.services.get(namespace, {}).get(name)
+        elif len(parts) == 2 and (in_domain or parts[1] in self.services):
+            in_domain = True
+            ip = self.services.get(parts[1], {}).get(parts[0])
         if ip:
-            host = ip
-    return _real_getaddrinfo(host, port, family, type, proto, flags)
+            return ip
+        if in_domain:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return None
 
 
-def _mapped(address):
-    if isinstance(address, tuple) and len(address) >= 2 and isinstance(address[0], str):
-        host, port = loopback(address[0], int(address[1]))
-        return (host, port, *address[2:])
-    return address
+class _FileMap:
+    """The map as a pod process sees it: the cluster's JSON file, reloaded when it changes."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.mtime: int | None = None
+        self.map = NetMap()
+
+    def get(self) -> NetMap:
+        try:
+            mtime = os.stat(self.path).st_mtime_ns
+        except OSError:
+            return self.map
+        if mtime != self.mtime:
+            try:
+                with open(self.path, encoding="utf-8") as fh:
+                    self.map = NetMap.from_json(fh.read())
+                self.mtime = mtime
+            except (OSError, ValueError):
+                pass
+        return self.map
 
 
-def _connect(self, address):
-    return _real_connect(self, _mapped(address))
+def install(path: str, namespace: str, pod_ip: str) -> None:
+    """Patch the socket module of this process (called at start-up of every pod process)."""
+    source = _FileMap(path)
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_bind = socket.socket.bind
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # noqa: PLR0917 - socket's signature
+        if isinstance(host, bytes):
+            host = host.decode()
+        if isinstance(host, str) and host and not host[0].isdigit():
+            ip = source.get().resolve(host, namespace)
+            if ip:
+                host = ip
+        return real_getaddrinfo(host, port, family, type, proto, flags)
+
+    def mapped(address):
+        if isinstance(address, tuple) and len(address) >= 2 and isinstance(address[0], str):
+            host, port = source.get().loopback(address[0], int(address[1]))
+            return (host, port, *address[2:])
+        return address
+
+    def connect(self, address):
+        return real_connect(self, mapped(address))
+
+    def connect_ex(self, address):
+        return real_connect_ex(self, mapped(address))
+
+    def bind(self, address):
+        if (
+            pod_ip
+            and isinstance(address, tuple)
+            and address
+            and address[0] in ("", "0.0.0.0")
+            and self.family == socket.AF_INET
+        ):
+            address = (source.get().loopback(pod_ip, int(address[1]))[0], *address[1:])
+        return real_bind(self, address)
+
+    socket.getaddrinfo = getaddrinfo
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    socket.socket.bind = bind  # type: ignore[method-assign]
 
 
-def _connect_ex(self, address):
-    return _real_connect_ex(self, _mapped(address))
-
-
-def _bind(self, address):
-    if (
-        _POD_IP
-        and isinstance(address, tuple)
-        and address
-        and address[0] in ("", "0.0.0.0")
-        and self.family == socket.AF_INET
-    ):
-        address = (loopback(_POD_IP, int(address[1]))[0], *address[1:])
-    return _real_bind(self, address)
-
-
-if _MAP_PATH:
-    socket.getaddrinfo = _getaddrinfo
-    socket.socket.connect = _connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
-    socket.socket.bind = _bind  # type: ignore[method-assign]
+if os.environ.get("KUBESIM_NET_MAP"):
+    install(
+        os.environ["KUBESIM_NET_MAP"],
+        os.environ.get("KUBESIM_POD_NAMESPACE", "default"),
+        os.environ.get("KUBESIM_POD_IP", ""),
+    )
