@@ -29,11 +29,13 @@ $(STAMP): pyproject.toml
 	@mkdir -p .ansible/tmp .ansible/collections
 	@touch $@
 
-demo: setup ## Start the local cluster, provision Sock Shop, run INCIDENT-6 through all phases.
-	$(BIN)/python -m kubesim up
-	$(BIN)/ansible-playbook playbooks/provision.yml
-	$(BIN)/ansible-playbook playbooks/incident-6.yml -e phase=all
-	$(BIN)/python -m kubesim.demo_summary reports
+demo: setup ## Start the local cluster, provision Sock Shop, run INCIDENT-6 through all phases, print the report.
+	@was_running=$$($(BIN)/python -m kubesim status >/dev/null 2>&1 && echo yes); \
+	trap 'if [ -z "$$was_running" ] && [ -z "$(KEEP_CLUSTER)" ]; then $(BIN)/python -m kubesim down; \
+	      else echo "cluster left running: export KUBECONFIG=$(CURDIR)/.cluster/kubeconfig"; fi' EXIT; \
+	$(BIN)/ansible-playbook playbooks/provision.yml && \
+	$(BIN)/ansible-playbook playbooks/incident-6.yml -e phase=all && \
+	$(BIN)/python scripts/report_summary.py reports --incident 6
 
 test: setup lint ## Run every check and test (lint, unit, integration, end to end, Molecule).
 	$(BIN)/pytest -q

@@ -81,7 +81,25 @@ plan:
       type: list
       elements: dict
     cluster_signals:
-      description: Signals checked with incident_signals.
+      description: Signals checked with incident_signals (including C(orders) signals on the traffic).
+      type: list
+      elements: dict
+    confirm_probes:
+      description: Recovery confirmations checked with payment_probe.
+      type: list
+      elements: dict
+    confirm_orders:
+      description: Recovery confirmations of kind C(orders), checked with incident_signals on the test order.
+      type: list
+      elements: dict
+    reconcile:
+      description: The recovery confirmation of kind C(reconcile) (order_reconcile over the incident window), or null.
+      type: dict
+    test_order:
+      description: C(recovery.test_order) (one order placed after payments are confirmed), or null.
+      type: dict
+    traffic:
+      description: The orders to place while the fault is in place (verify places them with place_orders).
       type: list
       elements: dict
 known_ids:
@@ -157,6 +175,27 @@ def describe_error(error: Any) -> str:
     return f"{where}: {error.message}"
 
 
+def order_problems(doc: dict[str, Any]) -> list[str]:
+    """Order signals need orders to judge: traffic in verify, a test order in recovery."""
+    problems = []
+    for where, signals, placed in (
+        ("signals", doc["signals"], "traffic" if doc["traffic"] else ""),
+        ("recovery.confirm", doc["recovery"]["confirm"], "recovery.test_order" if "test_order" in doc["recovery"] else ""),
+    ):
+        for index, signal in enumerate(signals):
+            per_order = signal["kind"] == "pod_log" and signal["check"].get("per_order")
+            if (signal["kind"] == "orders" or per_order) and not placed:
+                problems.append(
+                    f"{where}[{index}] ({signal['name']}) judges the orders placed, but "
+                    + ("traffic is empty" if where == "signals" else "recovery has no test_order")
+                )
+            if signal["kind"] == "reconcile" and where == "signals":
+                problems.append(f"signals[{index}] ({signal['name']}): reconcile signals belong in recovery.confirm")
+            if signal["kind"] == "reconcile" and not doc["traffic"]:
+                problems.append(f"{where}[{index}] ({signal['name']}) reconciles the traffic, but traffic is empty")
+    return problems
+
+
 def validate(doc: Any, schema: dict[str, Any]) -> list[str]:
     """Every schema and cross-reference problem of an incident document, as sentences."""
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
@@ -173,6 +212,7 @@ def validate(doc: Any, schema: dict[str, Any]) -> list[str]:
             for ref in item["signals"]
             if ref not in names
         ]
+    problems += order_problems(doc)
     for index, signal in enumerate(doc["signals"]):
         if signal["kind"] in ("promql", "datadog_logs", "datadog_metrics"):
             queries = [q["name"] for q in doc["queries"][signal["kind"]]]
@@ -202,6 +242,9 @@ def build_plan(incident: dict[str, Any], namespace: str) -> dict[str, Any]:
         "probe_signals": [s for s in incident["signals"] if s["kind"] == "probe"],
         "cluster_signals": [s for s in incident["signals"] if s["kind"] != "probe"],
         "confirm_probes": [s for s in incident["recovery"]["confirm"] if s["kind"] == "probe"],
+        "confirm_orders": [s for s in incident["recovery"]["confirm"] if s["kind"] == "orders"],
+        "reconcile": next((s for s in incident["recovery"]["confirm"] if s["kind"] == "reconcile"), None),
+        "test_order": incident["recovery"].get("test_order"),
         "traffic": incident["traffic"],
     }
 

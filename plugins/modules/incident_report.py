@@ -18,6 +18,15 @@ description:
   - C(state=render) writes C(<reports_dir>/incident-<id>-<UTC timestamp>/) with C(report.md) (timeline with
     time to each signal and MTTR, checklist with evidence, ground truth), C(report.json) and C(junit.xml)
     (one testcase per signal, recovery confirmation and checklist item).
+  - For an incident with traffic (INCIDENT-3), verify records the orders it placed (C(data.traffic), kept across
+    repeated verifies of a run) and recover records C(data.business_impact) (order_reconcile's figures over the
+    incident window, the test order, the exports) and C(data.confirm_signals) (incident_signals results of the
+    test order). The report then has a business impact section - orders placed and failed, customers, exact dollars
+    at risk, the test order - compares it with the source report (C(seed.business_impact)) and says when the
+    source's figure was a float-truncation error. A C(reconcile) recovery signal passes when the reconciliation
+    agrees with the orders placed, order by order and to the cent.
+  - Recover may name the run's report directory (C(data.report_dir), where it exported the failed orders);
+    C(state=render) then writes there.
   - Keys that look like secrets (key, token, password, secret, authorization) are dropped before anything is written.
 version_added: "0.1.0"
 author: sockshop-incidents contributors
@@ -108,6 +117,7 @@ from xml.etree import ElementTree as ET
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.sockshop_incident import iso, parse_iso, utc_now
+from ansible.module_utils.sockshop_money import MoneyError, float_sum_truncated, format_money, money_str, to_decimal
 
 
 class ReportError(Exception):
@@ -180,10 +190,210 @@ def record(
             entry[key] = [judge_probe(probe["item"], probe) for probe in entry[key]]
     if phase == "verify":
         entry["signals"] = entry.pop("probes", []) + entry.pop("cluster", [])
+        if "traffic" in entry:  # orders placed by every verify of this run count for the reconciliation
+            same_run = journal.get("run_id") in ("", None, run_id)
+            before = journal["phases"].get("verify", {}).get("traffic", []) if same_run else []
+            entry["traffic"] = before + [order_record(o) for o in entry["traffic"]]
+    if phase == "recover":
+        entry["confirm"] = entry.get("confirm", []) + entry.pop("confirm_signals", [])
+        for key in ("business_impact", "report_dir"):
+            if not entry.get(key):
+                entry.pop(key, None)
+        if "business_impact" in entry:
+            entry["business_impact"] = trim_impact(entry["business_impact"])
     journal["phases"][phase] = entry
     if run_id and not journal.get("run_id"):
         journal["run_id"] = run_id
     return journal
+
+
+# ---------------------------------------------------------------- business impact (orders placed during the incident)
+
+ORDER_KEYS = ("n", "id", "customer", "customer_id", "total", "http_status", "outcome", "status", "placed_at", "message")
+RECONCILE_KEYS = (
+    "since",
+    "until",
+    "status",
+    "failed_count",
+    "customers",
+    "customer_ids",
+    "amount_at_risk",
+    "float_sum_truncated",
+    "per_customer",
+    "first_failure",
+    "last_failure",
+    "inconsistent",
+    "suspected_duplicates",
+    "summary",
+    "source",
+    "exports",
+)
+NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+
+
+def order_record(order: dict[str, Any]) -> dict[str, Any]:
+    return {key: order.get(key) for key in ORDER_KEYS}
+
+
+def trim_impact(impact: dict[str, Any]) -> dict[str, Any]:
+    """What the journal keeps of recover's business impact: figures and order ids, not whole orders."""
+    trimmed = dict(impact)
+    reconciled = trimmed.get("reconcile") or {}
+    if reconciled:
+        kept = {key: reconciled.get(key) for key in RECONCILE_KEYS}
+        kept["order_ids"] = [o["id"] for o in reconciled.get("orders", [])]
+        kept["shipments"] = {o["id"]: o.get("shipment") for o in reconciled.get("orders", [])}
+        trimmed["reconcile"] = kept
+    test = trimmed.get("test_order") or {}
+    if test:
+        trimmed["test_order"] = {"orders": [order_record(o) for o in test.get("orders", [])], "msg": test.get("msg")}
+    return trimmed
+
+
+def dollars(values: list[Any]) -> str:
+    total = to_decimal(0)
+    for value in values:
+        total += to_decimal(value)
+    return money_str(total)
+
+
+def counted(number: int, noun: str) -> str:
+    word = NUMBERS[number] if 0 <= number < len(NUMBERS) else str(number)
+    return f"{word} {noun}{'' if number == 1 else 's'}"
+
+
+def failed_traffic(journal: dict[str, Any], statuses: list[str]) -> list[dict[str, Any]]:
+    """Orders verify placed that came back in one of the statuses (with an id to find them by)."""
+    traffic = journal.get("phases", {}).get("verify", {}).get("traffic", [])
+    return [o for o in traffic if o.get("id") and (o.get("status") or o.get("outcome")) in statuses]
+
+
+def judge_reconcile(signal: dict[str, Any], journal: dict[str, Any]) -> dict[str, Any] | None:
+    """The reconciliation against the orders placed: same orders, customers and exact amount; None if not run."""
+    impact = journal.get("phases", {}).get("recover", {}).get("business_impact") or {}
+    reconciled = impact.get("reconcile")
+    if not reconciled:
+        return None
+    check = signal["check"]
+    placed = failed_traffic(journal, check.get("status", ["PAYMENT_FAILED"]))
+    want_ids = sorted(o["id"] for o in placed)
+    got_ids = sorted(reconciled.get("order_ids") or [])
+    want_amount = dollars([o["total"] for o in placed])
+    want_customers = len({o.get("customer_id") or o.get("customer") for o in placed})
+    misses = []
+    if got_ids != want_ids:
+        extra, missing = sorted(set(got_ids) - set(want_ids)), sorted(set(want_ids) - set(got_ids))
+        misses.append(
+            f"reconciled {len(got_ids)} orders, placed {len(want_ids)}"
+            + (f"; not placed by this run: {', '.join(extra[:5])}" if extra else "")
+            + (f"; missing: {', '.join(missing[:5])}" if missing else "")
+        )
+    if reconciled.get("amount_at_risk") != want_amount:
+        misses.append(f"amount {reconciled.get('amount_at_risk')}, the orders placed total {want_amount}")
+    if reconciled.get("customers") != want_customers:
+        misses.append(f"{reconciled.get('customers')} customers, the orders placed came from {want_customers}")
+    if "shipment" in check and reconciled.get("inconsistent"):
+        misses.append(f"{len(reconciled['inconsistent'])} reconciled orders have a shipment")
+    exports = reconciled.get("exports") or {}
+    for kind in check.get("exports", ["json", "csv"]):
+        if kind not in exports:
+            misses.append(f"no {kind} export")
+    shown = (
+        f"{reconciled.get('summary')}; placed during the incident: {len(want_ids)} orders from {want_customers} "
+        f"customers totalling ${want_amount}; exported: "
+        + (", ".join(f"{k} {v.get('path')}" for k, v in sorted(exports.items())) or "nothing")
+    )
+    base = {"name": signal["name"], "kind": signal["kind"], "within_s": signal["within_s"]}
+    if misses:
+        return dict(base, status="failed", time_to_signal_s=None, evidence=f"{'; '.join(misses)} ({shown})")
+    return dict(base, status="passed", time_to_signal_s=None, evidence=shown)
+
+
+def seed_comparison(seed: dict[str, Any]) -> dict[str, Any]:
+    """The source report's figure against its own totals summed exactly, and what float summing gives."""
+    totals = seed.get("totals") or []
+    exact = dollars(totals)
+    as_float = 0.0
+    for total in totals:
+        as_float += float(to_decimal(total))
+    truncated = money_str(float_sum_truncated(totals))
+    reported = money_str(seed["reported_amount"])
+    noun = f"{counted(len(totals), 'failed order')}"
+    if reported == exact:
+        note = f"The source report's {format_money(reported)} for its {noun} matches the exact sum."
+    elif reported == truncated:
+        note = (
+            f"The source report's {format_money(reported)} for its {noun} is a float-truncation error: adding "
+            f"the totals as binary floats gives {as_float!r}, and truncating that to cents loses "
+            f"{format_money(to_decimal(exact) - to_decimal(reported))}; exact is {format_money(exact)}."
+        )
+    else:
+        note = (
+            f"The source report's {format_money(reported)} for its {noun} differs from the exact sum of its "
+            f"totals, {format_money(exact)}."
+        )
+    return {
+        "failed_orders": seed.get("failed_orders"),
+        "customers": seed.get("customers"),
+        "first_failure": seed.get("first_failure"),
+        "last_failure": seed.get("last_failure"),
+        "reported_amount": reported,
+        "exact_amount": exact,
+        "float_sum": repr(as_float),
+        "float_sum_truncated": truncated,
+        "float_truncation_error": reported != exact and reported == truncated,
+        "note": note,
+    }
+
+
+def business_impact(incident: dict[str, Any], journal: dict[str, Any]) -> dict[str, Any] | None:
+    """The business impact of an incident with traffic, as measured by this run; None without traffic."""
+    if not incident.get("traffic"):
+        return None
+    phases = journal.get("phases", {})
+    traffic = phases.get("verify", {}).get("traffic", [])
+    impact = phases.get("recover", {}).get("business_impact") or {}
+    reconciled = impact.get("reconcile") or {}
+    test_orders = (impact.get("test_order") or {}).get("orders") or []
+    outcomes: dict[str, int] = {}
+    for order in traffic:
+        outcomes[order.get("outcome") or "error"] = outcomes.get(order.get("outcome") or "error", 0) + 1
+    try:
+        failed_amount = dollars([o["total"] for o in traffic if o.get("outcome") == "PAYMENT_FAILED"])
+    except (MoneyError, KeyError):
+        failed_amount = None
+    result: dict[str, Any] = {
+        "orders_placed": len(traffic),
+        "customers_placing": len({o.get("customer") for o in traffic}),
+        "outcomes": outcomes,
+        "amount_placed_failed": failed_amount,
+        "reconciled": bool(reconciled),
+        "failed_orders": reconciled.get("failed_count"),
+        "customers": reconciled.get("customers"),
+        "amount_at_risk": reconciled.get("amount_at_risk"),
+        "float_sum_truncated": reconciled.get("float_sum_truncated"),
+        "window": {"since": reconciled.get("since"), "until": reconciled.get("until")},
+        "first_failure": reconciled.get("first_failure"),
+        "last_failure": reconciled.get("last_failure"),
+        "with_shipment": len(reconciled.get("inconsistent") or []),
+        "suspected_duplicates": reconciled.get("suspected_duplicates") or [],
+        "per_customer": reconciled.get("per_customer") or {},
+        "order_ids": reconciled.get("order_ids") or [],
+        "exports": {k: v.get("path") for k, v in (reconciled.get("exports") or {}).items()},
+        "test_order": test_orders[0] if test_orders else None,
+        "notes": [],
+    }
+    amount, truncated = result["amount_at_risk"], result["float_sum_truncated"]
+    if amount is not None and truncated is not None and amount != truncated:
+        result["notes"].append(
+            f"Adding this run's totals as binary floats and truncating to cents would report "
+            f"{format_money(truncated)}; the exact amount at risk is {format_money(amount)}."
+        )
+    seed = (incident.get("seed") or {}).get("business_impact")
+    if seed:
+        result["seed"] = seed_comparison(seed)
+        result["notes"].append(result["seed"]["note"])
+    return result
 
 
 def signal_results(incident: dict[str, Any], journal: dict[str, Any]) -> list[dict[str, Any]]:
@@ -197,7 +407,8 @@ def signal_results(incident: dict[str, Any], journal: dict[str, Any]) -> list[di
     for stage, signals in (("verify", incident["signals"]), ("recover", incident["recovery"]["confirm"])):
         for signal in signals:
             base = {"name": signal["name"], "kind": signal["kind"], "within_s": signal["within_s"]}
-            ordered.append(dict(base, stage=stage, **seen.get(signal["name"], missing)))
+            found = judge_reconcile(signal, journal) if signal["kind"] == "reconcile" else None
+            ordered.append(dict(base, stage=stage, **(found or seen.get(signal["name"], missing))))
     return ordered
 
 
@@ -241,6 +452,7 @@ def summarise(incident: dict[str, Any], journal: dict[str, Any]) -> dict[str, An
     failed = [s["name"] for s in signals if s["status"] == "failed"]
     failed_items = [i["name"] for i in items if i["status"] == "failed"]
     differences = recover.get("differences")
+    impact = business_impact(incident, journal)
     return {
         "passed": not failed
         and not failed_items
@@ -255,6 +467,7 @@ def summarise(incident: dict[str, Any], journal: dict[str, Any]) -> dict[str, An
         "signals": signals,
         "checklist": items,
         "timeline": timeline(journal),
+        **({"business_impact": impact} if impact is not None else {}),
     }
 
 
@@ -330,6 +543,7 @@ def render_markdown(
             else f"Live state differs from the ledger: {journal['phases']['recover']['differences']}"
         ),
         "",
+        *render_impact(summary.get("business_impact")),
         "## Ground truth",
         "",
         f"- Root cause: {rc['kind'].lower()}/{rc['name']} in namespace {rc['namespace']}, {rc['state']}.",
@@ -345,6 +559,64 @@ def render_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def render_impact(impact: dict[str, Any] | None) -> list[str]:
+    """The business impact section of report.md (empty without traffic)."""
+    if impact is None:
+        return []
+    seed = impact.get("seed") or {}
+
+    def cash(value: Any) -> str:
+        return "-" if value is None else format_money(value)
+
+    def shown(value: Any) -> str:
+        return "-" if value is None else str(value)
+
+    test = impact.get("test_order")
+    lines = [
+        "## Business impact",
+        "",
+        "| figure | this run | source report |",
+        "|---|---|---|",
+        f"| orders placed during the incident | {impact['orders_placed']} "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(impact['outcomes'].items())) or 'none'}) | - |",
+        f"| orders failed (reconciled over the incident window) | {shown(impact['failed_orders'])} "
+        f"| {shown(seed.get('failed_orders'))} |",
+        f"| customers affected | {shown(impact['customers'])} | {shown(seed.get('customers'))} |",
+        f"| dollars at risk (exact) | {cash(impact['amount_at_risk'])} | {cash(seed.get('exact_amount'))} |",
+        f"| float sum truncated to cents | {cash(impact['float_sum_truncated'])} "
+        f"| {cash(seed.get('float_sum_truncated'))} (reported {cash(seed.get('reported_amount'))}) |",
+        f"| first / last failure (UTC) | {shown(impact['first_failure'])} / {shown(impact['last_failure'])} "
+        f"| {shown(seed.get('first_failure'))} / {shown(seed.get('last_failure'))} |",
+        f"| failed orders with a shipment | {impact['with_shipment']} | - |",
+        f"| suspected duplicates (retries) | {len(impact['suspected_duplicates'])} | - |",
+        "| test order after recovery | "
+        + (
+            f"{test.get('id')}: {test.get('status') or test.get('outcome')} (HTTP {test.get('http_status')}, "
+            f"{cash(test.get('total'))})"
+            if test
+            else "not placed"
+        )
+        + " | - |",
+        "",
+    ]
+    lines += [f"{note}" for note in impact["notes"]] + ([""] if impact["notes"] else [])
+    if impact["per_customer"]:
+        lines += ["| customer | failed orders | amount | order ids |", "|---|---|---|---|"]
+        lines += [
+            f"| {cid} | {entry['count']} | {cash(entry['amount'])} | {', '.join(entry['order_ids'])} |"
+            for cid, entry in sorted(impact["per_customer"].items())
+        ]
+        lines.append("")
+    if impact["exports"]:
+        lines += [
+            "Failed orders exported for follow-up: "
+            + ", ".join(f"`{os.path.basename(path)}`" for _, path in sorted(impact["exports"].items()))
+            + ".",
+            "",
+        ]
+    return lines
 
 
 def render_junit(incident: dict[str, Any], summary: dict[str, Any]) -> str:
@@ -454,6 +726,9 @@ def main() -> None:
         folder = os.path.join(
             p["reports_dir"], f"incident-{incident['id']}-{moment.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}"
         )
+        named = journal.get("phases", {}).get("recover", {}).get("report_dir")
+        if named and not p["timestamp"]:
+            folder = named  # recover already exported the failed orders there
         files = render(incident, journal, generated_at)
         if not module.check_mode:
             for name, text in files.items():

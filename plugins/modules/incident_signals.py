@@ -18,6 +18,11 @@ description:
     C(promql) (an instant query against I(prometheus_url)), C(datadog_logs) and C(datadog_metrics)
     (the Datadog API over the window since I(since)).
   - A signal whose backend is not configured is returned as C(not_checked), never as passed.
+  - Kind C(orders) judges the orders this phase placed (I(orders), as returned by place_orders) - the orders
+    service's answer (C(http_status), C(message_regex)) and the order as C(GET /orders/<id>) shows it through the
+    API service proxy (C(status), C(shipment)). A C(pod_log) check with C(per_order) needs a line for every one of
+    them. Without I(orders) (check mode places none) these signals are C(not_checked); when orders should have been
+    placed and none were, they fail.
   - Probe signals are not handled here; the engine sends them with payment_probe.
 version_added: "0.1.0"
 author: sockshop-incidents contributors
@@ -45,6 +50,13 @@ options:
     description: Start of the incident window (UTC, RFC 3339); events and log lines older than it do not count.
     type: str
     required: true
+  orders:
+    description:
+      - The orders this phase placed, the C(orders) list of a place_orders result (each with C(id), C(http_status),
+        C(message)); C(orders) signals and C(per_order) log checks judge them.
+    type: list
+    elements: dict
+    default: []
   poll_s:
     description: Seconds between two looks at a signal that does not hold yet.
     type: float
@@ -122,6 +134,7 @@ from urllib.parse import urlencode
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
+from ansible.module_utils.sockshop_service_proxy import ServiceProxyError, call_service, status_message
 from ansible.module_utils.sockshop_incident import (
     ConfigMaps,
     LiveState,
@@ -151,7 +164,7 @@ OPS: dict[str, Callable[[float, float], bool]] = {
     "gt": lambda a, b: a > b,
     "ge": lambda a, b: a >= b,
 }
-Verdict = tuple[bool, str]
+Verdict = tuple[bool | None, str]  # None: not checked, with the reason
 
 
 # ---------------------------------------------------------------- evaluation (pure)
@@ -238,14 +251,87 @@ def fresh_lines(log: str, since: Any) -> list[str]:
     return lines
 
 
-def judge_pod_log(check: dict[str, Any], logs: dict[str, str], since: Any) -> Verdict:
+def judge_pod_log(check: dict[str, Any], logs: dict[str, str], since: Any, orders: Any = None) -> Verdict:
     if not logs:
         return False, f"deployment {check['deployment']} has no pods to read logs from"
+    if check.get("per_order"):
+        return judge_pod_log_per_order(check, logs, since, orders or [])
     for pod, log in sorted(logs.items()):
         for line in fresh_lines(log, since):
             if check["contains"] in line:
                 return True, f"{pod}: {line.strip()[:240]}"
     return False, f"no line containing {check['contains']!r} in {', '.join(sorted(logs))} since the activation"
+
+
+def judge_pod_log_per_order(
+    check: dict[str, Any], logs: dict[str, str], since: Any, orders: list[dict[str, Any]]
+) -> Verdict:
+    """A fresh line containing check.contains, with {id} replaced, for every order placed."""
+    if not orders:
+        return False, "no orders were placed, so there is no line to look for"
+    lines = [(pod, line) for pod, log in sorted(logs.items()) for line in fresh_lines(log, since)]
+    found, missing = [], []
+    for order in orders:
+        if not order.get("id"):
+            missing.append(f"order #{order.get('n', '?')} (no id came back)")
+            continue
+        wanted = check["contains"].replace("{id}", str(order["id"]))
+        hit = next((f"{pod}: {line.strip()[:200]}" for pod, line in lines if wanted in line), None)
+        (found.append(hit) if hit else missing.append(str(order["id"])))
+    head = f"{len(found)} of {len(orders)} orders have a line containing {check['contains']!r}"
+    if missing:
+        return False, f"{head}; none for {', '.join(missing)}"
+    return True, f"{head}, e.g. {found[0]}"
+
+
+def judge_orders(
+    check: dict[str, Any], orders: list[dict[str, Any]], live: dict[str, Any] | None = None
+) -> Verdict:
+    """Every placed order against the check: its answer (http_status, message_regex) and its live state.
+
+    ``live`` maps order id to the order as GET /orders/<id> returned it, or to a text saying why it could not
+    be read; it is only needed for status and shipment.
+    """
+    if not orders:
+        return False, "no orders were placed"
+    live = live or {}
+    misses, seen = [], []
+    for order in orders:
+        oid = order.get("id")
+        label = str(oid or f"#{order.get('n', '?')} (no id came back: {order.get('message') or 'no answer'})")
+        problems = []
+        if "http_status" in check and order.get("http_status") not in check["http_status"]:
+            problems.append(f"HTTP {order.get('http_status')}, want {' or '.join(map(str, check['http_status']))}")
+        if "message_regex" in check:
+            pattern = re.compile(check["message_regex"].replace("{id}", re.escape(str(oid or "<none>"))))
+            if not pattern.search(str(order.get("message") or "")):
+                problems.append(f"message {str(order.get('message') or '')[:120]!r} does not match")
+        state = live.get(str(oid)) if oid else None
+        if ("status" in check or "shipment" in check) and not isinstance(state, dict):
+            problems.append(f"cannot read the order: {state or 'no id'}")
+        elif isinstance(state, dict):
+            if "status" in check and state.get("status") != check["status"]:
+                problems.append(f"status {state.get('status')}, want {check['status']}")
+            shipment = state.get("shipment")
+            if "shipment" in check and check["shipment"] is None and shipment is not None:
+                problems.append(f"shipment {json.dumps(shipment, sort_keys=True, default=str)}, want null")
+            if check.get("shipment") == "present" and not shipment:
+                problems.append("no shipment, want one")
+        if problems:
+            misses.append(f"{label}: {'; '.join(problems)}")
+        else:
+            seen.append((label, order, state))
+    if misses:
+        return False, f"{len(misses)} of {len(orders)} orders do not hold: " + " | ".join(misses[:5])
+    label, order, state = seen[0]
+    example = [f"HTTP {order.get('http_status')}"]
+    if order.get("message"):
+        example.append(repr(str(order["message"])[:120]))
+    if isinstance(state, dict):
+        example.append(f"status {state.get('status')}")
+        shipment = state.get("shipment")
+        example.append("shipment null" if shipment is None else f"shipment {(shipment or {}).get('id', shipment)}")
+    return True, f"{len(orders)} of {len(orders)} orders hold, e.g. {label}: {', '.join(example)}"
 
 
 def judge_numeric(expect: dict[str, Any], series: list[dict[str, Any]]) -> Verdict:
@@ -296,9 +382,11 @@ def poll(
                 "within_s": signal["within_s"],
                 "time_to_signal_s": None,
             }
-            if verdict is None:
+            if verdict is None or verdict[0] is None:
                 results[signal["name"]] = dict(
-                    base, status="not_checked", evidence="backend not configured for this inventory"
+                    base,
+                    status="not_checked",
+                    evidence=verdict[1] if verdict else "backend not configured for this inventory",
                 )
             elif verdict[0]:
                 results[signal["name"]] = dict(
@@ -320,13 +408,37 @@ def poll(
 
 
 class Observer:
-    def __init__(self, live: Any, store: Any, params: dict[str, Any], http: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        live: Any,
+        store: Any,
+        params: dict[str, Any],
+        http: Callable[..., Any],
+        call: Callable[..., Any] | None = None,
+    ) -> None:
         self.live = live
         self.params = params
         self.since = parse_iso(params["since"])
         self.http = http
+        self.call = call  # call(service, port, path) -> ProxyResponse, for orders signals
+        self.orders: list[dict[str, Any]] = list(params.get("orders") or [])
         cm = store.get(ledger_name(params["incident_id"]))
         self.ledger = json.loads(cm["data"][LEDGER_KEY]) if cm and LEDGER_KEY in (cm.get("data") or {}) else None
+
+    def read_order(self, check: dict[str, Any], order_id: str) -> dict[str, Any] | str:
+        """The order as GET /orders/<id> shows it, or why it could not be read."""
+        if self.call is None:
+            return "no client to read orders with"
+        path = f"/orders/{order_id}"
+        response = self.call(check.get("service", "orders"), check.get("port", 80), path)
+        if response.status != 200:
+            detail = status_message(response.body) or response.body[:200].decode("utf-8", "replace")
+            return f"GET {path} answered HTTP {response.status}: {detail}"
+        try:
+            doc = json.loads(response.body)
+        except ValueError:
+            return f"GET {path} answered something that is not JSON"
+        return doc if isinstance(doc, dict) else f"GET {path} answered {type(doc).__name__}, not an order"
 
     def query(self, kind: str, name: str) -> str:
         for entry in (self.params.get("queries") or {}).get(kind, []):
@@ -337,11 +449,20 @@ class Observer:
     def __call__(self, signal: dict[str, Any]) -> Verdict | None:
         try:
             return self.observe(signal)
-        except OSError as exc:  # a backend that errs is a signal not seen yet, until its budget runs out
+        except (OSError, ServiceProxyError) as exc:  # a backend that errs is a signal not seen yet, until its budget runs out
             return False, f"backend error: {exc}"
 
     def observe(self, signal: dict[str, Any]) -> Verdict | None:
         check, kind = signal["check"], signal["kind"]
+        if (kind == "orders" or (kind == "pod_log" and check.get("per_order"))) and not self.orders:
+            if self.params.get("check_mode"):
+                return None, "no orders placed in check mode"
+            return False, "no orders were placed by this phase"
+        if kind == "orders":
+            live = {}
+            if "status" in check or "shipment" in check:
+                live = {str(o["id"]): self.read_order(check, str(o["id"])) for o in self.orders if o.get("id")}
+            return judge_orders(check, self.orders, live)
         if kind == "k8s_state":
             deployment = self.live.get("apps/v1", "Deployment", check["deployment"])
             pods = self.live.pods_of(deployment) if deployment else []
@@ -354,7 +475,7 @@ class Observer:
             logs = {
                 p["metadata"]["name"]: self.live.pod_log(p["metadata"]["name"], check.get("container")) for p in pods
             }
-            return judge_pod_log(check, logs, self.since)
+            return judge_pod_log(check, logs, self.since, self.orders)
         if kind == "promql":
             if not self.params["prometheus_url"]:
                 return None
@@ -399,6 +520,7 @@ def main() -> None:
         "signals": {"type": "list", "elements": "dict", "required": True},
         "queries": {"type": "dict", "default": {}},
         "since": {"type": "str", "required": True},
+        "orders": {"type": "list", "elements": "dict", "default": []},
         "poll_s": {"type": "float", "default": 0.5},
         "prometheus_url": {"type": "str", "default": ""},
         "datadog_site": {"type": "str", "default": "datadoghq.com"},
@@ -410,8 +532,16 @@ def main() -> None:
     params = module.params
     try:
         client = get_api_client(module=module)
+
+        def call(service: str, port: Any, path: str) -> Any:
+            return call_service(client, params["namespace"], service, port, path, timeout=10)
+
         observer = Observer(
-            LiveState(client, params["namespace"]), ConfigMaps(client, params["namespace"]), params, http_json
+            LiveState(client, params["namespace"]),
+            ConfigMaps(client, params["namespace"]),
+            dict(params, check_mode=module.check_mode),
+            http_json,
+            call,
         )
         results = poll(params["signals"], observer, time.monotonic, time.sleep, params["poll_s"])
     except ValueError as exc:
