@@ -84,6 +84,68 @@ def main() -> int:
         try:
             print(f"up -> API ready:                 {ready * 1000:7.0f} ms   (goal <= 1000 ms)")
             c = Client(state)
+            labels = {"app": "web"}
+            c.call(
+                "POST",
+                "/apis/apps/v1/namespaces/default/deployments",
+                {
+                    "metadata": {"name": "web"},
+                    "spec": {
+                        "replicas": 1,
+                        "selector": {"matchLabels": labels},
+                        "template": {
+                            "metadata": {"labels": labels},
+                            "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+                        },
+                    },
+                },
+            )
+            c.call(
+                "POST",
+                "/api/v1/namespaces/default/services",
+                {"metadata": {"name": "web"}, "spec": {"selector": labels, "ports": [{"port": 80}]}},
+            )
+
+            def addresses() -> int:
+                _, ep = c.call("GET", "/api/v1/namespaces/default/endpoints/web")
+                return sum(len(s.get("addresses") or []) for s in (ep or {}).get("subsets") or [])
+
+            def available() -> bool:
+                _, d = c.call("GET", "/apis/apps/v1/namespaces/default/deployments/web")
+                st = d.get("status") or {}
+                return bool(
+                    d["spec"]["replicas"] == st.get("availableReplicas", 0) == st.get("replicas", 0)
+                    and st.get("observedGeneration") == d["metadata"]["generation"]
+                    and not st.get("unavailableReplicas")
+                    and any(x["type"] == "Available" and x["status"] == "True" for x in st.get("conditions") or [])
+                )
+
+            _until(lambda: addresses() == 1)
+            downs, ups = [], []
+            for _ in range(5):
+                c.call(
+                    "PATCH",
+                    "/apis/apps/v1/namespaces/default/deployments/web/scale",
+                    {"spec": {"replicas": 0}},
+                    "application/merge-patch+json",
+                )
+                downs.append(_until(lambda: addresses() == 0))
+                c.call(
+                    "PATCH",
+                    "/apis/apps/v1/namespaces/default/deployments/web/scale",
+                    {"spec": {"replicas": 1}},
+                    "application/merge-patch+json",
+                )
+                ups.append(_until(available))
+                _until(lambda: addresses() == 1)
+            print(
+                f"scale 0 -> Endpoints empty:      {statistics.median(downs) * 1000:7.0f} ms median, "
+                f"{max(downs) * 1000:.0f} ms max   (goal <= 500 ms)"
+            )
+            print(
+                f"scale 1 -> Deployment Available: {statistics.median(ups) * 1000:7.0f} ms median, "
+                f"{max(ups) * 1000:.0f} ms max   (goal <= 500 ms)"
+            )
             ns = "bench"
             c.call("POST", "/api/v1/namespaces", {"metadata": {"name": ns}})
             pod = {"metadata": {"name": ""}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
@@ -93,9 +155,11 @@ def main() -> int:
                 status, body = c.call("POST", f"/api/v1/namespaces/{ns}/pods", pod)
                 assert status == 201, body
             took = time.perf_counter() - start
-            print(f"create {args.pods} pods:               {took * 1000:7.0f} ms   "
-                  f"({took / args.pods * 1000:.2f} ms each)")
-            time.sleep(1.0)  # let the kubelet settle the pods' status
+            print(
+                f"create {args.pods} pods:               {took * 1000:7.0f} ms   "
+                f"({took / args.pods * 1000:.2f} ms each)"
+            )
+            time.sleep(1.0)  # let the kubelet settle the pods' status (110 fit on the worker; the rest stay Pending)
 
             get = _timed(lambda: c.call("GET", f"/api/v1/namespaces/{ns}/pods/p0500"), args.samples)
             print(f"GET pod            p50 {_pct(get, 50):6.2f} ms   p99 {_pct(get, 99):6.2f} ms")
@@ -107,41 +171,6 @@ def main() -> int:
             page = _timed(lambda: c.call("GET", f"/api/v1/namespaces/{ns}/pods?limit=50"), n)
             print(f"LIST limit=50      p50 {_pct(page, 50):6.2f} ms   p99 {_pct(page, 99):6.2f} ms")
 
-            labels = {"app": "web"}
-            c.call("POST", "/apis/apps/v1/namespaces/default/deployments", {
-                "metadata": {"name": "web"}, "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                                                      "template": {"metadata": {"labels": labels}, "spec": {
-                                                          "containers": [{"name": "c", "image": "nginx"}]}}}})
-            c.call("POST", "/api/v1/namespaces/default/services",
-                   {"metadata": {"name": "web"}, "spec": {"selector": labels, "ports": [{"port": 80}]}})
-
-            def addresses() -> int:
-                _, ep = c.call("GET", "/api/v1/namespaces/default/endpoints/web")
-                return sum(len(s.get("addresses") or []) for s in (ep or {}).get("subsets") or [])
-
-            def available() -> bool:
-                _, d = c.call("GET", "/apis/apps/v1/namespaces/default/deployments/web")
-                st = d.get("status") or {}
-                return bool(d["spec"]["replicas"] == st.get("availableReplicas", 0) == st.get("replicas", 0)
-                            and st.get("observedGeneration") == d["metadata"]["generation"]
-                            and not st.get("unavailableReplicas")
-                            and any(x["type"] == "Available" and x["status"] == "True"
-                                    for x in st.get("conditions") or []))
-
-            _until(lambda: addresses() == 1)
-            downs, ups = [], []
-            for _ in range(5):
-                c.call("PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale",
-                       {"spec": {"replicas": 0}}, "application/merge-patch+json")
-                downs.append(_until(lambda: addresses() == 0))
-                c.call("PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale",
-                       {"spec": {"replicas": 1}}, "application/merge-patch+json")
-                ups.append(_until(available))
-                _until(lambda: addresses() == 1)
-            print(f"scale 0 -> Endpoints empty:      {statistics.median(downs) * 1000:7.0f} ms median, "
-                  f"{max(downs) * 1000:.0f} ms max   (goal <= 500 ms)")
-            print(f"scale 1 -> Deployment Available: {statistics.median(ups) * 1000:7.0f} ms median, "
-                  f"{max(ups) * 1000:.0f} ms max   (goal <= 500 ms)")
             c.conn.close()
         finally:
             subprocess.run([*cli, "down"], cwd=ROOT, env=env, capture_output=True, check=False)

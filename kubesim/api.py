@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubesim import errors, openapi, resources, tables
+from kubesim import errors, openapi, protobuf, resources, tables
 from kubesim.logs import LogStore, since_from_seconds
 from kubesim.registry import Registry
 from kubesim.resources import Resource
@@ -279,8 +279,6 @@ class API:
                 return None
             raise errors.bad_request("the request body is empty; send a JSON or YAML object")
         ctype = request.headers.get("Content-Type", "")
-        from kubesim import protobuf
-
         if protobuf.is_protobuf(ctype):
             try:
                 return protobuf.decode(raw)

@@ -50,6 +50,7 @@ class Store:
         self._rv = int(row[0]) if row else 1
         self._history: deque[Change] = deque(maxlen=HISTORY)
         self._listeners: list[Callable[[Change], None]] = []
+        self._closed = False
 
     # ---- reads -------------------------------------------------------------------------------
     @property
@@ -135,5 +136,10 @@ class Store:
         for listener in list(self._listeners):
             listener(change)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
+        self._closed = True
         self._db.close()

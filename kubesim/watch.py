@@ -123,9 +123,11 @@ async def stream_watch(api: API, request: web.Request, t: Target) -> web.StreamR
             if remaining <= 0:
                 break
             try:
-                change = await asyncio.wait_for(queue.get(), timeout=min(remaining, 30.0))
+                change = await asyncio.wait_for(queue.get(), timeout=min(remaining, 1.0))
             except TimeoutError:
-                if request.transport is None or request.transport.is_closing():
+                # A client that went away, or a server shutting down, ends the stream within a second
+                # (the server's shutdown otherwise waits on every open watch).
+                if request.transport is None or request.transport.is_closing() or store.closed:
                     break
                 continue
             if change.rv <= seen:

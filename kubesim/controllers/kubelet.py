@@ -36,8 +36,11 @@ def _node_ready(node: dict[str, Any]) -> bool:
     )
 
 
-def schedule(pod: dict[str, Any], nodes: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
-    """The node the pod goes to, or None with the scheduler's explanation."""
+def schedule(
+    pod: dict[str, Any], nodes: list[dict[str, Any]], running: dict[str, int] | None = None
+) -> tuple[dict[str, Any] | None, str]:
+    """The node the pod goes to, or None with the scheduler's explanation. `running` counts the pods each
+    node already holds, checked against its allocatable `pods` as the NodeResourcesFit plugin does."""
     selector = pod["spec"].get("nodeSelector") or {}
     wanted = pod["spec"].get("nodeName")
     reasons: dict[str, int] = {}
@@ -58,6 +61,10 @@ def schedule(pod: dict[str, Any], nodes: list[dict[str, Any]]) -> tuple[dict[str
             continue
         if node["spec"].get("unschedulable") or not _node_ready(node):
             reasons["node(s) were unschedulable"] = reasons.get("node(s) were unschedulable", 0) + 1
+            continue
+        allocatable = ((node.get("status") or {}).get("allocatable") or {}).get("pods")
+        if running is not None and allocatable and running.get(node["metadata"]["name"], 0) >= int(allocatable):
+            reasons["Too many pods"] = reasons.get("Too many pods", 0) + 1
             continue
         return node, ""
     detail = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
@@ -147,7 +154,12 @@ class Kubelet(Controller):
         return None
 
     def _schedule(self, pod: dict[str, Any]) -> float | None:
-        node, why = schedule(pod, self.store.scan(NODES.key))
+        running: dict[str, int] = {}
+        for other in self.store.scan(PODS.key):
+            on = other["spec"].get("nodeName")
+            if on and (other.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+                running[on] = running.get(on, 0) + 1
+        node, why = schedule(pod, self.store.scan(NODES.key), running)
         meta = pod["metadata"]
         if node is None:
             new = copy(pod)

@@ -67,8 +67,15 @@ class Cluster:
 
     # ---- lifecycle -----------------------------------------------------------------------------
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "kubesim", "--state-dir", str(self.state), *args],
-                              cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "kubesim", "--state-dir", str(self.state), *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def up(self) -> None:
         out = self.cli("up")
@@ -101,9 +108,16 @@ class Cluster:
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.state / "ca.crt"))
 
-    def request(self, method: str, path: str, body: bytes | str | dict[str, Any] | None = None, *,
-                headers: dict[str, str] | None = None, token: str | None = None,
-                timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
+        timeout: float = 10,
+    ) -> tuple[int, dict[str, str], bytes]:
         """A raw HTTPS request; `token=""` sends no Authorization header."""
         host, port = self.server.removeprefix("https://").split(":")
         conn = http.client.HTTPSConnection(host, int(port), context=self.ssl_context(), timeout=timeout)
@@ -126,12 +140,21 @@ class Cluster:
         status, _, raw = self.request(method, path, body, **kw)
         return status, json.loads(raw) if raw else None
 
-    def kubectl(self, binary: Path, *args: str, timeout: float = 60, input: str | None = None,
-                check: bool = True) -> subprocess.CompletedProcess[str]:
-        out = subprocess.run([str(binary), *args], env=self.env, capture_output=True, text=True, timeout=timeout,
-                             input=input, check=False)
+    def kubectl(
+        self, binary: Path, *args: str, timeout: float = 60, input: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        out = subprocess.run(
+            [str(binary), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+            check=False,
+        )
         if check:
-            assert out.returncode == 0, f"kubectl {' '.join(args)} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}"
+            what = f"kubectl {' '.join(args)} failed ({out.returncode})"
+            assert out.returncode == 0, f"{what}:\n{out.stdout}\n{out.stderr}"
         return out
 
     def api_client(self) -> Any:
@@ -177,21 +200,23 @@ def make_cluster(base: Path) -> Cluster:
     for sub in ("state", "home", "tmp", "kubecache", "ansible"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "K8S_AUTH", "ANSIBLE"))}
-    env.update({
-        "HOME": str(base / "home"),
-        "TMPDIR": str(base / "tmp"),
-        "KUBECACHEDIR": str(base / "kubecache"),
-        "KUBECONFIG": str(base / "state" / "kubeconfig"),
-        "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_HOME": str(base / "ansible"),
-        "ANSIBLE_LOCAL_TEMP": str(base / "ansible" / "tmp"),
-        "ANSIBLE_REMOTE_TEMP": str(base / "ansible" / "tmp"),
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    })
+    env.update(
+        {
+            "HOME": str(base / "home"),
+            "TMPDIR": str(base / "tmp"),
+            "KUBECACHEDIR": str(base / "kubecache"),
+            "KUBECONFIG": str(base / "state" / "kubeconfig"),
+            "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "ANSIBLE_HOME": str(base / "ansible"),
+            "ANSIBLE_LOCAL_TEMP": str(base / "ansible" / "tmp"),
+            "ANSIBLE_REMOTE_TEMP": str(base / "ansible" / "tmp"),
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
     return Cluster(root=base, env=env)
 
 

@@ -27,7 +27,8 @@ def test_k8s_modules_and_idempotence(cluster: Cluster, ns: str) -> None:
     assert by_name["plain"]["data"] == {"a": "1", "b": "2"}
     assert "kubectl.kubernetes.io/last-applied-configuration" in by_name["applied"]["metadata"]["annotations"]
     assert [(m["manager"], m["operation"]) for m in by_name["ssa"]["metadata"]["managedFields"]] == [
-        ("sockshop-tests", "Apply")]
+        ("sockshop-tests", "Apply")
+    ]
     assert cluster.json("GET", f"/api/v1/namespaces/{ns}/configmaps/doomed")[0] == 404
     versions = {n: c["metadata"]["resourceVersion"] for n, c in by_name.items()}
 

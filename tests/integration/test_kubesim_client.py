@@ -22,37 +22,49 @@ def api(cluster: Cluster) -> Iterator[client.ApiClient]:
     c.close()
 
 
+# The typed client's models are Optional everywhere; the tests read them as the JSON they came from.
 @pytest.fixture
-def core(api: client.ApiClient) -> client.CoreV1Api:
+def core(api: client.ApiClient) -> Any:
     return client.CoreV1Api(api)
 
 
 @pytest.fixture
-def apps(api: client.ApiClient) -> client.AppsV1Api:
+def apps(api: client.ApiClient) -> Any:
     return client.AppsV1Api(api)
 
 
 def _cm(name: str, labels: dict[str, str] | None = None, **data: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels or {}},
-            "data": data}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels or {}}, "data": data}
 
 
 def _deploy(name: str, replicas: int = 2) -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": {"app": name}},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}},
-                                  "spec": {"containers": [{"name": "main", "image": "nginx:1.27",
-                                                           "env": [{"name": "A", "value": "1"}]},
-                                                          {"name": "side", "image": "busybox"}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [
+                        {"name": "main", "image": "nginx:1.27", "env": [{"name": "A", "value": "1"}]},
+                        {"name": "side", "image": "busybox"},
+                    ]
+                },
+            },
+        },
+    }
 
 
 def _status(exc: pytest.ExceptionInfo[ApiException]) -> tuple[int, str, dict[str, Any]]:
-    body = json.loads(exc.value.body)
+    body = json.loads(exc.value.body or "{}")
     assert body["kind"] == "Status" and body["status"] == "Failure"
     return exc.value.status, body["reason"], body
 
 
-def test_crud_and_conflicts(cluster: Cluster, ns: str, core: client.CoreV1Api) -> None:
+def test_crud_and_conflicts(cluster: Cluster, ns: str, core: Any) -> None:
     created = core.create_namespaced_config_map(ns, _cm("c1", {"tier": "web"}, a="1"))
     assert created.metadata.uid and created.metadata.resource_version
     assert created.metadata.creation_timestamp is not None
@@ -87,7 +99,7 @@ def test_crud_and_conflicts(cluster: Cluster, ns: str, core: client.CoreV1Api) -
     assert _status(exc)[:2] == (404, "NotFound")
 
 
-def test_selectors_and_pagination(ns: str, core: client.CoreV1Api) -> None:
+def test_selectors_and_pagination(ns: str, core: Any) -> None:
     for i in range(7):
         core.create_namespaced_config_map(ns, _cm(f"p{i}", {"tier": "web" if i % 2 else "db", "idx": str(i)}))
     web = core.list_namespaced_config_map(ns, label_selector="tier=web")
@@ -118,7 +130,7 @@ def test_selectors_and_pagination(ns: str, core: client.CoreV1Api) -> None:
     assert _status(exc)[:2] == (400, "BadRequest")
 
 
-def test_watch_from_resource_version(ns: str, core: client.CoreV1Api) -> None:
+def test_watch_from_resource_version(ns: str, core: Any) -> None:
     core.create_namespaced_config_map(ns, _cm("before"))
     rv = core.list_namespaced_config_map(ns).metadata.resource_version
     core.create_namespaced_config_map(ns, _cm("w", {"k": "v"}, n="0"))
@@ -126,59 +138,86 @@ def test_watch_from_resource_version(ns: str, core: client.CoreV1Api) -> None:
     core.create_namespaced_config_map(ns, _cm("other"))
     core.delete_namespaced_config_map("w", ns)
     w = watch.Watch()
-    seen = [(e["type"], e["object"].metadata.name, (e["object"].data or {}).get("n"))
-            for e in w.stream(core.list_namespaced_config_map, ns, label_selector="k=v", resource_version=rv,
-                              timeout_seconds=1)]
+    seen = [
+        (e["type"], e["object"].metadata.name, (e["object"].data or {}).get("n"))
+        for e in w.stream(
+            core.list_namespaced_config_map, ns, label_selector="k=v", resource_version=rv, timeout_seconds=1
+        )
+    ]
     assert seen == [("ADDED", "w", "0"), ("MODIFIED", "w", "1"), ("DELETED", "w", "1")]
 
 
-def test_patch_types(ns: str, core: client.CoreV1Api, apps: client.AppsV1Api) -> None:
+def test_patch_types(ns: str, core: Any, apps: Any) -> None:
     core.create_namespaced_config_map(ns, _cm("pt", a="1", b="2"))
-    out = core.patch_namespaced_config_map("pt", ns, [{"op": "replace", "path": "/data/a", "value": "10"},
-                                                      {"op": "remove", "path": "/data/b"},
-                                                      {"op": "add", "path": "/metadata/labels", "value": {"x": "y"}}],
-                                           _content_type="application/json-patch+json")
+    out = core.patch_namespaced_config_map(
+        "pt",
+        ns,
+        [
+            {"op": "replace", "path": "/data/a", "value": "10"},
+            {"op": "remove", "path": "/data/b"},
+            {"op": "add", "path": "/metadata/labels", "value": {"x": "y"}},
+        ],
+        _content_type="application/json-patch+json",
+    )
     assert out.data == {"a": "10"} and out.metadata.labels == {"x": "y"}
-    out = core.patch_namespaced_config_map("pt", ns, {"data": {"a": None, "c": "3"}},
-                                           _content_type="application/merge-patch+json")
+    out = core.patch_namespaced_config_map(
+        "pt", ns, {"data": {"a": None, "c": "3"}}, _content_type="application/merge-patch+json"
+    )
     assert out.data == {"c": "3"}
     with pytest.raises(ApiException) as exc:
-        core.patch_namespaced_config_map("pt", ns, [{"op": "test", "path": "/data/c", "value": "nope"}],
-                                         _content_type="application/json-patch+json")
+        core.patch_namespaced_config_map(
+            "pt", ns, [{"op": "test", "path": "/data/c", "value": "nope"}], _content_type="application/json-patch+json"
+        )
     assert exc.value.status == 422
 
     apps.create_namespaced_deployment(ns, _deploy("sm", replicas=1))
     # strategic merge: containers merge by name, env by name; a merge patch would replace the whole list
-    out = apps.patch_namespaced_deployment("sm", ns, {"spec": {"template": {"spec": {"containers": [
-        {"name": "main", "env": [{"name": "B", "value": "2"}]}]}}}},
-        _content_type="application/strategic-merge-patch+json")
+    out = apps.patch_namespaced_deployment(
+        "sm",
+        ns,
+        {"spec": {"template": {"spec": {"containers": [{"name": "main", "env": [{"name": "B", "value": "2"}]}]}}}},
+        _content_type="application/strategic-merge-patch+json",
+    )
     containers = {c.name: c for c in out.spec.template.spec.containers}
     assert set(containers) == {"main", "side"}
     assert [(e.name, e.value) for e in containers["main"].env] == [("A", "1"), ("B", "2")]
     assert out.metadata.generation == 2
-    out = apps.patch_namespaced_deployment("sm", ns, {"spec": {"template": {"spec": {"containers": [
-        {"name": "only", "image": "nginx"}]}}}}, _content_type="application/merge-patch+json")
+    out = apps.patch_namespaced_deployment(
+        "sm",
+        ns,
+        {"spec": {"template": {"spec": {"containers": [{"name": "only", "image": "nginx"}]}}}},
+        _content_type="application/merge-patch+json",
+    )
     assert [c.name for c in out.spec.template.spec.containers] == ["only"]
 
 
-def test_server_side_apply_and_dry_run(cluster: Cluster, ns: str, core: client.CoreV1Api) -> None:
+def test_server_side_apply_and_dry_run(cluster: Cluster, ns: str, core: Any) -> None:
     body = _cm("ssa", {"a": "b"}, k="v")
-    out = core.patch_namespaced_config_map("ssa", ns, body, field_manager="tester",
-                                           _content_type="application/apply-patch+yaml")
+    out = core.patch_namespaced_config_map(
+        "ssa", ns, body, field_manager="tester", _content_type="application/apply-patch+yaml"
+    )
     assert out.data == {"k": "v"}
     assert [(m.manager, m.operation) for m in out.metadata.managed_fields] == [("tester", "Apply")]
     rv = out.metadata.resource_version
-    again = core.patch_namespaced_config_map("ssa", ns, body, field_manager="tester",
-                                             _content_type="application/apply-patch+yaml")
+    again = core.patch_namespaced_config_map(
+        "ssa", ns, body, field_manager="tester", _content_type="application/apply-patch+yaml"
+    )
     assert again.metadata.resource_version == rv
     with pytest.raises(ApiException) as exc:
-        core.patch_namespaced_config_map("ssa", ns, _cm("ssa", k="other"), field_manager="intruder",
-                                         _content_type="application/apply-patch+yaml")
+        core.patch_namespaced_config_map(
+            "ssa", ns, _cm("ssa", k="other"), field_manager="intruder", _content_type="application/apply-patch+yaml"
+        )
     code, reason, body_ = _status(exc)
     assert (code, reason) == (409, "Conflict")
     assert body_["details"]["causes"][0]["field"] == ".data.k"
-    forced = core.patch_namespaced_config_map("ssa", ns, _cm("ssa", k="other"), field_manager="intruder",
-                                              force=True, _content_type="application/apply-patch+yaml")
+    forced = core.patch_namespaced_config_map(
+        "ssa",
+        ns,
+        _cm("ssa", k="other"),
+        field_manager="intruder",
+        force=True,
+        _content_type="application/apply-patch+yaml",
+    )
     assert forced.data == {"k": "other"}
 
     # dryRun=All: answers as if written, stores nothing
@@ -187,19 +226,24 @@ def test_server_side_apply_and_dry_run(cluster: Cluster, ns: str, core: client.C
     assert dry.metadata.name == "dry" and dry.metadata.uid
     core.patch_namespaced_config_map("ssa", ns, {"data": {"k": "dry"}}, dry_run="All")
     core.delete_namespaced_config_map("ssa", ns, dry_run="All")
-    core.patch_namespaced_config_map("dry2", ns, _cm("dry2", a="1"), field_manager="t", dry_run="All",
-                                     _content_type="application/apply-patch+yaml")
+    core.patch_namespaced_config_map(
+        "dry2", ns, _cm("dry2", a="1"), field_manager="t", dry_run="All", _content_type="application/apply-patch+yaml"
+    )
     after = cluster.json("GET", f"/api/v1/namespaces/{ns}/configmaps")[1]
-    assert [(i["metadata"]["name"], i["metadata"]["resourceVersion"]) for i in after["items"]] == \
-        [(i["metadata"]["name"], i["metadata"]["resourceVersion"]) for i in before["items"]]
+    assert [(i["metadata"]["name"], i["metadata"]["resourceVersion"]) for i in after["items"]] == [
+        (i["metadata"]["name"], i["metadata"]["resourceVersion"]) for i in before["items"]
+    ]
     assert core.read_namespaced_config_map("ssa", ns).data == {"k": "other"}
 
 
-def test_owner_reference_cascade_and_scale(cluster: Cluster, ns: str, core: client.CoreV1Api,
-                                           apps: client.AppsV1Api) -> None:
+def test_owner_reference_cascade_and_scale(cluster: Cluster, ns: str, core: Any, apps: Any) -> None:
     apps.create_namespaced_deployment(ns, _deploy("casc", replicas=2))
-    cluster.wait_for(lambda: [p.status.phase for p in core.list_namespaced_pod(ns, label_selector="app=casc").items]
-                     == ["Running", "Running"])
+    cluster.wait_for(
+        lambda: (
+            [p.status.phase for p in core.list_namespaced_pod(ns, label_selector="app=casc").items]
+            == ["Running", "Running"]
+        )
+    )
     rs = apps.list_namespaced_replica_set(ns, label_selector="app=casc").items
     assert len(rs) == 1 and rs[0].metadata.owner_references[0].kind == "Deployment"
 
@@ -218,11 +262,10 @@ def test_owner_reference_cascade_and_scale(cluster: Cluster, ns: str, core: clie
     assert _status(exc)[:2] == (422, "Invalid")
 
     apps.delete_namespaced_deployment("casc", ns)
-    cluster.wait_for(lambda: not apps.list_namespaced_replica_set(ns).items
-                     and not core.list_namespaced_pod(ns).items)
+    cluster.wait_for(lambda: not apps.list_namespaced_replica_set(ns).items and not core.list_namespaced_pod(ns).items)
 
 
-def test_namespace_deletion_cascade(cluster: Cluster, core: client.CoreV1Api, apps: client.AppsV1Api) -> None:
+def test_namespace_deletion_cascade(cluster: Cluster, core: Any, apps: Any) -> None:
     name = cluster.namespace("doomed")
     apps.create_namespaced_deployment(name, _deploy("d", replicas=1))
     core.create_namespaced_config_map(name, _cm("c"))
@@ -242,18 +285,28 @@ def test_namespace_deletion_cascade(cluster: Cluster, core: client.CoreV1Api, ap
         return False
 
     cluster.wait_for(gone, timeout=20)
-    for path in (f"/api/v1/namespaces/{name}/configmaps", f"/api/v1/namespaces/{name}/pods",
-                 f"/apis/apps/v1/namespaces/{name}/deployments", f"/apis/apps/v1/namespaces/{name}/replicasets",
-                 f"/api/v1/namespaces/{name}/secrets"):
+    for path in (
+        f"/api/v1/namespaces/{name}/configmaps",
+        f"/api/v1/namespaces/{name}/pods",
+        f"/apis/apps/v1/namespaces/{name}/deployments",
+        f"/apis/apps/v1/namespaces/{name}/replicasets",
+        f"/api/v1/namespaces/{name}/secrets",
+    ):
         assert cluster.json("GET", path)[1]["items"] == [], path
 
 
-def test_status_subresource(ns: str, core: client.CoreV1Api) -> None:
-    svc = core.create_namespaced_service(ns, {"metadata": {"name": "lb"}, "spec": {
-        "type": "LoadBalancer", "selector": {"app": "x"}, "ports": [{"port": 80, "targetPort": 8080}]}})
+def test_status_subresource(ns: str, core: Any) -> None:
+    svc = core.create_namespaced_service(
+        ns,
+        {
+            "metadata": {"name": "lb"},
+            "spec": {"type": "LoadBalancer", "selector": {"app": "x"}, "ports": [{"port": 80, "targetPort": 8080}]},
+        },
+    )
     assert svc.spec.cluster_ip
-    out = core.patch_namespaced_service_status("lb", ns, {"status": {"loadBalancer": {"ingress": [
-        {"ip": "203.0.113.7"}]}}, "spec": {"ports": [{"port": 81}]}})
+    out = core.patch_namespaced_service_status(
+        "lb", ns, {"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.7"}]}}, "spec": {"ports": [{"port": 81}]}}
+    )
     assert out.status.load_balancer.ingress[0].ip == "203.0.113.7"
     assert [p.port for p in out.spec.ports] == [80], "a status write must not change the spec"
     # a main-resource write must not change the status

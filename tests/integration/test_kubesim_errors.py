@@ -16,8 +16,11 @@ pytestmark = pytest.mark.integration
 def _versions(cluster: Cluster, ns: str) -> dict[str, list[tuple[str, str]]]:
     """Name and resourceVersion of everything the tests write in `ns`."""
     out = {}
-    for path in (f"/api/v1/namespaces/{ns}/configmaps", f"/apis/apps/v1/namespaces/{ns}/deployments",
-                 f"/api/v1/namespaces/{ns}/services"):
+    for path in (
+        f"/api/v1/namespaces/{ns}/configmaps",
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        f"/api/v1/namespaces/{ns}/services",
+    ):
         status, body = cluster.json("GET", path)
         assert status == 200
         out[path] = [(i["metadata"]["name"], i["metadata"]["resourceVersion"]) for i in body["items"]]
@@ -27,39 +30,72 @@ def _versions(cluster: Cluster, ns: str) -> dict[str, list[tuple[str, str]]]:
 def _failure(status: int, body: Any, code: int, reason: str) -> dict[str, Any]:
     assert isinstance(body, dict), body
     assert (status, body.get("kind"), body.get("status"), body.get("code"), body.get("reason")) == (
-        code, "Status", "Failure", code, reason), body
+        code,
+        "Status",
+        "Failure",
+        code,
+        reason,
+    ), body
     return body
 
 
 @pytest.fixture
 def seeded(cluster: Cluster, ns: str) -> str:
-    status, _ = cluster.json("POST", f"/api/v1/namespaces/{ns}/configmaps",
-                             {"metadata": {"name": "keep"}, "data": {"a": "1"}})
+    status, _ = cluster.json(
+        "POST", f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "keep"}, "data": {"a": "1"}}
+    )
     assert status == 201
     return ns
 
 
-DEPLOY = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-          "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "d"}},
-                   "template": {"metadata": {"labels": {"app": "d"}},
-                                "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
+DEPLOY: dict[str, Any] = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "d"},
+    "spec": {
+        "replicas": 1,
+        "selector": {"matchLabels": {"app": "d"}},
+        "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}},
+    },
+}
 
 
-@pytest.mark.parametrize(("path", "body", "field"), [
-    ("/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "Bad_Name"}}, "metadata.name"),
-    ("/api/v1/namespaces/{ns}/configmaps", {"metadata": {}}, "metadata.name"),
-    ("/apis/apps/v1/namespaces/{ns}/deployments",
-     {**DEPLOY, "spec": {**DEPLOY["spec"], "replicas": -2}}, "spec.replicas"),
-    ("/apis/apps/v1/namespaces/{ns}/deployments",
-     {**DEPLOY, "spec": {**DEPLOY["spec"], "template": {"metadata": {"labels": {"app": "d"}},
-                                                        "spec": {"containers": []}}}},
-     "spec.template.spec.containers"),
-    ("/apis/apps/v1/namespaces/{ns}/deployments",
-     {**DEPLOY, "spec": {**DEPLOY["spec"], "template": {"metadata": {"labels": {"app": "other"}},
-                                                        "spec": DEPLOY["spec"]["template"]["spec"]}}},
-     "spec.template.metadata.labels"),
-    ("/api/v1/namespaces/{ns}/services", {"metadata": {"name": "s"}, "spec": {"ports": []}}, "spec.ports"),
-], ids=["bad-name", "no-name", "negative-replicas", "no-containers", "selector-mismatch", "no-ports"])
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "Bad_Name"}}, "metadata.name"),
+        ("/api/v1/namespaces/{ns}/configmaps", {"metadata": {}}, "metadata.name"),
+        (
+            "/apis/apps/v1/namespaces/{ns}/deployments",
+            {**DEPLOY, "spec": {**DEPLOY["spec"], "replicas": -2}},
+            "spec.replicas",
+        ),
+        (
+            "/apis/apps/v1/namespaces/{ns}/deployments",
+            {
+                **DEPLOY,
+                "spec": {
+                    **DEPLOY["spec"],
+                    "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": []}},
+                },
+            },
+            "spec.template.spec.containers",
+        ),
+        (
+            "/apis/apps/v1/namespaces/{ns}/deployments",
+            {
+                **DEPLOY,
+                "spec": {
+                    **DEPLOY["spec"],
+                    "template": {"metadata": {"labels": {"app": "other"}}, "spec": DEPLOY["spec"]["template"]["spec"]},
+                },
+            },
+            "spec.template.metadata.labels",
+        ),
+        ("/api/v1/namespaces/{ns}/services", {"metadata": {"name": "s"}, "spec": {"ports": []}}, "spec.ports"),
+    ],
+    ids=["bad-name", "no-name", "negative-replicas", "no-containers", "selector-mismatch", "no-ports"],
+)
 def test_invalid_manifest(cluster: Cluster, seeded: str, path: str, body: dict[str, Any], field: str) -> None:
     before = _versions(cluster, seeded)
     status, out = cluster.json("POST", path.format(ns=seeded), body)
@@ -71,12 +107,15 @@ def test_invalid_manifest(cluster: Cluster, seeded: str, path: str, body: dict[s
 
 
 def test_invalid_update_keeps_object(cluster: Cluster, seeded: str) -> None:
-    status, dep = cluster.json("POST", f"/apis/apps/v1/namespaces/{seeded}/deployments", DEPLOY)
+    status, _ = cluster.json("POST", f"/apis/apps/v1/namespaces/{seeded}/deployments", DEPLOY)
     assert status == 201
     before = _versions(cluster, seeded)
-    status, out = cluster.json("PATCH", f"/apis/apps/v1/namespaces/{seeded}/deployments/d",
-                               json.dumps({"spec": {"selector": {"matchLabels": {"app": "x"}}}}),
-                               headers={"Content-Type": "application/merge-patch+json"})
+    status, out = cluster.json(
+        "PATCH",
+        f"/apis/apps/v1/namespaces/{seeded}/deployments/d",
+        json.dumps({"spec": {"selector": {"matchLabels": {"app": "x"}}}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     out = _failure(status, out, 422, "Invalid")
     assert "spec.selector" in [c["field"] for c in out["details"]["causes"]]
     after = _versions(cluster, seeded)
@@ -87,20 +126,24 @@ def test_invalid_update_keeps_object(cluster: Cluster, seeded: str) -> None:
     assert after[f"/api/v1/namespaces/{seeded}/configmaps"] == before[f"/api/v1/namespaces/{seeded}/configmaps"]
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/apis/apps/v1/namespaces/{ns}/widgets"),
-    ("POST", "/apis/apps/v1/namespaces/{ns}/widgets"),
-    ("GET", "/apis/example.com/v1/things"),
-    ("GET", "/api/v2/pods"),
-    ("GET", "/no/such/path"),
-    ("GET", "/api/v1/namespaces/{ns}/configmaps/keep/bogus"),
-    ("DELETE", "/apis/apps/v1/nonsense"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/apis/apps/v1/namespaces/{ns}/widgets"),
+        ("POST", "/apis/apps/v1/namespaces/{ns}/widgets"),
+        ("GET", "/apis/example.com/v1/things"),
+        ("GET", "/api/v2/pods"),
+        ("GET", "/no/such/path"),
+        ("GET", "/api/v1/namespaces/{ns}/configmaps/keep/bogus"),
+        ("DELETE", "/apis/apps/v1/nonsense"),
+    ],
+)
 def test_unknown_kind_or_path(cluster: Cluster, seeded: str, method: str, path: str) -> None:
     before = _versions(cluster, seeded)
     start = time.monotonic()
-    status, headers, raw = cluster.request(method, path.format(ns=seeded),
-                                           {"kind": "Widget"} if method == "POST" else None, timeout=3)
+    status, headers, raw = cluster.request(
+        method, path.format(ns=seeded), {"kind": "Widget"} if method == "POST" else None, timeout=3
+    )
     took = time.monotonic() - start
     assert headers["content-type"].startswith("application/json")
     body = _failure(status, json.loads(raw), 404, "NotFound")
@@ -120,11 +163,16 @@ def test_stale_resource_version(cluster: Cluster, seeded: str) -> None:
     obj["data"] = {"a": "3"}  # still carries old_rv
     status, out = cluster.json("PUT", path, obj)
     out = _failure(status, out, 409, "Conflict")
-    assert out["message"] == (f'Operation cannot be fulfilled on configmaps "keep": the object has been modified; '
-                              f"please apply your changes to the latest version and try again")
-    status, out = cluster.json("PATCH", path, json.dumps({"metadata": {"resourceVersion": old_rv},
-                                                          "data": {"a": "4"}}),
-                               headers={"Content-Type": "application/merge-patch+json"})
+    assert out["message"] == (
+        'Operation cannot be fulfilled on configmaps "keep": the object has been modified; '
+        "please apply your changes to the latest version and try again"
+    )
+    status, out = cluster.json(
+        "PATCH",
+        path,
+        json.dumps({"metadata": {"resourceVersion": old_rv}, "data": {"a": "4"}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     _failure(status, out, 409, "Conflict")
     status, out = cluster.json("DELETE", path, {"preconditions": {"resourceVersion": old_rv}})
     _failure(status, out, 409, "Conflict")
@@ -135,10 +183,13 @@ def test_stale_resource_version(cluster: Cluster, seeded: str) -> None:
 @pytest.mark.parametrize("token", ["", "wrong-token"], ids=["missing", "wrong"])
 def test_bad_token(cluster: Cluster, seeded: str, token: str) -> None:
     before = _versions(cluster, seeded)
-    for method, path, body in (("GET", f"/api/v1/namespaces/{seeded}/configmaps", None),
-                               ("POST", f"/api/v1/namespaces/{seeded}/configmaps", {"metadata": {"name": "x"}}),
-                               ("DELETE", f"/api/v1/namespaces/{seeded}/configmaps/keep", None),
-                               ("GET", "/api", None), ("GET", "/no/such/path", None)):
+    for method, path, body in (
+        ("GET", f"/api/v1/namespaces/{seeded}/configmaps", None),
+        ("POST", f"/api/v1/namespaces/{seeded}/configmaps", {"metadata": {"name": "x"}}),
+        ("DELETE", f"/api/v1/namespaces/{seeded}/configmaps/keep", None),
+        ("GET", "/api", None),
+        ("GET", "/no/such/path", None),
+    ):
         status, out = cluster.json(method, path, body, token=token)
         out = _failure(status, out, 401, "Unauthorized")
         assert out["message"] == "Unauthorized"
@@ -146,15 +197,19 @@ def test_bad_token(cluster: Cluster, seeded: str, token: str) -> None:
     assert cluster.request("GET", "/readyz", token=token)[0] == 200  # health needs no token, as in KIND
 
 
-@pytest.mark.parametrize(("ctype", "raw", "method"), [
-    ("application/json", b'{"metadata": {"name": "x"', "POST"),
-    ("application/json", b"\xff\xfe not json", "POST"),
-    ("application/yaml", b"metadata: {name: [x\n  - : :", "POST"),
-    ("application/json", b"", "POST"),
-    ("application/json", b"[1, 2]", "POST"),
-    ("application/merge-patch+json", b"{nope", "PATCH"),
-    ("application/vnd.kubernetes.protobuf", b"k8s\x00\x0a\xff\xff", "POST"),
-], ids=["truncated-json", "binary", "bad-yaml", "empty", "not-an-object", "bad-patch", "bad-protobuf"])
+@pytest.mark.parametrize(
+    ("ctype", "raw", "method"),
+    [
+        ("application/json", b'{"metadata": {"name": "x"', "POST"),
+        ("application/json", b"\xff\xfe not json", "POST"),
+        ("application/yaml", b"metadata: {name: [x\n  - : :", "POST"),
+        ("application/json", b"", "POST"),
+        ("application/json", b"[1, 2]", "POST"),
+        ("application/merge-patch+json", b"{nope", "PATCH"),
+        ("application/vnd.kubernetes.protobuf", b"k8s\x00\x0a\xff\xff", "POST"),
+    ],
+    ids=["truncated-json", "binary", "bad-yaml", "empty", "not-an-object", "bad-patch", "bad-protobuf"],
+)
 def test_malformed_body(cluster: Cluster, seeded: str, ctype: str, raw: bytes, method: str) -> None:
     before = _versions(cluster, seeded)
     path = f"/api/v1/namespaces/{seeded}/configmaps" + ("/keep" if method == "PATCH" else "")
@@ -177,14 +232,18 @@ def test_unsupported_patch_type_and_method(cluster: Cluster, seeded: str) -> Non
     assert _versions(cluster, seeded) == before
 
 
-def test_watch_too_old_resource_version(cluster: Cluster, seeded: str) -> None:
-    """A watch from a version the server no longer keeps gets an ERROR event with a 410 Expired Status."""
-    status, _, raw = cluster.request("GET", f"/api/v1/namespaces/{seeded}/configmaps?watch=true&resourceVersion=0"
-                                            "&timeoutSeconds=1")
+def test_watch_initial_list_and_bad_resource_version(cluster: Cluster, seeded: str) -> None:
+    """A watch from version 0 starts with the current objects; a non-numeric version is a 400."""
+    status, _, raw = cluster.request(
+        "GET", f"/api/v1/namespaces/{seeded}/configmaps?watch=true&resourceVersion=0&timeoutSeconds=1"
+    )
     assert status == 200
     events = [json.loads(line) for line in raw.decode().splitlines()]
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
-        ("ADDED", "keep"), ("ADDED", "kube-root-ca.crt")]
-    status, _, raw = cluster.request("GET", f"/api/v1/namespaces/{seeded}/configmaps?watch=true"
-                                            "&resourceVersion=abc&timeoutSeconds=1")
+        ("ADDED", "keep"),
+        ("ADDED", "kube-root-ca.crt"),
+    ]
+    status, _, raw = cluster.request(
+        "GET", f"/api/v1/namespaces/{seeded}/configmaps?watch=true&resourceVersion=abc&timeoutSeconds=1"
+    )
     _failure(status, json.loads(raw), 400, "BadRequest")

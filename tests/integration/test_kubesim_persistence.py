@@ -14,8 +14,15 @@ from tests.integration.conftest import _alive, running_cluster
 
 pytestmark = pytest.mark.integration
 
-PATHS = ("/api/v1/namespaces", "/api/v1/configmaps", "/api/v1/secrets", "/api/v1/services",
-         "/apis/apps/v1/deployments", "/apis/apps/v1/replicasets", "/api/v1/pods")
+PATHS = (
+    "/api/v1/namespaces",
+    "/api/v1/configmaps",
+    "/api/v1/secrets",
+    "/api/v1/services",
+    "/apis/apps/v1/deployments",
+    "/apis/apps/v1/replicasets",
+    "/api/v1/pods",
+)
 
 
 def _snapshot(cluster: Any) -> dict[tuple[str, str, str], tuple[str, str]]:
@@ -34,27 +41,47 @@ def test_sigkill_loses_nothing(tmp_path: Path) -> None:
         ns = cluster.namespace("durable")
         acked: dict[str, dict[str, Any]] = {}
         for i in range(30):
-            status, body = cluster.json("POST", f"/api/v1/namespaces/{ns}/configmaps",
-                                        {"metadata": {"name": f"cm{i}"}, "data": {"i": str(i)}})
+            status, body = cluster.json(
+                "POST", f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": f"cm{i}"}, "data": {"i": str(i)}}
+            )
             assert status == 201
             acked[f"cm{i}"] = body
-        status, body = cluster.json("PUT", f"/api/v1/namespaces/{ns}/configmaps/cm0",
-                                    {**acked["cm0"], "data": {"i": "updated"}})
+        status, body = cluster.json(
+            "PUT", f"/api/v1/namespaces/{ns}/configmaps/cm0", {**acked["cm0"], "data": {"i": "updated"}}
+        )
         assert status == 200
         acked["cm0"] = body
         status, _ = cluster.json("DELETE", f"/api/v1/namespaces/{ns}/configmaps/cm1")
         assert status == 200
         del acked["cm1"]
-        status, _ = cluster.json("POST", f"/api/v1/namespaces/{ns}/secrets",
-                                 {"metadata": {"name": "s"}, "stringData": {"k": "v"}})
+        status, _ = cluster.json(
+            "POST", f"/api/v1/namespaces/{ns}/secrets", {"metadata": {"name": "s"}, "stringData": {"k": "v"}}
+        )
         assert status == 201
-        status, _ = cluster.json("POST", f"/apis/apps/v1/namespaces/{ns}/deployments", {
-            "metadata": {"name": "web"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
-                                                  "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
-                                                      "containers": [{"name": "c", "image": "nginx"}]}}}})
+        status, _ = cluster.json(
+            "POST",
+            f"/apis/apps/v1/namespaces/{ns}/deployments",
+            {
+                "metadata": {"name": "web"},
+                "spec": {
+                    "replicas": 2,
+                    "selector": {"matchLabels": {"app": "web"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "web"}},
+                        "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+                    },
+                },
+            },
+        )
         assert status == 201
-        cluster.wait_for(lambda: cluster.json("GET", f"/apis/apps/v1/namespaces/{ns}/deployments/web")[1]
-                         .get("status", {}).get("availableReplicas") == 2)
+        cluster.wait_for(
+            lambda: (
+                cluster.json("GET", f"/apis/apps/v1/namespaces/{ns}/deployments/web")[1]
+                .get("status", {})
+                .get("availableReplicas")
+                == 2
+            )
+        )
         # let the controllers settle so the snapshot is what is on disk at the moment of the kill
         before = _snapshot(cluster)
         for _ in range(20):
@@ -79,7 +106,10 @@ def test_sigkill_loses_nothing(tmp_path: Path) -> None:
             status, got = cluster.json("GET", f"/api/v1/namespaces/{ns}/configmaps/{name}")
             assert status == 200
             assert (got["metadata"]["uid"], got["metadata"]["resourceVersion"], got["data"]) == (
-                body["metadata"]["uid"], body["metadata"]["resourceVersion"], body["data"])
+                body["metadata"]["uid"],
+                body["metadata"]["resourceVersion"],
+                body["data"],
+            )
         assert cluster.json("GET", f"/api/v1/namespaces/{ns}/configmaps/cm1")[0] == 404
         # resourceVersions keep growing after the restart
         status, body = cluster.json("POST", f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "new"}})

@@ -9,6 +9,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,15 +24,34 @@ CHARGE = "amount=5000&currency=usd&source=tok_visa"
 def _stripe(ns: str) -> list[dict[str, Any]]:
     labels = {"app": "stripe-mock"}
     return [
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "stripe-mock", "namespace": ns,
-                                                                   "labels": labels},
-         "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                  "template": {"metadata": {"labels": labels}, "spec": {"containers": [{
-                      "name": "stripe-mock", "image": "stripe/stripe-mock:latest",
-                      "ports": [{"containerPort": 12111}],
-                      "readinessProbe": {"tcpSocket": {"port": 12111}, "periodSeconds": 1}}]}}}},
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "stripe-mock", "namespace": ns},
-         "spec": {"selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": 12111}]}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "stripe-mock", "namespace": ns, "labels": labels},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "stripe-mock",
+                                "image": "stripe/stripe-mock:latest",
+                                "ports": [{"containerPort": 12111}],
+                                "readinessProbe": {"tcpSocket": {"port": 12111}, "periodSeconds": 1},
+                            }
+                        ]
+                    },
+                },
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "stripe-mock", "namespace": ns},
+            "spec": {"selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": 12111}]},
+        },
     ]
 
 
@@ -63,14 +83,25 @@ def _pod(cluster: Cluster, ns: str) -> dict[str, Any]:
     return pods["items"][0]
 
 
-def _cluster_ip_post(ip: str, path: str, body: str) -> tuple[int, Any]:
-    """POST to a ClusterIP:80 the way a pod does, through the loopback image kube-proxy listens on."""
-    a, b, c, d = ip.split(".")
-    assert a == "10"
-    conn = http.client.HTTPConnection(f"127.{b}.{c}.{d}", 80 + 20000, timeout=5)
+def _on_loopback(cluster: Cluster, ip: str, port: int) -> tuple[str, int]:
+    """Where a pod process's connect to ClusterIP:port lands (the cluster's published network map)."""
+    from kubesim.runtime.hook.sitecustomize import NetMap
+
+    net = NetMap.from_json((cluster.state / "net.json").read_text())
+    return net.loopback(ip, port)
+
+
+def _cluster_ip_post(cluster: Cluster, ip: str, path: str, body: str) -> tuple[int, Any]:
+    """POST to a ClusterIP:80 the way a pod does, through the loopback address kube-proxy listens on."""
+    host, port = _on_loopback(cluster, ip, 80)
+    conn = http.client.HTTPConnection(host, port, timeout=5)
     try:
-        conn.request("POST", path, body=body, headers={"Authorization": "Bearer sk_test_mock",
-                                                       "Content-Type": "application/x-www-form-urlencoded"})
+        conn.request(
+            "POST",
+            path,
+            body=body,
+            headers={"Authorization": "Bearer sk_test_mock", "Content-Type": "application/x-www-form-urlencoded"},
+        )
         resp = conn.getresponse()
         return resp.status, json.loads(resp.read())
     finally:
@@ -83,16 +114,16 @@ def test_stripe_mock_is_a_real_process(cluster: Cluster, stripe: str) -> None:
     assert {c["type"]: c["status"] for c in pod["status"]["conditions"]}["Ready"] == "True"
     pidfiles = list((cluster.state / "pods").glob("*.pid"))
     pids = [int(p.read_text()) for p in pidfiles]
-    cmdlines = [open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0") for pid in pids if os.path.exists(
-        f"/proc/{pid}")]
+    cmdlines = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in pids if Path(f"/proc/{pid}").exists()]
     assert any(b"services.stripe_mock" in c for c in cmdlines), cmdlines
 
 
 def test_charge_through_the_cluster(cluster: Cluster, stripe: str) -> None:
     # The API server's service proxy reaches the process; as on a real cluster it does not pass the
     # caller's credential on, so the stand-in answers its own Stripe-style 401 (and never sees our token).
-    status, headers, raw = cluster.request("POST", _proxy(stripe, "v1/charges"), CHARGE,
-                                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, _, raw = cluster.request(
+        "POST", _proxy(stripe, "v1/charges"), CHARGE, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     body = json.loads(raw)
     assert status == 401, body
     assert body["error"]["type"] == "invalid_request_error"
@@ -110,7 +141,7 @@ def test_charge_through_the_cluster(cluster: Cluster, stripe: str) -> None:
 
     # A pod's view: the Service's ClusterIP on port 80, with the Stripe test key.
     _, svc = cluster.json("GET", f"/api/v1/namespaces/{stripe}/services/stripe-mock")
-    status, charge = _cluster_ip_post(svc["spec"]["clusterIP"], "/v1/charges", CHARGE)
+    status, charge = _cluster_ip_post(cluster, svc["spec"]["clusterIP"], "/v1/charges", CHARGE)
     assert status == 200, charge
     assert re.fullmatch(r"ch_\w+", charge["id"]), charge
     assert (charge["object"], charge["amount"], charge["currency"], charge["paid"]) == ("charge", 5000, "usd", True)
@@ -119,7 +150,7 @@ def test_charge_through_the_cluster(cluster: Cluster, stripe: str) -> None:
 def test_pod_logs(cluster: Cluster, stripe: str) -> None:
     _, svc = cluster.json("GET", f"/api/v1/namespaces/{stripe}/services/stripe-mock")
     for _ in range(3):
-        _cluster_ip_post(svc["spec"]["clusterIP"], "/v1/charges", CHARGE)
+        _cluster_ip_post(cluster, svc["spec"]["clusterIP"], "/v1/charges", CHARGE)
     name = _pod(cluster, stripe)["metadata"]["name"]
     path = f"/api/v1/namespaces/{stripe}/pods/{name}/log"
 
@@ -140,7 +171,7 @@ def test_pod_logs(cluster: Cluster, stripe: str) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", stamp) and rest == lines[-1]
     time.sleep(1.1)
     assert text("?sinceSeconds=1") == ""
-    _cluster_ip_post(svc["spec"]["clusterIP"], "/v1/charges", CHARGE)
+    _cluster_ip_post(cluster, svc["spec"]["clusterIP"], "/v1/charges", CHARGE)
     recent = cluster.wait_for(lambda: text("?sinceSeconds=1")).splitlines()
     assert len(recent) == 1 and "Request: POST /v1/charges status=200" in recent[0]
     status, _, raw = cluster.request("GET", path + "?container=nope")
@@ -154,22 +185,32 @@ def test_scale_to_zero_empties_the_service(cluster: Cluster, stripe: str) -> Non
     _, svc = cluster.json("GET", f"/api/v1/namespaces/{stripe}/services/stripe-mock")
     ip = svc["spec"]["clusterIP"]
     pid_before = {int(p.read_text()) for p in (cluster.state / "pods").glob("*.pid")}
-    status, _ = cluster.json("PATCH", f"/apis/apps/v1/namespaces/{stripe}/deployments/stripe-mock/scale",
-                             json.dumps({"spec": {"replicas": 0}}),
-                             headers={"Content-Type": "application/merge-patch+json"})
+    status, _ = cluster.json(
+        "PATCH",
+        f"/apis/apps/v1/namespaces/{stripe}/deployments/stripe-mock/scale",
+        json.dumps({"spec": {"replicas": 0}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     assert status == 200
     cluster.wait_for(lambda: not _endpoints(cluster, stripe), timeout=20)
-    status, headers, raw = cluster.request("GET", _proxy(stripe, "v1/charges"))
+    status, _, raw = cluster.request("GET", _proxy(stripe, "v1/charges"))
     body = json.loads(raw)
-    assert (status, body["reason"], body["message"]) == (503, "ServiceUnavailable",
-                                                         'no endpoints available for service "stripe-mock"')
+    assert (status, body["reason"], body["message"]) == (
+        503,
+        "ServiceUnavailable",
+        'no endpoints available for service "stripe-mock"',
+    )
     # kube-proxy: nothing listens on the ClusterIP port any more: a genuine connection refused
-    a, b, c, d = ip.split(".")
-    with pytest.raises(ConnectionRefusedError), socket.create_connection((f"127.{b}.{c}.{d}", 20080), timeout=2):
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(_on_loopback(cluster, ip, 80), timeout=2):
         pass
     if KUBECTLS:
         out = cluster.kubectl(KUBECTLS[0], "get", "--raw", _proxy(stripe, "v1/charges"), check=False)
         assert 'no endpoints available for service "stripe-mock"' in out.stderr
     # the stopped pod's process is gone
-    cluster.wait_for(lambda: not list((cluster.state / "pods").glob("*.pid")) or all(
-        not os.path.exists(f"/proc/{pid}") for pid in pid_before), timeout=20)
+    cluster.wait_for(
+        lambda: (
+            not list((cluster.state / "pods").glob("*.pid"))
+            or all(not os.path.exists(f"/proc/{pid}") for pid in pid_before)
+        ),
+        timeout=20,
+    )

@@ -25,9 +25,14 @@ def reg() -> Registry:
 
 
 def _deploy(name: str = "d", replicas: int = 1) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"replicas": replicas, "selector": {"matchLabels": {"a": "b"}},
-                                                 "template": {"metadata": {"labels": {"a": "b"}}, "spec": {
-                                                     "containers": [{"name": "c", "image": "nginx"}]}}}}
+    return {
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"a": "b"}},
+            "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}},
+        },
+    }
 
 
 def _raises(code: int, reason: str) -> Any:
@@ -78,12 +83,20 @@ def test_update_conflicts_and_noop_writes(reg: Registry) -> None:
     first = reg.create(CM, "default", {"metadata": {"name": "a"}, "data": {"k": "1"}})
     same = reg.update(CM, "default", "a", {"metadata": {"name": "a"}, "data": {"k": "1"}})
     assert same["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
-    changed = reg.update(CM, "default", "a", {"metadata": {"name": "a", "resourceVersion": first["metadata"][
-        "resourceVersion"]}, "data": {"k": "2"}})
+    changed = reg.update(
+        CM,
+        "default",
+        "a",
+        {"metadata": {"name": "a", "resourceVersion": first["metadata"]["resourceVersion"]}, "data": {"k": "2"}},
+    )
     assert changed["metadata"]["uid"] == first["metadata"]["uid"]
     with _raises(409, "Conflict"):
-        reg.update(CM, "default", "a", {"metadata": {"name": "a", "resourceVersion": first["metadata"][
-            "resourceVersion"]}, "data": {"k": "3"}})
+        reg.update(
+            CM,
+            "default",
+            "a",
+            {"metadata": {"name": "a", "resourceVersion": first["metadata"]["resourceVersion"]}, "data": {"k": "3"}},
+        )
     with _raises(400, "BadRequest"):
         reg.update(CM, "default", "a", {"metadata": {"name": "b"}})
     created = reg.update(CM, "default", "new", {"data": {}})  # PUT of an absent object creates it
@@ -107,21 +120,22 @@ def test_scale_subresource(reg: Registry) -> None:
     d = reg.create(DEPLOY, "default", _deploy(replicas=2))
     scale = reg.scale_of(DEPLOY, d)
     assert scale["spec"] == {"replicas": 2} and scale["status"]["selector"] == "a=b"
-    scale = reg.patch(DEPLOY, "default", "d", "application/merge-patch+json", {"spec": {"replicas": 4}},
-                      sub="scale")
+    scale = reg.patch(DEPLOY, "default", "d", "application/merge-patch+json", {"spec": {"replicas": 4}}, sub="scale")
     assert scale["kind"] == "Scale" and scale["spec"]["replicas"] == 4
     assert reg.get(DEPLOY, "default", "d")["spec"]["replicas"] == 4
     with _raises(422, "Invalid"):
         reg.set_scale(DEPLOY, reg.store.get(DEPLOY.key, "default", "d") or {}, {"spec": {"replicas": -1}})
     with _raises(409, "Conflict"):
-        reg.set_scale(DEPLOY, reg.store.get(DEPLOY.key, "default", "d") or {},
-                      {"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 1}})
+        reg.set_scale(
+            DEPLOY,
+            reg.store.get(DEPLOY.key, "default", "d") or {},
+            {"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 1}},
+        )
 
 
 def test_patch_types_and_errors(reg: Registry) -> None:
     reg.create(CM, "default", {"metadata": {"name": "p"}, "data": {"a": "1"}})
-    out = reg.patch(CM, "default", "p", "application/json-patch+json", [{"op": "add", "path": "/data/b",
-                                                                          "value": "2"}])
+    out = reg.patch(CM, "default", "p", "application/json-patch+json", [{"op": "add", "path": "/data/b", "value": "2"}])
     assert out["data"] == {"a": "1", "b": "2"}
     with _raises(415, "UnsupportedMediaType"):
         reg.patch(CM, "default", "p", "text/plain", {})
@@ -139,8 +153,9 @@ def test_server_side_apply_ownership(reg: Registry) -> None:
     assert [m["manager"] for m in made["metadata"]["managedFields"]] == ["a"]
     with _raises(409, "Conflict"):
         reg.patch(CM, "default", "s", "application/apply-patch+yaml", {**body, "data": {"k": "2"}}, manager="b")
-    forced = reg.patch(CM, "default", "s", "application/apply-patch+yaml", {**body, "data": {"k": "2"}},
-                       manager="b", force=True)
+    forced = reg.patch(
+        CM, "default", "s", "application/apply-patch+yaml", {**body, "data": {"k": "2"}}, manager="b", force=True
+    )
     assert forced["data"] == {"k": "2"}
 
 
@@ -184,8 +199,10 @@ def test_record_event_folds_repeats(reg: Registry) -> None:
     reg.record_event(d, "ScalingReplicaSet", "Scaled down", component="deployment-controller")
     events = reg.store.scan("events", "default")
     assert sorted((e["message"], e["count"]) for e in events) == [("Scaled down", 1), ("Scaled up", 2)]
-    assert all(e["involvedObject"]["kind"] == "Deployment" and e["source"] == {
-        "component": "deployment-controller"} for e in events)
+    assert all(
+        e["involvedObject"]["kind"] == "Deployment" and e["source"] == {"component": "deployment-controller"}
+        for e in events
+    )
     reg.record_event({"kind": "Pod", "metadata": {"name": "p", "namespace": "absent"}}, "X", "y")
     assert reg.store.scan("events", "absent") == []
 

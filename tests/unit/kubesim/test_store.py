@@ -20,8 +20,10 @@ def test_put_assigns_increasing_versions_and_copies(tmp_path: Path) -> None:
     assert int(a["metadata"]["resourceVersion"]) == start + 1
     assert int(b["metadata"]["resourceVersion"]) == start + 2 == store.rv
     a["data"]["x"] = "mutated"  # the returned object is a copy
-    assert store.peek("configmaps", "default", "a") == {"metadata": {"name": "a", "namespace": "default",
-                                                                     "resourceVersion": str(start + 1)}, "data": {}}
+    assert store.peek("configmaps", "default", "a") == {
+        "metadata": {"name": "a", "namespace": "default", "resourceVersion": str(start + 1)},
+        "data": {},
+    }
     got = store.get("configmaps", "default", "a")
     assert got is not None
     got["data"]["y"] = "1"
@@ -34,7 +36,11 @@ def test_scan_is_sorted_and_filtered_by_namespace(tmp_path: Path) -> None:
     for ns, name in (("b", "z"), ("a", "y"), ("b", "a"), ("a", "x")):
         store.put("configmaps", _obj(name, ns))
     assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in store.scan("configmaps")] == [
-        ("a", "x"), ("a", "y"), ("b", "a"), ("b", "z")]
+        ("a", "x"),
+        ("a", "y"),
+        ("b", "a"),
+        ("b", "z"),
+    ]
     assert [o["metadata"]["name"] for o in store.scan("configmaps", "b")] == ["a", "z"]
     assert store.scan("secrets") == []
     assert sorted(k for k, _ in store.namespaces_in_use("a")) == ["configmaps", "configmaps"]

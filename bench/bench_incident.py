@@ -1,0 +1,164 @@
+"""Benchmarks of issues 5 and 6 on the local target: prints figures, asserts nothing.
+
+- provision time from an empty local cluster (goal <= 30 s);
+- payment probe latency through the API service proxy, healthy and refused (goal <= 0.25 s refused);
+- fault write -> failure observed by the probe (goal <= 1 s);
+- wall time of INCIDENT-6 `phase=activate` (goal <= 6 s), `phase=recover` (goal <= 8 s), `phase=all`
+  (goal <= 20 s), and the same steps as raw API calls in one Python process, with the ratio (goal <= 3x).
+
+Starts its own cluster in a temporary directory and stops it (by pid) at the end, also on failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+NS = "sock-shop"
+PROXY = f"/api/v1/namespaces/{NS}/services/payment:80/proxy/paymentAuth"
+
+
+class Bench:
+    def __init__(self, base: Path) -> None:
+        self.state = base / "cluster"
+        self.reports = base / "reports"
+        self.env = {**os.environ, "TMPDIR": str(base), "ANSIBLE_HOME": str(base / "ansible"),
+                    "ANSIBLE_LOCAL_TEMP": str(base / "ansible" / "tmp"), "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+        self.api: Any = None
+
+    def cli(self, *args: str) -> None:
+        subprocess.run([sys.executable, "-m", "kubesim", "--state-dir", str(self.state), *args], cwd=ROOT,
+                       env=self.env, check=True, capture_output=True, text=True)
+
+    def playbook(self, name: str, *extra: str) -> float:
+        start = time.monotonic()
+        out = subprocess.run([str(BIN / "ansible-playbook"), f"playbooks/{name}", "-e",
+                              f"sockshop_local_cluster_dir={self.state}", "-e",
+                              f"sockshop_kubeconfig={self.state / 'kubeconfig'}", "-e",
+                              f"incident_reports_dir={self.reports}", *extra],
+                             cwd=ROOT, env=self.env, capture_output=True, text=True, check=False)
+        took = time.monotonic() - start
+        if out.returncode != 0:
+            server_log = (self.state / "server.log").read_text(errors="replace")[-3000:]
+            raise SystemExit(f"{name} {' '.join(extra)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-2000:]}\n"
+                             f"cluster log:\n{server_log}")
+        return took
+
+    def connect(self) -> None:
+        from kubernetes import client, config
+
+        self.api = config.new_client_from_config(str(self.state / "kubeconfig"))
+        self.core = client.CoreV1Api(self.api)
+        self.apps = client.AppsV1Api(self.api)
+
+    def pay(self) -> tuple[dict[str, Any], float]:
+        start = time.monotonic()
+        request = self.api.param_serialize("POST", PROXY, body={"amount": 50.00}, auth_settings=["BearerToken"],
+                                           header_params={"Content-Type": "application/json"})
+        resp = self.api.call_api(*request)
+        return json.loads(resp.read()), time.monotonic() - start
+
+    def scale(self, name: str, replicas: int) -> None:
+        self.apps.patch_namespaced_deployment_scale(name, NS, {"spec": {"replicas": replicas}})
+
+    def wait(self, check: Callable[[], bool], timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise SystemExit("timed out waiting")
+            time.sleep(0.02)
+
+    def available(self, name: str) -> int:
+        return self.apps.read_namespaced_deployment(name, NS).status.available_replicas or 0
+
+    # ---- the INCIDENT-6 steps as raw API calls --------------------------------------------------
+    def raw_activate(self) -> None:
+        from kubernetes import client
+
+        cm = client.V1ConfigMap
+        self.core.create_namespaced_config_map(NS, cm(metadata={"name": "bench-lock"}, data={"holder": "bench"}))
+        replicas = self.apps.read_namespaced_deployment_scale("stripe-mock", NS).spec.replicas
+        self.core.create_namespaced_config_map(NS, cm(metadata={"name": "bench-ledger"},
+                                                      data={"replicas": str(replicas)}))
+        self.scale("stripe-mock", 0)
+        self.wait(lambda: self.available("stripe-mock") == 0)
+
+    def raw_verify(self) -> None:
+        body, _ = self.pay()
+        assert body["authorised"] is False, body
+        self.core.list_namespaced_pod(NS, label_selector="name=payment")
+        self.core.list_namespaced_event(NS, field_selector="involvedObject.name=stripe-mock")
+        pod = self.core.list_namespaced_pod(NS, label_selector="name=payment").items[0].metadata.name
+        self.core.read_namespaced_pod_log(pod, NS, tail_lines=50)
+
+    def raw_recover(self) -> None:
+        ledger = self.core.read_namespaced_config_map("bench-ledger", NS)
+        self.scale("stripe-mock", int(ledger.data["replicas"]))
+        self.wait(lambda: self.available("stripe-mock") == int(ledger.data["replicas"]))
+        self.wait(lambda: self.pay()[0]["authorised"] is True)
+        self.core.delete_namespaced_config_map("bench-ledger", NS)
+        self.core.delete_namespaced_config_map("bench-lock", NS)
+
+
+def timed(fn: Callable[[], None]) -> float:
+    start = time.monotonic()
+    fn()
+    return time.monotonic() - start
+
+
+def line(label: str, value: float, goal: str = "") -> None:
+    print(f"{label:<58} {value:8.3f} s   {goal}")
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="bench-incident-") as tmp:
+        bench = Bench(Path(tmp))
+        start = time.monotonic()
+        bench.cli("up")
+        try:
+            line("kubesim up (API ready)", time.monotonic() - start, "goal <= 1 s")
+            line("provision.yml from an empty local cluster", bench.playbook("provision.yml"), "goal <= 30 s")
+            bench.connect()
+            healthy = [bench.pay()[1] for _ in range(20)]
+            bench.scale("stripe-mock", 0)
+            written = time.monotonic()
+            bench.wait(lambda: bench.pay()[0]["authorised"] is False)
+            line("fault write -> failure observed by the probe", time.monotonic() - written, "goal <= 1 s")
+            refused = [bench.pay()[1] for _ in range(20)]
+            line("probe latency healthy (p50)", statistics.median(healthy))
+            line("probe latency refused (p50)", statistics.median(refused), "goal <= 0.25 s")
+            line("probe latency refused (max of 20)", max(refused), "goal <= 0.25 s")
+            bench.scale("stripe-mock", 1)
+            bench.wait(lambda: bench.pay()[0]["authorised"] is True)
+
+            activate = bench.playbook("incident-6.yml", "-e", "phase=activate")
+            recover = bench.playbook("incident-6.yml", "-e", "phase=recover")
+            everything = bench.playbook("incident-6.yml", "-e", "phase=all")
+            raw_a = timed(bench.raw_activate)
+            raw_v = timed(bench.raw_verify)
+            raw_r = timed(bench.raw_recover)
+            line("phase=activate (ansible-playbook)", activate, "goal <= 6 s")
+            line("phase=recover until success is proven", recover, "goal <= 8 s")
+            line("phase=all", everything, "goal <= 20 s")
+            line("activate as raw API calls", raw_a)
+            line("recover as raw API calls", raw_r)
+            line("activate+verify+recover as raw API calls", raw_a + raw_v + raw_r)
+            print(f"{'playbook overhead ratio (phase=all / raw)':<58} {everything / (raw_a + raw_v + raw_r):8.1f} x"
+                  f"   goal <= 3x")
+        finally:
+            bench.cli("down")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
