@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kubernetes import client, config
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 NS = "sock-shop"
@@ -32,39 +34,68 @@ class Bench:
     def __init__(self, base: Path) -> None:
         self.state = base / "cluster"
         self.reports = base / "reports"
-        self.env = {**os.environ, "TMPDIR": str(base), "ANSIBLE_HOME": str(base / "ansible"),
-                    "ANSIBLE_LOCAL_TEMP": str(base / "ansible" / "tmp"), "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+        self.env = {
+            **os.environ,
+            "TMPDIR": str(base),
+            "ANSIBLE_HOME": str(base / "ansible"),
+            "ANSIBLE_LOCAL_TEMP": str(base / "ansible" / "tmp"),
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        }
         self.api: Any = None
 
     def cli(self, *args: str) -> None:
-        subprocess.run([sys.executable, "-m", "kubesim", "--state-dir", str(self.state), *args], cwd=ROOT,
-                       env=self.env, check=True, capture_output=True, text=True)
+        subprocess.run(
+            [sys.executable, "-m", "kubesim", "--state-dir", str(self.state), *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
 
     def playbook(self, name: str, *extra: str) -> float:
         start = time.monotonic()
-        out = subprocess.run([str(BIN / "ansible-playbook"), f"playbooks/{name}", "-e",
-                              f"sockshop_local_cluster_dir={self.state}", "-e",
-                              f"sockshop_kubeconfig={self.state / 'kubeconfig'}", "-e",
-                              f"incident_reports_dir={self.reports}", *extra],
-                             cwd=ROOT, env=self.env, capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            [
+                str(BIN / "ansible-playbook"),
+                f"playbooks/{name}",
+                "-e",
+                f"sockshop_local_cluster_dir={self.state}",
+                "-e",
+                f"sockshop_kubeconfig={self.state / 'kubeconfig'}",
+                "-e",
+                f"incident_reports_dir={self.reports}",
+                *extra,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         took = time.monotonic() - start
         if out.returncode != 0:
             server_log = (self.state / "server.log").read_text(errors="replace")[-3000:]
-            raise SystemExit(f"{name} {' '.join(extra)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-2000:]}\n"
-                             f"cluster log:\n{server_log}")
+            raise SystemExit(
+                f"{name} {' '.join(extra)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-2000:]}\n"
+                f"cluster log:\n{server_log}"
+            )
         return took
 
     def connect(self) -> None:
-        from kubernetes import client, config
-
         self.api = config.new_client_from_config(str(self.state / "kubeconfig"))
-        self.core = client.CoreV1Api(self.api)
-        self.apps = client.AppsV1Api(self.api)
+        self.core: Any = client.CoreV1Api(self.api)
+        self.apps: Any = client.AppsV1Api(self.api)
 
     def pay(self) -> tuple[dict[str, Any], float]:
         start = time.monotonic()
-        request = self.api.param_serialize("POST", PROXY, body={"amount": 50.00}, auth_settings=["BearerToken"],
-                                           header_params={"Content-Type": "application/json"})
+        request = self.api.param_serialize(
+            "POST",
+            PROXY,
+            body={"amount": 50.00},
+            auth_settings=["BearerToken"],
+            header_params={"Content-Type": "application/json"},
+        )
         resp = self.api.call_api(*request)
         return json.loads(resp.read()), time.monotonic() - start
 
@@ -83,13 +114,14 @@ class Bench:
 
     # ---- the INCIDENT-6 steps as raw API calls --------------------------------------------------
     def raw_activate(self) -> None:
-        from kubernetes import client
-
         cm = client.V1ConfigMap
-        self.core.create_namespaced_config_map(NS, cm(metadata={"name": "bench-lock"}, data={"holder": "bench"}))
+        self.core.create_namespaced_config_map(
+            NS, cm(metadata=client.V1ObjectMeta(name="bench-lock"), data={"holder": "bench"})
+        )
         replicas = self.apps.read_namespaced_deployment_scale("stripe-mock", NS).spec.replicas
-        self.core.create_namespaced_config_map(NS, cm(metadata={"name": "bench-ledger"},
-                                                      data={"replicas": str(replicas)}))
+        self.core.create_namespaced_config_map(
+            NS, cm(metadata=client.V1ObjectMeta(name="bench-ledger"), data={"replicas": str(replicas)})
+        )
         self.scale("stripe-mock", 0)
         self.wait(lambda: self.available("stripe-mock") == 0)
 
@@ -153,8 +185,10 @@ def main() -> int:
             line("activate as raw API calls", raw_a)
             line("recover as raw API calls", raw_r)
             line("activate+verify+recover as raw API calls", raw_a + raw_v + raw_r)
-            print(f"{'playbook overhead ratio (phase=all / raw)':<58} {everything / (raw_a + raw_v + raw_r):8.1f} x"
-                  f"   goal <= 3x")
+            print(
+                f"{'playbook overhead ratio (phase=all / raw)':<58} {everything / (raw_a + raw_v + raw_r):8.1f} x"
+                f"   goal <= 3x"
+            )
         finally:
             bench.cli("down")
     return 0

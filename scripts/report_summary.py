@@ -1,6 +1,6 @@
 """Print the newest incident report's path and summary: verdict, each signal with its time, MTTR, diff.
 
-    python scripts/report_summary.py [REPORTS_DIR] [--incident 6]
+python scripts/report_summary.py [REPORTS_DIR] [--incident 6]
 """
 
 from __future__ import annotations
@@ -23,14 +23,21 @@ def _seconds(value: Any) -> str:
 
 def summary(report: dict[str, Any], path: Path) -> str:
     timeline = report.get("timeline") or {}
-    lines = [f"INCIDENT-{report['incident']['id']}: {report['incident']['title']}",
-             f"report: {path.parent}  (report.md, report.json, junit.xml)",
-             f"verdict: {report['verdict'].upper()}", "signals:"]
+    lines = [
+        f"INCIDENT-{report['incident']['id']}: {report['incident']['title']}",
+        f"report: {path.parent}  (report.md, report.json, junit.xml)",
+        f"verdict: {report['verdict'].upper()}",
+        "signals:",
+    ]
     for sig in report.get("signals") or []:
-        lines.append(f"  {sig['status']:<11} {sig['name']} ({sig['kind']}): {_seconds(sig.get('time_to_signal_s'))}"
-                     f" of {sig.get('within_s')} s budget")
-    lines.append(f"activation: {_seconds(timeline.get('activation_s'))}   MTTR: {_seconds(timeline.get('mttr_s'))}"
-                 f"   total: {_seconds(timeline.get('total_s'))}")
+        lines.append(
+            f"  {sig['status']:<11} {sig['name']} ({sig['kind']}): {_seconds(sig.get('time_to_signal_s'))}"
+            f" of {sig.get('within_s')} s budget"
+        )
+    lines.append(
+        f"activation: {_seconds(timeline.get('activation_s'))}   MTTR: {_seconds(timeline.get('mttr_s'))}"
+        f"   total: {_seconds(timeline.get('total_s'))}"
+    )
     lines.append(f"ledger diff after recovery: {'empty' if report.get('diff_empty') else 'NOT EMPTY'}")
     return "\n".join(lines)
 

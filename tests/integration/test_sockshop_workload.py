@@ -24,8 +24,14 @@ PROXY = "/api/v1/namespaces/sock-shop/services/payment:80/proxy/paymentAuth"
 
 
 def provision(cluster: Cluster) -> subprocess.CompletedProcess[str]:
-    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "playbooks/provision.yml",
-           "-e", f"sockshop_local_cluster_dir={cluster.state}", "-e", f"sockshop_kubeconfig={cluster.kubeconfig}"]
+    cmd = [
+        str(Path(sys.executable).parent / "ansible-playbook"),
+        "playbooks/provision.yml",
+        "-e",
+        f"sockshop_local_cluster_dir={cluster.state}",
+        "-e",
+        f"sockshop_kubeconfig={cluster.kubeconfig}",
+    ]
     return subprocess.run(cmd, cwd=ROOT, env=cluster.env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -76,11 +82,19 @@ def test_gateway_down_and_back(shop: Cluster) -> None:
     cluster_ip = kubectl(shop, "-n", "sock-shop", "get", "svc", "stripe-mock", "-o", "jsonpath={.spec.clusterIP}")
 
     assert "scaled" in kubectl(shop, "-n", "sock-shop", "scale", "deployment", "stripe-mock", "--replicas=0")
-    shop.wait_for(lambda: not json.loads(kubectl(shop, "-n", "sock-shop", "get", "endpoints", "stripe-mock",
-                                                 "-o", "json")).get("subsets"))
+    shop.wait_for(
+        lambda: (
+            not json.loads(kubectl(shop, "-n", "sock-shop", "get", "endpoints", "stripe-mock", "-o", "json")).get(
+                "subsets"
+            )
+        )
+    )
     body, took = pay(shop)
-    assert body == {"authorised": False, "message": f'Payment gateway error: Post "http://stripe-mock/v1/charges": '
-                                                    f"dial tcp {cluster_ip}:80: connect: connection refused"}
+    assert body == {
+        "authorised": False,
+        "message": f'Payment gateway error: Post "http://stripe-mock/v1/charges": '
+        f"dial tcp {cluster_ip}:80: connect: connection refused",
+    }
     assert took < 0.5, f"refused payment took {took:.3f}s"
     pods = json.loads(kubectl(shop, "-n", "sock-shop", "get", "pods", "-l", "name=payment", "-o", "json"))["items"]
     assert len(pods) == 1
@@ -88,10 +102,11 @@ def test_gateway_down_and_back(shop: Cluster) -> None:
     assert status["ready"] is True and status["restartCount"] == 0
     assert re.search(r"^payment\s+1/1", kubectl(shop, "-n", "sock-shop", "get", "deployment", "payment"), re.M)
     logs = kubectl(shop, "-n", "sock-shop", "logs", "deployment/payment")
-    assert f"Payment gateway error: Post \"http://stripe-mock/v1/charges\": dial tcp {cluster_ip}:80" in logs
+    assert f'Payment gateway error: Post "http://stripe-mock/v1/charges": dial tcp {cluster_ip}:80' in logs
 
     assert "scaled" in kubectl(shop, "-n", "sock-shop", "scale", "deployment", "stripe-mock", "--replicas=1")
-    assert "successfully rolled out" in kubectl(shop, "-n", "sock-shop", "rollout", "status",
-                                                 "deployment/stripe-mock", "--timeout=30s")
+    assert "successfully rolled out" in kubectl(
+        shop, "-n", "sock-shop", "rollout", "status", "deployment/stripe-mock", "--timeout=30s"
+    )
     body, _ = pay(shop)
     assert body["authorised"] is True and str(body["message"]).startswith("Payment authorized (charge: ch_")

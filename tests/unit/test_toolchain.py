@@ -14,8 +14,12 @@ BIN = Path(sys.executable).parent
 
 
 def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_HOME": str(tmp_path / "ah"),
-           "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp")}
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_HOME": str(tmp_path / "ah"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+    }
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
