@@ -178,9 +178,10 @@ def describe_error(error: Any) -> str:
 def order_problems(doc: dict[str, Any]) -> list[str]:
     """Order signals need orders to judge: traffic in verify, a test order in recovery."""
     problems = []
+    recovery = doc["recovery"]
     for where, signals, placed in (
-        ("signals", doc["signals"], "traffic" if doc["traffic"] else ""),
-        ("recovery.confirm", doc["recovery"]["confirm"], "recovery.test_order" if "test_order" in doc["recovery"] else ""),
+        ("signals", doc["signals"], bool(doc["traffic"])),
+        ("recovery.confirm", recovery["confirm"], "test_order" in recovery),
     ):
         for index, signal in enumerate(signals):
             per_order = signal["kind"] == "pod_log" and signal["check"].get("per_order")

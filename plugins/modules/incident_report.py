@@ -584,9 +584,10 @@ def render_impact(impact: dict[str, Any] | None) -> list[str]:
         f"| orders failed (reconciled over the incident window) | {shown(impact['failed_orders'])} "
         f"| {shown(seed.get('failed_orders'))} |",
         f"| customers affected | {shown(impact['customers'])} | {shown(seed.get('customers'))} |",
-        f"| dollars at risk (exact) | {cash(impact['amount_at_risk'])} | {cash(seed.get('exact_amount'))} |",
-        f"| float sum truncated to cents | {cash(impact['float_sum_truncated'])} "
-        f"| {cash(seed.get('float_sum_truncated'))} (reported {cash(seed.get('reported_amount'))}) |",
+        f"| dollars at risk (exact decimal sum) | {cash(impact['amount_at_risk'])} "
+        f"| {cash(seed.get('exact_amount'))} (exact sum of its totals) |",
+        f"| dollars at risk as a float sum truncated to cents | {cash(impact['float_sum_truncated'])} "
+        f"| {cash(seed.get('reported_amount'))} (the figure it reported) |",
         f"| first / last failure (UTC) | {shown(impact['first_failure'])} / {shown(impact['last_failure'])} "
         f"| {shown(seed.get('first_failure'))} / {shown(seed.get('last_failure'))} |",
         f"| failed orders with a shipment | {impact['with_shipment']} | - |",

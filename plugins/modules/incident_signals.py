@@ -284,9 +284,7 @@ def judge_pod_log_per_order(
     return True, f"{head}, e.g. {found[0]}"
 
 
-def judge_orders(
-    check: dict[str, Any], orders: list[dict[str, Any]], live: dict[str, Any] | None = None
-) -> Verdict:
+def judge_orders(check: dict[str, Any], orders: list[dict[str, Any]], live: dict[str, Any] | None = None) -> Verdict:
     """Every placed order against the check: its answer (http_status, message_regex) and its live state.
 
     ``live`` maps order id to the order as GET /orders/<id> returned it, or to a text saying why it could not
@@ -449,7 +447,8 @@ class Observer:
     def __call__(self, signal: dict[str, Any]) -> Verdict | None:
         try:
             return self.observe(signal)
-        except (OSError, ServiceProxyError) as exc:  # a backend that errs is a signal not seen yet, until its budget runs out
+        except (OSError, ServiceProxyError) as exc:  # a backend that errs is a signal not seen yet, until its budget
+            # runs out
             return False, f"backend error: {exc}"
 
     def observe(self, signal: dict[str, Any]) -> Verdict | None:
