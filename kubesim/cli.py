@@ -18,7 +18,7 @@ from kubesim.config import CONTEXT, StateDir, default_root
 from kubesim.tls import client_context
 
 
-def _alive(pid: int | None) -> bool:
+def alive(pid: int | None) -> bool:
     if not pid:
         return False
     try:
@@ -39,7 +39,7 @@ def _is_ours(pid: int, root: Path) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
-        return _alive(pid)
+        return alive(pid)
     return b"kubesim" in b" ".join(cmdline) and str(root).encode() in cmdline
 
 
@@ -55,7 +55,7 @@ def _ready(state: StateDir, server: str, timeout: float = 0.5) -> bool:
 def running(state: StateDir) -> dict[str, object] | None:
     info = state.read_info()
     pid = info.get("pid")
-    if isinstance(pid, int) and _alive(pid) and _is_ours(pid, state.root):
+    if isinstance(pid, int) and alive(pid) and _is_ours(pid, state.root):
         return info
     return None
 
@@ -101,9 +101,9 @@ def _stop_pid(pid: int, grace: float) -> None:
     except ProcessLookupError:
         return
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _alive(pid):
+    while time.monotonic() < deadline and alive(pid):
         time.sleep(0.05)
-    if _alive(pid):
+    if alive(pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
@@ -119,7 +119,7 @@ def stop_pod_processes(state: StateDir) -> int:
         except ValueError:
             pidfile.unlink(missing_ok=True)
             continue
-        if _alive(pid):
+        if alive(pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):  # each pod process leads its group
                 os.killpg(pid, signal.SIGKILL)
             stopped += 1

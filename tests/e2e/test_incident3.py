@@ -11,118 +11,23 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from ansible.module_utils.sockshop_incident import parse_iso
-from ansible.module_utils.sockshop_money import loads_exact
+
+from tests.e2e.conftest import Cluster, ok, provisioned
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-NAMESPACE = "sock-shop"
-
-
-class Cluster:
-    def __init__(self, base: Path) -> None:
-        self.base = base
-        self.state = base / "cluster"
-        self.kubeconfig = self.state / "kubeconfig"
-        self.reports = base / "reports"
-        self.env = dict(
-            os.environ,
-            TMPDIR=str(base / "tmp"),  # kubernetes.core caches discovery there: one cache per cluster
-            ANSIBLE_HOME=str(base / "ansible-home"),
-            ANSIBLE_LOCAL_TEMP=str(base / "ansible-tmp"),
-            ANSIBLE_FORCE_COLOR="0",
-        )
-        (base / "tmp").mkdir(parents=True, exist_ok=True)
-
-    def run(self, name: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        extra = [
-            "-e", f"sockshop_kubeconfig={self.kubeconfig}",
-            "-e", f"sockshop_local_cluster_dir={self.state}",
-            "-e", f"incident_reports_dir={self.reports}",
-        ]  # fmt: skip
-        return subprocess.run(
-            [str(BIN / "ansible-playbook"), f"playbooks/{name}", *extra, *args],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout, check=False,
-        )  # fmt: skip
-
-    def api(self) -> Any:
-        from kubernetes import client, config
-
-        return client.ApiClient(config.new_client_from_config(str(self.kubeconfig)).configuration)
-
-    def orders(self) -> list[dict[str, Any]]:
-        """Every order the orders service holds, read through the API server's service proxy."""
-        from ansible.module_utils.sockshop_service_proxy import call_service
-
-        answer = call_service(self.api(), NAMESPACE, "orders", 80, "/orders?page=0&size=2000")
-        assert answer.status == 200, answer.body[:500]
-        doc = loads_exact(answer.body)
-        assert doc["page"]["totalPages"] <= 1, "more orders than one page holds"
-        return list(doc["_embedded"]["customerOrders"])
-
-    def configmaps(self) -> set[str]:
-        from kubernetes import client
-
-        core: Any = client.CoreV1Api(self.api())
-        return {c.metadata.name for c in core.list_namespaced_config_map(NAMESPACE).items}
-
-    def replicas(self, name: str) -> int:
-        from kubernetes import client
-
-        apps: Any = client.AppsV1Api(self.api())
-        return int(apps.read_namespaced_deployment(name, NAMESPACE).spec.replicas)
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> None:
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    env = Cluster(tmp_path_factory.mktemp("incident3"))
-    log = (env.base / "kubesim.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kubesim", "--state-dir", str(env.state), "serve"],
-        cwd=ROOT, env=env.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-
-    def stop() -> None:
-        subprocess.run(
-            [sys.executable, "-m", "kubesim", "--state-dir", str(env.state), "down"],
-            cwd=ROOT, env=env.env, capture_output=True, timeout=60, check=False,
-        )  # fmt: skip
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        log.close()
-
-    try:
-        deadline = time.monotonic() + 30
-        while not env.kubeconfig.exists():
-            assert server.poll() is None, (env.base / "kubesim.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "kubesim wrote no kubeconfig within 30 s"
-            time.sleep(0.1)
-        ok(env.run("provision.yml", timeout=600))
+    with provisioned(tmp_path_factory.mktemp("incident3"), "3") as env:
         yield env
-    finally:
-        stop()
 
 
 def test_check_mode_places_no_order_and_writes_nothing(cluster: Cluster) -> None:

@@ -8,145 +8,25 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
+from tests.e2e.conftest import ROOT, Cluster, changed, ok, provisioned
+
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-NAMESPACE = "sock-shop"
-
-
-class Cluster:
-    def __init__(self, base: Path) -> None:
-        self.base = base
-        self.state = base / "cluster"
-        self.kubeconfig = self.state / "kubeconfig"
-        self.reports = base / "reports"
-        self.env = dict(
-            os.environ,
-            TMPDIR=str(base / "tmp"),  # kubernetes.core caches discovery there: one cache per cluster
-            ANSIBLE_HOME=str(base / "ansible-home"),
-            ANSIBLE_LOCAL_TEMP=str(base / "ansible-tmp"),
-            ANSIBLE_FORCE_COLOR="0",
-        )
-        (base / "tmp").mkdir(parents=True, exist_ok=True)
-
-    def extra(self) -> list[str]:
-        return [
-            "-e", f"sockshop_kubeconfig={self.kubeconfig}",
-            "-e", f"sockshop_local_cluster_dir={self.state}",
-            "-e", f"incident_reports_dir={self.reports}",
-        ]  # fmt: skip
-
-    def playbook(self, name: str, *args: str) -> list[str]:
-        return [str(BIN / "ansible-playbook"), f"playbooks/{name}", *self.extra(), *args]
-
-    def run(self, name: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.playbook(name, *args),
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-
-    def phase(self, phase: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.run("incident-6.yml", "-e", f"phase={phase}", *args)
-
-    def api(self) -> Any:
-        from kubernetes import client, config
-
-        return client.ApiClient(config.new_client_from_config(str(self.kubeconfig)).configuration)
-
-    def versions(self) -> dict[str, str]:
-        """resourceVersion of every Deployment and ConfigMap in the namespace: a write changes this."""
-        from kubernetes import client
-
-        api = self.api()
-        apps: Any = client.AppsV1Api(api)
-        core: Any = client.CoreV1Api(api)
-        found = {
-            f"deploy/{d.metadata.name}": d.metadata.resource_version
-            for d in apps.list_namespaced_deployment(NAMESPACE).items
-        }
-        found.update(
-            {
-                f"cm/{c.metadata.name}": c.metadata.resource_version
-                for c in core.list_namespaced_config_map(NAMESPACE).items
-            }
-        )
-        return found
-
-    def replicas(self, name: str) -> int:
-        from kubernetes import client
-
-        apps: Any = client.AppsV1Api(self.api())
-        return int(apps.read_namespaced_deployment(name, NAMESPACE).spec.replicas)
-
-    def configmaps(self) -> set[str]:
-        from kubernetes import client
-
-        core: Any = client.CoreV1Api(self.api())
-        return {c.metadata.name for c in core.list_namespaced_config_map(NAMESPACE).items}
-
-
-def changed(result: subprocess.CompletedProcess[str]) -> int:
-    match = re.search(r"changed=(\d+)", result.stdout)
-    assert match, result.stdout[-2000:]
-    return int(match.group(1))
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> None:
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    env = Cluster(tmp_path_factory.mktemp("incident6"))
-    log = (env.base / "kubesim.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kubesim", "--state-dir", str(env.state), "serve"],
-        cwd=ROOT, env=env.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-
-    def stop() -> None:
-        subprocess.run(
-            [sys.executable, "-m", "kubesim", "--state-dir", str(env.state), "down"],
-            cwd=ROOT, env=env.env, capture_output=True, timeout=60, check=False,
-        )  # fmt: skip
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        log.close()
-
-    try:
-        deadline = time.monotonic() + 30
-        while not env.kubeconfig.exists():
-            assert server.poll() is None, (env.base / "kubesim.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "kubesim wrote no kubeconfig within 30 s"
-            time.sleep(0.1)
-        ok(env.run("provision.yml", timeout=600))
+    with provisioned(tmp_path_factory.mktemp("incident6"), "6") as env:
         yield env
-    finally:
-        stop()
 
 
 def test_refusals_write_nothing(cluster: Cluster, tmp_path: Path) -> None:

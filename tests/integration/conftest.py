@@ -25,25 +25,13 @@ from typing import Any
 
 import pytest
 
+from kubesim.cli import alive
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
 
 KUBECTLS = [p for p in (ROOT / ".venv" / "bin" / "kubectl", Path("/usr/bin/kubectl")) if p.exists()]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is not alive
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @dataclass
@@ -97,11 +85,11 @@ class Cluster:
         assert out.returncode == 0, out.stdout + out.stderr
         if self.pid:
             deadline = time.monotonic() + 5
-            while _alive(self.pid) and time.monotonic() < deadline:
+            while alive(self.pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            assert not _alive(self.pid), f"server pid {self.pid} survived `down`"
+            assert not alive(self.pid), f"server pid {self.pid} survived `down`"
         self.record_pod_pids()
-        survivors = sorted(p for p in self.pod_pids if _alive(p))
+        survivors = sorted(p for p in self.pod_pids if alive(p))
         assert not survivors, f"pod processes survived `down`: {survivors}"
 
     # ---- clients ---------------------------------------------------------------------------------
@@ -231,7 +219,7 @@ def running_cluster(base: Path) -> Iterator[Cluster]:
         try:
             cluster.down()
         finally:  # never leave a server behind, even when `down` itself misbehaved
-            if cluster.pid and _alive(cluster.pid):
+            if cluster.pid and alive(cluster.pid):
                 os.kill(cluster.pid, signal.SIGKILL)
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import _alive, running_cluster
+from kubesim.cli import alive
+from tests.integration.conftest import running_cluster
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +94,7 @@ def test_sigkill_loses_nothing(tmp_path: Path) -> None:
 
         old_pid = cluster.pid
         os.kill(old_pid, signal.SIGKILL)
-        cluster.wait_for(lambda: not _alive(old_pid), timeout=5)
+        cluster.wait_for(lambda: not alive(old_pid), timeout=5)
         cluster.up()
         assert cluster.pid != old_pid
         after = _snapshot(cluster)

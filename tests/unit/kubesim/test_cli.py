@@ -14,12 +14,12 @@ from kubesim.config import StateDir
 
 
 def test_alive_and_is_ours(tmp_path: Path) -> None:
-    assert cli._alive(os.getpid())
-    assert not cli._alive(None)
-    assert not cli._alive(0)
+    assert cli.alive(os.getpid())
+    assert not cli.alive(None)
+    assert not cli.alive(0)
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
-    assert not cli._alive(proc.pid)
+    assert not cli.alive(proc.pid)
     # this pytest process is not a kubesim server for tmp_path
     assert not cli._is_ours(os.getpid(), tmp_path)
 
