@@ -111,14 +111,20 @@ def _log_stamp() -> str:
 
 
 class LineLog:
-    """One UTF-8 line per event, UTC-stamped and flushed at once."""
+    """One UTF-8 line per event, UTC-stamped and flushed at once.
+
+    Error lines (those marked with the cross) go to stderr, the rest to stdout: the Datadog agent gives
+    stderr lines `status:error`, which the incident's log query (`"Payment gateway error" status:error`)
+    relies on. `kubectl logs` shows both streams, interleaved as written.
+    """
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
         self._lock = threading.Lock()
 
     def __call__(self, message: str) -> None:
-        stream = self._stream if self._stream is not None else sys.stdout
+        default = sys.stderr if message.startswith(CROSS) else sys.stdout
+        stream = self._stream if self._stream is not None else default
         with self._lock:
             stream.write(f"{_log_stamp()} {message}\n")
             stream.flush()

@@ -42,6 +42,16 @@ def test_refusals_write_nothing(cluster: Cluster, tmp_path: Path) -> None:
         unknown.stdout.replace("\n        ", " ")
     )
 
+    dead = tmp_path / "kubeconfig"  # the right context, but nothing listens at its server
+    config = yaml.safe_load(cluster.kubeconfig.read_text())
+    config["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
+    dead.write_text(yaml.safe_dump(config))
+    unreachable = cluster.phase("activate", "-e", f"sockshop_kubeconfig={dead}")
+    assert unreachable.returncode != 0
+    text = unreachable.stdout.replace("\n        ", " ")
+    assert "Cannot read the incident lock through context 'local-sockshop'" in text
+    assert "Nothing was changed" in text
+
     catalog = tmp_path / "incidents"
     shutil.copytree(ROOT / "incidents", catalog)
     doc = yaml.safe_load((catalog / "incident-6.yml").read_text())

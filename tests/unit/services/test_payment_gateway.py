@@ -567,3 +567,12 @@ def test_program_mock_mode_start_line(service_process: Callable[..., Any]) -> No
 def test_program_bad_port_exits_2(service_process: Callable[..., Any]) -> None:
     with pytest.raises(AssertionError, match="invalid configuration"):
         service_process("services.payment_gateway", "--port=http", ready="never")
+
+
+def test_error_lines_go_to_stderr_for_datadog_status_error(capsys: pytest.CaptureFixture[str]) -> None:
+    log = pg.LineLog()
+    log(f"{pg.CARD} Payment auth request: amount=50.00")
+    log(f'{pg.CROSS} Payment gateway error: Post "http://stripe-mock/v1/charges": connection refused (0.01s)')
+    out, err = capsys.readouterr()
+    assert "Payment auth request: amount=50.00" in out and "Payment gateway error" not in out
+    assert "Payment gateway error: Post" in err and "Payment auth request" not in err
