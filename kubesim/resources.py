@@ -59,6 +59,7 @@ _POD_FIELDS = (
     "spec.restartPolicy",
     "spec.schedulerName",
     "spec.serviceAccountName",
+    "spec.hostNetwork",
     "status.phase",
     "status.podIP",
     "status.nominatedNodeName",
@@ -176,6 +177,7 @@ RESOURCES: tuple[Resource, ...] = (
         "ReplicaSet",
         short_names=("rs",),
         categories=_ALL,
+        extra_fields=("status.replicas",),
         subresources=("scale", "status"),
         has_status=True,
         tracks_generation=True,
@@ -204,7 +206,15 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     _r("apps", "v1", "controllerrevisions", "ControllerRevision"),
     _r(
-        "batch", "v1", "jobs", "Job", categories=_ALL, subresources=("status",), has_status=True, tracks_generation=True
+        "batch",
+        "v1",
+        "jobs",
+        "Job",
+        categories=_ALL,
+        extra_fields=("status.successful",),
+        subresources=("status",),
+        has_status=True,
+        tracks_generation=True,
     ),
     _r(
         "batch",

@@ -11,15 +11,14 @@ Label selectors
 
 Field selectors
     ``parse_field_selector`` reads ``f=v,g==w,h!=x`` (backslash escapes ``\\``, ``\\,`` and ``\\=``); every field
-    must be in ``allowed`` (see :func:`supported_fields`). A missing field reads as ``""``, so
-    ``spec.nodeName=`` matches unscheduled pods, as in Kubernetes.
+    must be in ``allowed`` (each resource's ``field_selectors`` in :mod:`kubesim.resources`). A missing
+    field reads as ``""``, so ``spec.nodeName=`` matches unscheduled pods, as in Kubernetes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 
 from kubesim.names import field_error, validate_label_key, validate_label_value
@@ -310,50 +309,6 @@ def format_labels(labels: Mapping[str, str] | None) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- field selectors
-
-_COMMON_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
-
-SUPPORTED_FIELDS: Mapping[str, frozenset[str]] = MappingProxyType(
-    {
-        "pods": frozenset(
-            {
-                "spec.nodeName",
-                "spec.restartPolicy",
-                "spec.schedulerName",
-                "spec.serviceAccountName",
-                "spec.hostNetwork",
-                "status.phase",
-                "status.podIP",
-                "status.nominatedNodeName",
-            }
-        ),
-        "events": frozenset(
-            {
-                "involvedObject.kind",
-                "involvedObject.namespace",
-                "involvedObject.name",
-                "involvedObject.uid",
-                "involvedObject.apiVersion",
-                "involvedObject.resourceVersion",
-                "involvedObject.fieldPath",
-                "reason",
-                "reportingComponent",
-                "source",
-                "type",
-            }
-        ),
-        "secrets": frozenset({"type"}),
-        "namespaces": frozenset({"status.phase"}),
-        "nodes": frozenset({"spec.unschedulable"}),
-        "replicasets": frozenset({"status.replicas"}),
-        "jobs": frozenset({"status.successful"}),
-    }
-)
-
-
-def supported_fields(resource: str) -> frozenset[str]:
-    """Fields a resource (plural name) can be filtered on: ``metadata.name``/``namespace`` plus its own."""
-    return _COMMON_FIELDS | SUPPORTED_FIELDS.get(resource, frozenset())
 
 
 def field_value(obj: Mapping[str, Any], path: str) -> str:

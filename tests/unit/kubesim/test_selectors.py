@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from kubesim import resources
 from kubesim.selectors import (
     SelectorError,
     field_value,
@@ -16,7 +17,6 @@ from kubesim.selectors import (
     parse_label_selector,
     selector_from_spec_or_error,
     selector_to_string,
-    supported_fields,
 )
 
 WEB = {"app": "web", "tier": "front", "version": "3"}
@@ -200,6 +200,13 @@ POD = {
     "spec": {"nodeName": "node-a", "hostNetwork": False, "priority": 5},
     "status": {"phase": "Running", "conditions": [{"type": "Ready"}]},
 }
+
+
+def supported_fields(plural: str) -> tuple[str, ...]:
+    """What the API server accepts for a resource: its field selectors in the resource table."""
+    return next(r for r in resources.RESOURCES if r.plural == plural and not r.storage).field_selectors
+
+
 POD_FIELDS = supported_fields("pods")
 
 
