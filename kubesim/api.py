@@ -19,7 +19,6 @@ from kubesim.logs import LogStore, since_from_seconds
 from kubesim.registry import Registry
 from kubesim.resources import Resource
 from kubesim.selectors import SelectorError, parse_field_selector, parse_label_selector
-from kubesim.store import Change
 from kubesim.watch import stream_watch
 
 SERVER_VERSION = {
@@ -191,7 +190,7 @@ class API:
                 f"{t.sub} is not supported by the embedded cluster; use pods/log or the service proxy"
             )
         dry_run = "All" in q.getall("dryRun", [])
-        manager = q.get("fieldManager") or _manager_from_agent(request.headers.get("User-Agent", ""), method)
+        manager = q.get("fieldManager") or _manager_from_agent(request.headers.get("User-Agent", ""))
         if not t.name:
             if method == "GET":
                 if t.watch or (_bool(q.get("watch")) and "watch" in q):
@@ -426,11 +425,7 @@ class API:
         return resp
 
 
-def _manager_from_agent(agent: str, method: str) -> str:
+def _manager_from_agent(agent: str) -> str:
     """Field manager name the apiserver derives from the User-Agent when none is given."""
     name = agent.split("/", maxsplit=1)[0].strip() or "unknown"
     return name[:128]
-
-
-def change_visible(change: Change, t: Target) -> bool:
-    return change.key == t.res.key

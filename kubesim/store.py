@@ -76,7 +76,7 @@ class Store:
         keys = sorted(k for k in bucket if ns is None or k[0] == ns)
         return [bucket[k] for k in keys]
 
-    def namespaces_in_use(self, ns: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    def objects_in_namespace(self, ns: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every stored object in namespace `ns`, with its storage key."""
         for key, bucket in self._objects.items():
             for (obj_ns, _), obj in list(bucket.items()):

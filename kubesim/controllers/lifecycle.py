@@ -74,14 +74,14 @@ class NamespaceController(Controller):
 
     def _finalize(self, namespace: dict[str, Any]) -> float | None:
         name = namespace["metadata"]["name"]
-        remaining = list(self.store.namespaces_in_use(name))
+        remaining = list(self.store.objects_in_namespace(name))
         for key, obj in remaining:
             res = resource_for_key(key)
             if obj["metadata"].get("deletionTimestamp"):
                 continue
             with contextlib.suppress(errors.APIError):
                 self.registry.delete(res, name, obj["metadata"]["name"], {"propagationPolicy": "Background"})
-        if list(self.store.namespaces_in_use(name)):
+        if list(self.store.objects_in_namespace(name)):
             conds = [
                 {
                     "type": "NamespaceContentRemaining",
