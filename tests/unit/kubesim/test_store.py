@@ -43,7 +43,7 @@ def test_scan_is_sorted_and_filtered_by_namespace(tmp_path: Path) -> None:
     ]
     assert [o["metadata"]["name"] for o in store.scan("configmaps", "b")] == ["a", "z"]
     assert store.scan("secrets") == []
-    assert sorted(k for k, _ in store.namespaces_in_use("a")) == ["configmaps", "configmaps"]
+    assert sorted(k for k, _ in store.objects_in_namespace("a")) == ["configmaps", "configmaps"]
 
 
 def test_changes_feed_and_history(tmp_path: Path) -> None:
