@@ -38,7 +38,7 @@ demo: setup ## Start the local cluster, provision Sock Shop, run INCIDENT-6 thro
 	$(BIN)/python scripts/report_summary.py reports --incident 6
 
 test: setup lint ## Run every check and test (lint, unit, integration, end to end, Molecule).
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 	$(MAKE) --no-print-directory molecule
 
 lint: setup ## ansible-lint, yamllint, ruff, mypy, syntax-check every playbook, ansible-doc every module.
