@@ -19,33 +19,39 @@ def resolve_port(port: Any, container: dict[str, Any]) -> int:
     raise ValueError(f"couldn't find port {port!r} in container")
 
 
-async def tcp(net: NetMap, ip: str, port: int, timeout: float) -> tuple[bool, str]:
+async def _dial(
+    net: NetMap, ip: str, port: int, timeout: float
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | str:
+    """An open connection to a pod address, or why there is none: "timeout" or the Go dialer's words."""
     host, real_port = net.loopback(ip, port)
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, real_port), timeout)
+        return await asyncio.wait_for(asyncio.open_connection(host, real_port), timeout)
     except TimeoutError:
-        return False, f"dial tcp {ip}:{port}: i/o timeout"
+        return "timeout"
     except ConnectionRefusedError:
-        return False, f"dial tcp {ip}:{port}: connect: connection refused"
+        return f"dial tcp {ip}:{port}: connect: connection refused"
     except OSError as exc:
-        return False, f"dial tcp {ip}:{port}: {exc.strerror or exc}"
-    writer.close()
+        return f"dial tcp {ip}:{port}: {exc.strerror or exc}"
+
+
+async def tcp(net: NetMap, ip: str, port: int, timeout: float) -> tuple[bool, str]:
+    conn = await _dial(net, ip, port, timeout)
+    if isinstance(conn, str):
+        return False, f"dial tcp {ip}:{port}: i/o timeout" if conn == "timeout" else conn
+    conn[1].close()
     return True, ""
 
 
 async def http_get(
     net: NetMap, ip: str, port: int, path: str, *, timeout: float, headers: list[dict[str, str]]
 ) -> tuple[bool, str]:
-    host, real_port = net.loopback(ip, port)
     url = f"http://{ip}:{port}{path}"
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, real_port), timeout)
-    except TimeoutError:
+    conn = await _dial(net, ip, port, timeout)
+    if conn == "timeout":
         return False, f'Get "{url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)'
-    except ConnectionRefusedError:
-        return False, f'Get "{url}": dial tcp {ip}:{port}: connect: connection refused'
-    except OSError as exc:
-        return False, f'Get "{url}": dial tcp {ip}:{port}: {exc.strerror or exc}'
+    if isinstance(conn, str):
+        return False, f'Get "{url}": {conn}'
+    reader, writer = conn
     try:
         extra = "".join(f"{h['name']}: {h['value']}\r\n" for h in headers)
         writer.write(
