@@ -3,10 +3,10 @@
 
 """Shared pieces of the incident engine's modules.
 
-UTC timestamps, the operator's identity, the names of the engine's ConfigMaps, and two thin
-adapters over the kubernetes.core dynamic client (ConfigMaps, and read-only live state).
-Everything that decides something lives in plain functions in the modules and talks to these
-adapters only, so unit tests swap them for in-memory fakes.
+UTC timestamps, the operator's identity, the names of the engine's ConfigMaps and the pure helpers
+the modules share. Nothing here imports the kubernetes client, so the controller-side modules
+(incident_load, incident_report) stay cheap to import; the adapters over the client live in
+sockshop_cluster.
 """
 
 from __future__ import annotations
@@ -17,11 +17,6 @@ import json
 import re
 import socket
 from typing import Any
-
-try:
-    from kubernetes.dynamic.exceptions import ConflictError, NotFoundError
-except ImportError:  # reported by AnsibleK8SModule (requires kubernetes)
-    ConflictError = NotFoundError = Exception  # type: ignore[misc,assignment]
 
 LOCK_NAME = "sockshop-incident-lock"
 MANAGED_BY = "sockshop-incidents"
@@ -34,6 +29,14 @@ class Conflict(Exception):
 
 class IncidentError(Exception):
     """A refusal with a message that tells the operator what to do."""
+
+
+class LockHeld(IncidentError):
+    """A refusal because another incident or run holds the lock; carries that lock (modules return it)."""
+
+    def __init__(self, lock: dict[str, str], message: str) -> None:
+        super().__init__(message)
+        self.lock = lock
 
 
 # ---------------------------------------------------------------- time and identity
@@ -121,79 +124,37 @@ def ready_ratio(pod: dict[str, Any]) -> str:
     return f"{sum(1 for s in statuses if s.get('ready'))}/{len(containers)}"
 
 
-# ---------------------------------------------------------------- adapters over the dynamic client
-
-
-class ConfigMaps:
-    """ConfigMaps of one namespace through kubernetes.core's client; plain dicts in and out."""
-
-    def __init__(self, client: Any, namespace: str) -> None:
-        self.namespace = namespace
-        self._resource = client.resource("ConfigMap", "v1")
-
-    def get(self, name: str) -> dict[str, Any] | None:
-        try:
-            return self._resource.get(name=name, namespace=self.namespace).to_dict()
-        except NotFoundError:
-            return None
-
-    def create(self, body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return self._resource.create(body=body, namespace=self.namespace).to_dict()
-        except ConflictError as exc:
-            raise Conflict(str(exc)) from exc
-
-    def replace(self, body: dict[str, Any]) -> dict[str, Any]:
-        """PUT carrying metadata.resourceVersion, so a concurrent change answers 409."""
-        try:
-            return self._resource.replace(body=body, namespace=self.namespace).to_dict()
-        except ConflictError as exc:
-            raise Conflict(str(exc)) from exc
-
-    def delete(self, name: str) -> None:
-        try:
-            self._resource.delete(name=name, namespace=self.namespace)
-        except NotFoundError:
-            return
-
-
-class LiveState:
-    """Read-only view of live objects in one namespace."""
-
-    def __init__(self, client: Any, namespace: str) -> None:
-        self.namespace = namespace
-        self._client = client
-
-    def get(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
-        try:
-            return self._client.resource(kind, api_version).get(name=name, namespace=self.namespace).to_dict()
-        except NotFoundError:
-            return None
-
-    def pods_of(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
-        labels = get_path(deployment, "spec.selector.matchLabels") or {}
-        pods = self._client.resource("Pod", "v1").get(namespace=self.namespace, label_selector=selector_string(labels))
-        return [item for item in pods.to_dict().get("items", []) if not get_path(item, "metadata.deletionTimestamp")]
-
-    def events_about(self, kind: str, name: str) -> list[dict[str, Any]]:
-        events = self._client.resource("Event", "v1").get(
-            namespace=self.namespace, field_selector=f"involvedObject.name={name}"
-        )
-        return [
-            item
-            for item in events.to_dict().get("items", [])
-            if get_path(item, "involvedObject.kind") == kind and get_path(item, "involvedObject.name") == name
-        ]
-
-    def pod_log(self, pod: str, container: str | None = None) -> str:
-        params: list[tuple[str, str]] = [("timestamps", "true")]
-        if container:
-            params.append(("container", container))
-        response = self._client.resource("Pod", "v1").log.get(
-            name=pod, namespace=self.namespace, serialize=False, query_params=params
-        )
-        return response.data.decode("utf-8", "replace")
-
-
 def dumps(data: Any) -> str:
     return json.dumps(data, indent=1, sort_keys=True)
+
+
+# ---------------------------------------------------------------- the incident lock (incident_lock, incident_ledger)
+
+LOCK_FIELDS = ("incident", "run_id", "holder", "since", "activated_at")
+
+
+def lock_of(configmap: dict[str, Any] | None) -> dict[str, str] | None:
+    if configmap is None:
+        return None
+    data = configmap.get("data") or {}
+    return {field: str(data.get(field, "")) for field in LOCK_FIELDS}
+
+
+def describe(lock: dict[str, str]) -> str:
+    return f"incident {lock['incident']} (run {lock['run_id']}), taken by {lock['holder']} since {lock['since']}"
+
+
+def release(store: Any, incident_id: str, check_mode: bool) -> dict[str, Any]:
+    lock = lock_of(store.get(LOCK_NAME))
+    if lock is None:
+        return {"changed": False, "action": "free", "held": False}
+    if lock["incident"] != incident_id:
+        raise LockHeld(
+            lock,
+            f"not releasing the incident lock {LOCK_NAME} in namespace {store.namespace}: it is held by "
+            f"{describe(lock)}, not by incident {incident_id}. Recover incident {lock['incident']} instead.",
+        )
+    if check_mode:
+        return {"changed": True, "action": "would_release", "held": True, "lock": lock}
+    store.delete(LOCK_NAME)
+    return {"changed": True, "action": "released", "held": False, "lock": lock}

@@ -18,7 +18,8 @@ description:
     (a second activate reports changed=false and returns the recorded state).
   - C(state=query) returns it; C(state=diff) compares live state with it.
   - C(state=absent) clears it, but only when live state matches it (or with I(force)); the diff it checked
-    is returned as the proof.
+    is returned as the proof. With I(wait_s) it first waits until every recorded workload has rolled out at its
+    recorded size (the restore's condition: observedGeneration current, all replicas updated and available).
 version_added: "0.1.0"
 author: sockshop-incidents contributors
 extends_documentation_fragment:
@@ -73,6 +74,20 @@ options:
     description: With C(state=absent), clear the ledger even when live state differs from it.
     type: bool
     default: false
+  wait_s:
+    description:
+      - With C(state=absent), seconds to wait for live state to match the ledger and for every recorded workload
+        to roll out at its recorded size before the proof. C(0) checks once.
+      - When the time runs out the ledger is kept and the module fails naming what is still different or not ready.
+    type: float
+    default: 0
+  release_lock:
+    description:
+      - With C(state=absent), also release the incident lock (C(sockshop-incident-lock)) once the ledger is cleared,
+        or at once when there is no ledger (an activation interrupted before it recorded one). A lock held by another
+        incident is refused, and a ledger that cannot be cleared keeps the lock too.
+    type: bool
+    default: false
 requirements:
   - kubernetes >= 24.2.0
 notes:
@@ -90,11 +105,13 @@ EXAMPLES = r"""
       - {api_version: apps/v1, kind: Deployment, name: stripe-mock, fields: [spec.replicas]}
     restart_watch: [payment]
 
-- name: Prove recovery and clear the ledger
+- name: Wait for the restored workloads, prove recovery, clear the ledger and release the lock
   incident_ledger:
     incident_id: "6"
     namespace: sock-shop
     state: absent
+    wait_s: 60
+    release_lock: true
   register: cleared
 """
 
@@ -119,23 +136,39 @@ action:
   description: recorded, kept (already recorded), cleared, none, or would_* in check mode.
   returned: always
   type: str
+lock_release:
+  description: With I(release_lock), what happened to the lock - C(action) (released, free, would_release) and C(held).
+  returned: with state absent and release_lock
+  type: dict
+  sample: {action: released, held: false}
+waited_s:
+  description: Seconds C(state=absent) waited for the recorded workloads before its proof.
+  returned: with state absent when a ledger exists
+  type: float
+  sample: 2.41
 """
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.sockshop_cluster import ConfigMaps, LiveState
 from ansible.module_utils.sockshop_incident import (
     LEDGER_KEY,
-    ConfigMaps,
+    LOCK_NAME,
     Conflict,
     IncidentError,
-    LiveState,
+    LockHeld,
+    describe,
     dumps,
     get_path,
     iso,
     ledger_name,
+    lock_of,
     managed_labels,
+    release,
     restart_counts,
     utc_now,
     who,
@@ -281,19 +314,58 @@ def compare(store: Any, live: Any, incident_id: str) -> dict[str, Any]:
     }
 
 
-def clear(store: Any, live: Any, incident_id: str, force: bool, check_mode: bool) -> dict[str, Any]:
+def not_rolled_out(ledger: dict[str, Any], live: Any) -> list[str]:
+    """Recorded workloads (objects with spec.replicas) that are not yet updated and available at their size."""
+    waiting = []
+    for recorded in ledger["objects"]:
+        current = live.get(recorded["api_version"], recorded["kind"], recorded["name"])
+        wanted = get_path(current, "spec.replicas") if current else None
+        if wanted is None:
+            continue  # missing (a difference) or not a scalable workload
+        status = current.get("status") or {}
+        available = status.get("availableReplicas", status.get("readyReplicas")) or 0
+        settled = (status.get("observedGeneration") or 0) >= (get_path(current, "metadata.generation") or 0) and (
+            (status.get("replicas") or 0) == (status.get("updatedReplicas") or 0) == available == wanted
+        )
+        if not settled:
+            waiting.append(f"{object_ref(recorded)} {available}/{wanted} available")
+    return waiting
+
+
+def clear(
+    store: Any,
+    live: Any,
+    incident_id: str,
+    force: bool,
+    check_mode: bool,
+    *,
+    wait_s: float = 0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
     result = compare(store, live, incident_id)
     if not result["exists"]:
         return result
     if check_mode:  # the plan: recovery restores first, so differences now are what it would undo
         return dict(result, changed=True, action="would_clear")
-    if result["differences"] and not force:
+    start = clock()
+    waiting = not_rolled_out(result["ledger"], live)
+    while (result["differences"] or waiting) and clock() - start < wait_s:
+        sleep(0.2)
+        result = compare(store, live, incident_id)
+        if not result["exists"]:
+            return result  # another run cleared it meanwhile
+        waiting = not_rolled_out(result["ledger"], live)
+    result["waited_s"] = round(clock() - start, 3)
+    if (result["differences"] or waiting) and not force:
         listed = "; ".join(
-            f"{d['object']} {d['field']}: ledger {d['ledger']}, live {d['live']}" for d in result["differences"]
+            [f"{d['object']} {d['field']}: ledger {d['ledger']}, live {d['live']}" for d in result["differences"]]
+            + [f"{entry} (rollout not finished)" for entry in waiting]
         )
         raise IncidentError(
-            f"not clearing the ledger {ledger_name(incident_id)}: live state differs from it ({listed}). "
-            "Run phase=recover to restore it, or clear with force=true once you have restored it by other means."
+            f"not clearing the ledger {ledger_name(incident_id)}: live state differs from it ({listed})"
+            f"{f' after waiting {wait_s:g} s' if wait_s else ''}. Run phase=recover to restore it, or clear with "
+            "force=true once you have restored it by other means."
         )
     store.delete(ledger_name(incident_id))
     return dict(result, changed=True, action="cleared")
@@ -304,7 +376,21 @@ def run(store: Any, live: Any, params: dict[str, Any], check_mode: bool) -> dict
     if state == "present":
         return record(store, live, params, check_mode, by=who(), now=iso(utc_now()))
     if state == "absent":
-        return clear(store, live, params["incident_id"], params["force"], check_mode)
+        holder = lock_of(store.get(LOCK_NAME)) if params.get("release_lock") else None
+        if holder and holder["incident"] != params["incident_id"]:
+            raise LockHeld(
+                holder,
+                f"not clearing the ledger of incident {params['incident_id']} nor releasing the incident lock: "
+                f"the lock is held by {describe(holder)}. Recover incident {holder['incident']} instead.",
+            )
+        result = clear(
+            store, live, params["incident_id"], params["force"], check_mode, wait_s=params.get("wait_s") or 0
+        )
+        if params.get("release_lock"):
+            released = release(store, params["incident_id"], check_mode)
+            result = dict(result, changed=result["changed"] or released["changed"])
+            result["lock_release"] = {"action": released["action"], "held": released["held"]}
+        return result
     result = compare(store, live, params["incident_id"])
     if state == "query":
         result.pop("differences")
@@ -330,6 +416,8 @@ def main() -> None:
         },
         "restart_watch": {"type": "list", "elements": "str", "default": []},
         "force": {"type": "bool", "default": False},
+        "wait_s": {"type": "float", "default": 0},
+        "release_lock": {"type": "bool", "default": False},
     }
     argument_spec.update(AUTH_ARG_SPEC)
     module = AnsibleK8SModule(
@@ -342,6 +430,8 @@ def main() -> None:
     try:
         client = get_api_client(module=module)
         result = run(ConfigMaps(client, namespace), LiveState(client, namespace), module.params, module.check_mode)
+    except LockHeld as exc:
+        module.fail_json(msg=str(exc), lock=exc.lock)
     except IncidentError as exc:
         module.fail_json(msg=str(exc))
     except (CoreException, DynamicApiError) as exc:

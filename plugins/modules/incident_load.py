@@ -37,7 +37,8 @@ requirements:
   - jsonschema >= 4.18
   - PyYAML
 notes:
-  - Runs on the controller; supports check mode (it only reads files).
+  - Runs on the controller, in the controller process (action plugin C(plugins/action/incident_load.py)); supports
+    check mode (it only reads files).
 """
 
 EXAMPLES = r"""
@@ -282,24 +283,29 @@ def load_incident(catalog_dir: str, incident_id: str, namespace: str = "") -> di
     }
 
 
+ARGUMENT_SPEC = {
+    "id": {"type": "str", "required": True},
+    "catalog_dir": {"type": "path", "required": True},
+    "namespace": {"type": "str", "default": ""},
+}
+ERRORS = (CatalogError,)
+
+
+def run(params: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
+    """The module's work; reading files is the same in check mode. The action plugin calls this on the controller."""
+    for library, present in (("PyYAML", HAS_YAML), ("jsonschema", HAS_JSONSCHEMA)):
+        if not present:
+            raise CatalogError(missing_required_lib(library))
+    return {"changed": False, **load_incident(params["catalog_dir"], params["id"], params["namespace"])}
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "id": {"type": "str", "required": True},
-            "catalog_dir": {"type": "path", "required": True},
-            "namespace": {"type": "str", "default": ""},
-        },
-        supports_check_mode=True,
-    )
-    if not HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML"))
-    if not HAS_JSONSCHEMA:
-        module.fail_json(msg=missing_required_lib("jsonschema"))
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        result = load_incident(module.params["catalog_dir"], module.params["id"], module.params["namespace"])
-    except CatalogError as exc:
+        result = run(module.params, module.check_mode)
+    except ERRORS as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -99,13 +99,17 @@ lock:
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.sockshop_cluster import ConfigMaps
 from ansible.module_utils.sockshop_incident import (
     LOCK_NAME,
-    ConfigMaps,
     Conflict,
     IncidentError,
+    LockHeld,
+    describe,
     iso,
+    lock_of,
     managed_labels,
+    release,
     utc_now,
     who,
 )
@@ -118,19 +122,6 @@ try:
     from kubernetes.dynamic.exceptions import DynamicApiError
 except ImportError:  # reported by AnsibleK8SModule
     DynamicApiError = Exception  # type: ignore[misc,assignment]
-
-FIELDS = ("incident", "run_id", "holder", "since", "activated_at")
-
-
-def lock_of(configmap: dict[str, Any] | None) -> dict[str, str] | None:
-    if configmap is None:
-        return None
-    data = configmap.get("data") or {}
-    return {field: str(data.get(field, "")) for field in FIELDS}
-
-
-def describe(lock: dict[str, str]) -> str:
-    return f"incident {lock['incident']} (run {lock['run_id']}), taken by {lock['holder']} since {lock['since']}"
 
 
 def lock_body(namespace: str, lock: dict[str, str]) -> dict[str, Any]:
@@ -169,20 +160,22 @@ def acquire(
     assert lock is not None
     if not action:
         if lock["incident"] != incident_id:
-            raise IncidentError(
+            raise LockHeld(
+                lock,
                 f"the incident lock {LOCK_NAME} in namespace {store.namespace} is held by {describe(lock)}. "
                 f"Only one incident may be active at a time: recover incident {lock['incident']} first "
-                f"(ansible-playbook playbooks/incident-{lock['incident']}.yml -e phase=recover). Nothing was changed."
+                f"(ansible-playbook playbooks/incident-{lock['incident']}.yml -e phase=recover). Nothing was changed.",
             )
         if lock["run_id"] == run_id:
             action = "held"
         elif lock["activated_at"]:
             action = "adopted"
         else:
-            raise IncidentError(
+            raise LockHeld(
+                lock,
                 f"incident {incident_id} is being activated by another run: the lock {LOCK_NAME} in namespace "
                 f"{store.namespace} is held by {describe(lock)} and the activation has not completed. Wait for it, or "
-                f"if that run died, run phase=recover (it restores from the ledger). Nothing was changed."
+                f"if that run died, run phase=recover (it restores from the ledger). Nothing was changed.",
             )
     if mark_activated and not lock["activated_at"]:
         if check_mode:
@@ -200,21 +193,6 @@ def acquire(
             changed, action = True, "marked_activated"
         lock = lock_of(current) if not check_mode else dict(lock, activated_at=now)
     return {"changed": changed, "action": action, "held": True, "lock": lock}
-
-
-def release(store: Any, incident_id: str, check_mode: bool) -> dict[str, Any]:
-    lock = lock_of(store.get(LOCK_NAME))
-    if lock is None:
-        return {"changed": False, "action": "free", "held": False}
-    if lock["incident"] != incident_id:
-        raise IncidentError(
-            f"not releasing the incident lock {LOCK_NAME} in namespace {store.namespace}: it is held by "
-            f"{describe(lock)}, not by incident {incident_id}. Recover incident {lock['incident']} instead."
-        )
-    if check_mode:
-        return {"changed": True, "action": "would_release", "held": True, "lock": lock}
-    store.delete(LOCK_NAME)
-    return {"changed": True, "action": "released", "held": False, "lock": lock}
 
 
 def query(store: Any) -> dict[str, Any]:
@@ -254,6 +232,8 @@ def main() -> None:
     try:
         client = get_api_client(module=module)
         result = run(ConfigMaps(client, module.params["namespace"]), module.params, module.check_mode)
+    except LockHeld as exc:
+        module.fail_json(msg=str(exc), lock=exc.lock)
     except IncidentError as exc:
         module.fail_json(msg=str(exc))
     except (CoreException, DynamicApiError) as exc:

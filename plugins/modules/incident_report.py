@@ -64,7 +64,8 @@ options:
     type: str
     default: ""
 notes:
-  - Runs on the controller. Supports check mode; it then computes everything and writes nothing.
+  - Runs on the controller, in the controller process (action plugin C(plugins/action/incident_report.py)).
+    Supports check mode; it then computes everything and writes nothing.
 """
 
 EXAMPLES = r"""
@@ -693,61 +694,76 @@ def write(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "state": {"type": "str", "choices": ["record", "render"], "default": "record"},
-            "incident": {"type": "dict", "required": True},
-            "reports_dir": {"type": "path", "required": True},
-            "run_id": {"type": "str", "default": ""},
-            "phase": {"type": "str", "choices": ["activate", "verify", "recover"]},
-            "data": {"type": "dict", "default": {}},
-            "timestamp": {"type": "str", "default": ""},
-        },
-        required_if=[("state", "record", ("phase",))],
-        supports_check_mode=True,
+ARGUMENT_SPEC = {
+    "state": {"type": "str", "choices": ["record", "render"], "default": "record"},
+    "incident": {"type": "dict", "required": True},
+    "reports_dir": {"type": "path", "required": True},
+    "run_id": {"type": "str", "default": ""},
+    "phase": {"type": "str", "choices": ["activate", "verify", "recover"]},
+    "data": {"type": "dict", "default": {}},
+    "timestamp": {"type": "str", "default": ""},
+}
+REQUIRED_IF = [("state", "record", ("phase",))]
+ERRORS = (ReportError,)
+
+
+def record_phase(params: dict[str, Any], path: str, journal: dict[str, Any] | None, check_mode: bool) -> dict[str, Any]:
+    incident = params["incident"]
+    journal = record(journal, incident["id"], params["run_id"], params["phase"], params["data"])
+    if not check_mode:
+        write(path, json.dumps(journal, indent=1, sort_keys=True))
+    # The journal is run output, like a log: recording never counts as a change to the system.
+    return {"changed": False, "journal": journal, "summary": summarise(incident, journal)}
+
+
+def render_report(
+    params: dict[str, Any], path: str, journal: dict[str, Any] | None, check_mode: bool
+) -> dict[str, Any]:
+    incident = params["incident"]
+    if journal is None:
+        raise ReportError(f"no journal for incident {incident['id']} at {path}: run phase=activate (and verify) first")
+    moment = parse_iso(params["timestamp"]) if params["timestamp"] else utc_now()
+    folder = os.path.join(
+        params["reports_dir"], f"incident-{incident['id']}-{moment.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}"
     )
-    p = module.params
-    incident = p["incident"]
-    path = journal_path(p["reports_dir"], incident["id"])
+    named = journal.get("phases", {}).get("recover", {}).get("report_dir")
+    if named and not params["timestamp"]:
+        folder = named  # recover already exported the failed orders there
+    files = render(incident, journal, iso(moment))
+    if not check_mode:
+        for name, text in files.items():
+            write(os.path.join(folder, name), text)
+    return {
+        "changed": True,
+        "journal": journal,
+        "summary": summarise(incident, journal),
+        "report_dir": folder,
+        "files": [os.path.join(folder, name) for name in files],
+    }
+
+
+def run(params: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
+    """The module's work, on the controller: the action plugin calls this without a module process."""
+    path = journal_path(params["reports_dir"], params["incident"]["id"])
     try:
         journal = read_journal(path)
-        if p["state"] == "record":
-            journal = record(journal, incident["id"], p["run_id"], p["phase"], p["data"])
-            if not module.check_mode:
-                write(path, json.dumps(journal, indent=1, sort_keys=True))
-            # The journal is run output, like a log: recording never counts as a change to the system.
-            module.exit_json(changed=False, journal=journal, summary=summarise(incident, journal))
-        if journal is None:
-            raise ReportError(
-                f"no journal for incident {incident['id']} at {path}: run phase=activate (and verify) first"
-            )
-        moment = parse_iso(p["timestamp"]) if p["timestamp"] else utc_now()
-        generated_at = iso(moment)
-        folder = os.path.join(
-            p["reports_dir"], f"incident-{incident['id']}-{moment.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}"
-        )
-        named = journal.get("phases", {}).get("recover", {}).get("report_dir")
-        if named and not p["timestamp"]:
-            folder = named  # recover already exported the failed orders there
-        files = render(incident, journal, generated_at)
-        if not module.check_mode:
-            for name, text in files.items():
-                write(os.path.join(folder, name), text)
-        module.exit_json(
-            changed=True,
-            journal=journal,
-            summary=summarise(incident, journal),
-            report_dir=folder,
-            files=[os.path.join(folder, name) for name in files],
-        )
-    except ReportError as exc:
-        module.fail_json(msg=str(exc))
+        if params["state"] == "record":
+            return record_phase(params, path, journal, check_mode)
+        return render_report(params, path, journal, check_mode)
     except (OSError, ValueError, KeyError) as exc:
-        module.fail_json(
-            msg=f"cannot write the incident report under {p['reports_dir']}: {exc}. "
+        raise ReportError(
+            f"cannot write the incident report under {params['reports_dir']}: {exc}. "
             f"Check the directory and the journal {path}."
-        )
+        ) from exc
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
+    try:
+        result = run(module.params, module.check_mode)
+    except ERRORS as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

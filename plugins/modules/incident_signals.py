@@ -135,9 +135,8 @@ from urllib.parse import urlencode
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 from ansible.module_utils.sockshop_service_proxy import ServiceProxyError, call_service, status_message
+from ansible.module_utils.sockshop_cluster import ConfigMaps, LiveState
 from ansible.module_utils.sockshop_incident import (
-    ConfigMaps,
-    LiveState,
     get_path,
     ledger_name,
     parse_iso,

@@ -1,4 +1,4 @@
-"""In-memory stand-ins for the incident modules' Kubernetes adapters (sockshop_incident.ConfigMaps, LiveState)."""
+"""In-memory stand-ins for the incident modules' Kubernetes adapters (sockshop_cluster.ConfigMaps, LiveState)."""
 
 from __future__ import annotations
 
@@ -47,9 +47,18 @@ class FakeConfigMaps:
 
 def deployment(name: str, replicas: int, available: int) -> dict[str, Any]:
     return {
-        "metadata": {"name": name, "namespace": "sock-shop"},
+        "metadata": {"name": name, "namespace": "sock-shop", "generation": 1},
         "spec": {"replicas": replicas, "selector": {"matchLabels": {"name": name}}},
-        "status": {"availableReplicas": available} if available else {},
+        "status": (
+            {
+                "observedGeneration": 1,
+                "replicas": available,
+                "updatedReplicas": available,
+                "availableReplicas": available,
+            }
+            if available
+            else {"observedGeneration": 1}
+        ),
     }
 
 

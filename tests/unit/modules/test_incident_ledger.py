@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible.module_utils.sockshop_incident import IncidentError, ledger_name
+from ansible.module_utils.sockshop_incident import LOCK_NAME, IncidentError, LockHeld, ledger_name
 
 from plugins.modules import incident_ledger
 from tests.unit.modules.incident_fakes import FakeConfigMaps, FakeLive, pod
@@ -129,3 +129,149 @@ def test_query_omits_differences(live) -> None:
     record(store, live)
     result = incident_ledger.run(store, live, {"state": "query", "incident_id": "6"}, False)
     assert result["exists"] and "differences" not in result
+
+
+def rolled(replicas: int, available: int, *, updated: int | None = None, observed: int = 1) -> dict:
+    total = max(replicas, available)
+    return {
+        "metadata": {"name": "stripe-mock", "generation": 2},
+        "spec": {"replicas": replicas},
+        "status": {
+            "observedGeneration": observed,
+            "replicas": total,
+            "updatedReplicas": total if updated is None else updated,
+            "availableReplicas": available,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        (rolled(1, 1, observed=2), []),
+        (rolled(0, 0, observed=2), []),
+        (rolled(1, 0, observed=2), ["Deployment/stripe-mock 0/1 available"]),
+        (rolled(1, 1, observed=1), ["Deployment/stripe-mock 1/1 available"]),  # the new generation is not seen yet
+        (rolled(2, 2, updated=1, observed=2), ["Deployment/stripe-mock 2/2 available"]),  # rollout half done
+    ],
+    ids=["settled", "settled-at-zero", "not-available", "old-generation", "rolling"],
+)
+def test_not_rolled_out(live, current, expected) -> None:
+    live.deployments["stripe-mock"] = current
+    ledger = {"objects": OBJECTS}
+    assert incident_ledger.not_rolled_out(ledger, live) == expected
+
+
+class Clock:
+    """A fake clock; each sleep advances it and may change the cluster."""
+
+    def __init__(self, on_sleep=None) -> None:
+        self.now, self.sleeps, self.on_sleep = 0.0, 0, on_sleep
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.sleeps += 1
+        if self.on_sleep:
+            self.on_sleep(self.sleeps)
+
+
+def test_clear_waits_for_the_rollout_then_clears(live) -> None:
+    store = FakeConfigMaps()
+    record(store, live)
+    live.deployments["stripe-mock"] = rolled(1, 0, observed=2)  # restored, pod not ready yet
+
+    def becomes_ready(sleeps: int) -> None:
+        if sleeps == 3:
+            live.deployments["stripe-mock"] = rolled(1, 1, observed=2)
+
+    clock = Clock(becomes_ready)
+    result = incident_ledger.clear(store, live, "6", False, False, wait_s=30, clock=clock, sleep=clock.sleep)
+    assert (result["action"], result["differences"], result["waited_s"]) == ("cleared", [], 0.6)
+    assert ledger_name("6") not in store.objects
+
+
+def test_clear_keeps_the_ledger_when_the_rollout_never_finishes(live) -> None:
+    store = FakeConfigMaps()
+    record(store, live)
+    live.deployments["stripe-mock"] = rolled(1, 0, observed=2)
+    clock = Clock()
+    with pytest.raises(
+        IncidentError, match=r"Deployment/stripe-mock 0/1 available \(rollout not finished\)\) after waiting 1 s"
+    ):
+        incident_ledger.clear(store, live, "6", False, False, wait_s=1, clock=clock, sleep=clock.sleep)
+    assert ledger_name("6") in store.objects
+    assert clock.sleeps == 5
+
+
+def test_clear_without_wait_checks_once(live) -> None:
+    store = FakeConfigMaps()
+    record(store, live)
+    live.deployments["stripe-mock"] = rolled(1, 0, observed=2)
+    clock = Clock()
+    with pytest.raises(IncidentError, match="rollout not finished"):
+        incident_ledger.clear(store, live, "6", False, False, clock=clock, sleep=clock.sleep)
+    assert clock.sleeps == 0
+
+
+def held_by(store: FakeConfigMaps, incident_id: str) -> None:
+    store.create({"metadata": {"name": LOCK_NAME}, "data": {"incident": incident_id, "run_id": "run-a", "since": NOW}})
+
+
+ABSENT_AND_RELEASE = {"state": "absent", "incident_id": "6", "force": False, "wait_s": 0, "release_lock": True}
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["apply", "check-mode"])
+def test_clear_and_release_the_lock_in_one_call(live, check) -> None:
+    store = FakeConfigMaps()
+    record(store, live)
+    held_by(store, "6")
+    writes = store.writes
+    result = incident_ledger.run(store, live, ABSENT_AND_RELEASE, check)
+    expected = ("would_clear", "would_release") if check else ("cleared", "released")
+    assert (result["changed"], result["action"], result["lock_release"]["action"]) == (True, *expected)
+    assert (LOCK_NAME in store.objects, ledger_name("6") in store.objects) == (check, check)
+    assert store.writes == writes + (0 if check else 2)
+    again = incident_ledger.run(store, live, ABSENT_AND_RELEASE, False)
+    assert (again["changed"], again["exists"], again["lock_release"]["action"]) == (
+        check,
+        check,
+        "released" if check else "free",
+    )
+
+
+def test_release_without_a_ledger_frees_an_interrupted_activation(live) -> None:
+    store = FakeConfigMaps()
+    held_by(store, "6")
+    result = incident_ledger.run(store, live, ABSENT_AND_RELEASE, False)
+    assert (result["changed"], result["exists"], result["lock_release"]) == (
+        True,
+        False,
+        {"action": "released", "held": False},
+    )
+    assert LOCK_NAME not in store.objects
+
+
+def test_another_incidents_lock_keeps_ledger_and_lock(live) -> None:
+    store = FakeConfigMaps()
+    record(store, live)
+    held_by(store, "3")
+    writes = store.writes
+    with pytest.raises(
+        LockHeld, match=r"lock is held by incident 3 \(run run-a\).*Recover incident 3 instead"
+    ) as refused:
+        incident_ledger.run(store, live, ABSENT_AND_RELEASE, False)
+    assert refused.value.lock["incident"] == "3"
+    assert store.writes == writes and ledger_name("6") in store.objects
+
+
+def test_a_ledger_that_differs_keeps_the_lock(live) -> None:
+    store = FakeConfigMaps()
+    record(store, live)
+    held_by(store, "6")
+    live.deployments["stripe-mock"]["spec"]["replicas"] = 0
+    with pytest.raises(IncidentError, match="live state differs"):
+        incident_ledger.run(store, live, ABSENT_AND_RELEASE, False)
+    assert {LOCK_NAME, ledger_name("6")} <= set(store.objects)

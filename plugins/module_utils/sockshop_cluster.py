@@ -1,0 +1,91 @@
+# Copyright: sockshop-incidents contributors
+# Apache License 2.0
+
+"""Thin adapters over the kubernetes.core dynamic client for the incident engine's modules.
+
+ConfigMaps (the lock and the ledger) and a read-only view of live state, as plain dicts. Everything
+that decides something lives in plain functions in the modules and talks to these adapters only, so
+unit tests swap them for in-memory fakes (tests/unit/modules/incident_fakes.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.module_utils.sockshop_incident import Conflict, get_path, selector_string
+
+try:
+    from kubernetes.dynamic.exceptions import ConflictError, NotFoundError
+except ImportError:  # reported by AnsibleK8SModule (requires kubernetes)
+    ConflictError = NotFoundError = Exception  # type: ignore[misc,assignment]
+
+
+class ConfigMaps:
+    """ConfigMaps of one namespace through kubernetes.core's client; plain dicts in and out."""
+
+    def __init__(self, client: Any, namespace: str) -> None:
+        self.namespace = namespace
+        self._resource = client.resource("ConfigMap", "v1")
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self._resource.get(name=name, namespace=self.namespace).to_dict()
+        except NotFoundError:
+            return None
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self._resource.create(body=body, namespace=self.namespace).to_dict()
+        except ConflictError as exc:
+            raise Conflict(str(exc)) from exc
+
+    def replace(self, body: dict[str, Any]) -> dict[str, Any]:
+        """PUT carrying metadata.resourceVersion, so a concurrent change answers 409."""
+        try:
+            return self._resource.replace(body=body, namespace=self.namespace).to_dict()
+        except ConflictError as exc:
+            raise Conflict(str(exc)) from exc
+
+    def delete(self, name: str) -> None:
+        try:
+            self._resource.delete(name=name, namespace=self.namespace)
+        except NotFoundError:
+            return
+
+
+class LiveState:
+    """Read-only view of live objects in one namespace."""
+
+    def __init__(self, client: Any, namespace: str) -> None:
+        self.namespace = namespace
+        self._client = client
+
+    def get(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self._client.resource(kind, api_version).get(name=name, namespace=self.namespace).to_dict()
+        except NotFoundError:
+            return None
+
+    def pods_of(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
+        labels = get_path(deployment, "spec.selector.matchLabels") or {}
+        pods = self._client.resource("Pod", "v1").get(namespace=self.namespace, label_selector=selector_string(labels))
+        return [item for item in pods.to_dict().get("items", []) if not get_path(item, "metadata.deletionTimestamp")]
+
+    def events_about(self, kind: str, name: str) -> list[dict[str, Any]]:
+        events = self._client.resource("Event", "v1").get(
+            namespace=self.namespace, field_selector=f"involvedObject.name={name}"
+        )
+        return [
+            item
+            for item in events.to_dict().get("items", [])
+            if get_path(item, "involvedObject.kind") == kind and get_path(item, "involvedObject.name") == name
+        ]
+
+    def pod_log(self, pod: str, container: str | None = None) -> str:
+        params: list[tuple[str, str]] = [("timestamps", "true")]
+        if container:
+            params.append(("container", container))
+        response = self._client.resource("Pod", "v1").log.get(
+            name=pod, namespace=self.namespace, serialize=False, query_params=params
+        )
+        return response.data.decode("utf-8", "replace")
