@@ -19,7 +19,7 @@ description:
   - C(state=query) returns it; C(state=diff) compares live state with it.
   - C(state=absent) clears it, but only when live state matches it (or with I(force)); the diff it checked
     is returned as the proof. With I(wait_s) it first waits until every recorded workload has rolled out at its
-    recorded size (the restore's condition: observedGeneration current, all replicas updated and available).
+    recorded size (the restore's condition - observedGeneration current, all replicas updated and available).
 version_added: "0.1.0"
 author: sockshop-incidents contributors
 extends_documentation_fragment:

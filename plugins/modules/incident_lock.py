@@ -186,7 +186,7 @@ def acquire(
                 current = store.replace(body)
             except Conflict:
                 current = store.get(LOCK_NAME)
-                if lock_of(current) is None or not lock_of(current)["activated_at"]:  # type: ignore[index]
+                if lock_of(current) is None or not lock_of(current)["activated_at"]:
                     raise IncidentError(
                         "the incident lock changed while marking the activation; run activate again"
                     ) from None
