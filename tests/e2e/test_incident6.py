@@ -14,13 +14,16 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
 
-from tests.e2e.conftest import ROOT, Cluster, changed, ok, provisioned
+from tests.e2e.conftest import NAMESPACE, ROOT, Cluster, changed, ok, provisioned
 
 pytestmark = pytest.mark.slow
+LOCK = "sockshop-incident-lock"
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +52,10 @@ def test_refusals_write_nothing(cluster: Cluster, tmp_path: Path) -> None:
     unreachable = cluster.phase("activate", "-e", f"sockshop_kubeconfig={dead}")
     assert unreachable.returncode != 0
     text = unreachable.stdout.replace("\n        ", " ")
-    assert "Cannot read the incident lock through context 'local-sockshop'" in text
-    assert "Nothing was changed" in text
+    assert "Cannot take the incident lock through context 'local-sockshop'" in text  # activate's first API call
+    assert "Nothing was changed" in text and "Check that the cluster is running" in text
+    status = cluster.phase("status", "-e", f"sockshop_kubeconfig={dead}")
+    assert "Cannot read the incident lock through context 'local-sockshop'" in status.stdout.replace("\n        ", " ")
 
     catalog = tmp_path / "incidents"
     shutil.copytree(ROOT / "incidents", catalog)
@@ -62,6 +67,52 @@ def test_refusals_write_nothing(cluster: Cluster, tmp_path: Path) -> None:
     assert "unknown field 'replicas' at fault" in broken.stdout.replace("\n        ", " ")
 
     assert cluster.versions() == before
+
+
+def folded(result: subprocess.CompletedProcess[str]) -> str:
+    return result.stdout.replace("\n        ", " ")
+
+
+def test_another_incidents_lock_refuses_activation_naming_it(cluster: Cluster) -> None:
+    core: Any = client.CoreV1Api(cluster.api())
+    holder = {"incident": "3", "run_id": "run-x", "holder": "ops@laptop", "since": "2026-11-29T08:00:00.000Z"}
+    core.create_namespaced_config_map(
+        NAMESPACE,
+        {"metadata": {"name": LOCK}, "data": dict(holder, activated_at="2026-11-29T08:00:01.000Z")},
+    )
+    try:
+        before = cluster.versions()
+        refused = cluster.phase("activate")
+        assert refused.returncode != 0
+        text = folded(refused)
+        assert "is held by incident 3 (run run-x), taken by ops@laptop since 2026-11-29T08:00:00.000Z" in text, text
+        assert "recover incident 3 first" in text and "Cannot take" not in text  # a refusal, not a dead API
+        assert cluster.versions() == before
+    finally:
+        core.delete_namespaced_config_map(LOCK, NAMESPACE)
+
+
+def test_a_failed_preflight_gives_the_lock_back(cluster: Cluster) -> None:
+    apps: Any = client.AppsV1Api(cluster.api())
+    apps.patch_namespaced_deployment_scale("payment", NAMESPACE, {"spec": {"replicas": 0}})
+    try:
+        before = cluster.configmaps()
+        failed = cluster.phase("activate", "-e", "incident_preflight_wait_s=1")
+        assert failed.returncode != 0
+        text = folded(failed)
+        assert (
+            "Incident 6 was not activated: preflight check 'Wait until the target workloads are Available' failed "
+            "(not serving within 1 s: payment)"
+        ) in text, text[-3000:]
+        assert "The lock was released; nothing else was changed." in text
+        assert cluster.configmaps() == before  # no lock, no ledger
+        assert cluster.replicas("stripe-mock") == 1
+    finally:
+        apps.patch_namespaced_deployment_scale("payment", NAMESPACE, {"spec": {"replicas": 1}})
+        deadline = time.monotonic() + 60
+        while (apps.read_namespaced_deployment("payment", NAMESPACE).status.available_replicas or 0) < 1:
+            assert time.monotonic() < deadline, "payment did not come back"
+            time.sleep(0.2)
 
 
 def test_check_mode_writes_nothing(cluster: Cluster) -> None:
