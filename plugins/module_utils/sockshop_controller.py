@@ -22,7 +22,7 @@ from ansible.plugins.action import ActionBase
 
 
 def load_module_file(name: str, path: str) -> ModuleType:
-    """Import a module file by path once per controller process (each task's worker reuses it)."""
+    """Import a module file by path, at most once per process (each task runs in its own forked worker)."""
     key = f"_sockshop_controller_module_{name}"
     loaded = sys.modules.get(key)
     if loaded is None:
