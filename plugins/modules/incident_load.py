@@ -251,6 +251,13 @@ def build_plan(incident: dict[str, Any], namespace: str) -> dict[str, Any]:
     }
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error as one line: where it stopped and why."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark is not None else problem
+
+
 def load_incident(catalog_dir: str, incident_id: str, namespace: str = "") -> dict[str, Any]:
     ids = known_ids(catalog_dir)
     if incident_id not in ids:
@@ -268,8 +275,10 @@ def load_incident(catalog_dir: str, incident_id: str, namespace: str = "") -> di
     try:
         with open(path, encoding="utf-8") as handle:
             doc = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogError(f"cannot parse {path}: {exc}") from exc
+    except OSError as exc:
+        raise CatalogError(f"cannot read {path}: {exc.strerror or exc}. Nothing was changed.") from exc
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path} is not valid YAML ({yaml_problem(exc)}). Nothing was changed.") from exc
     problems = validate(doc, schema)
     if not problems and doc["id"] != incident_id:
         problems.append(f"id: the file says {doc['id']!r}, its name says {incident_id!r}")

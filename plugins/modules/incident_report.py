@@ -17,7 +17,9 @@ description:
     The journal is run output, like a log, so recording reports C(changed=false).
   - C(state=render) writes C(<reports_dir>/incident-<id>-<UTC timestamp>/) with C(report.md) (timeline with
     time to each signal and MTTR, checklist with evidence, ground truth), C(report.json) and C(junit.xml)
-    (one testcase per signal, recovery confirmation and checklist item).
+    (one testcase per signal, recovery confirmation and checklist item). The timestamp is when the run's
+    activation started, so the directory names the run; rendering a journal whose report is already there
+    (C(report.json) carries the journal's digest) writes nothing and reports C(changed=false).
   - For an incident with traffic (INCIDENT-3), verify records the orders it placed (C(data.traffic), kept across
     repeated verifies of a run) and recover records C(data.business_impact) (order_reconcile's figures over the
     incident window, the test order, the exports) and C(data.confirm_signals) (incident_signals results of the
@@ -60,7 +62,8 @@ options:
     type: dict
     default: {}
   timestamp:
-    description: UTC timestamp naming the report directory (C(state=render)); default is now.
+    description:
+      - UTC timestamp naming the report directory (C(state=render)); default is when the run's activation started.
     type: str
     default: ""
 notes:
@@ -110,6 +113,7 @@ files:
 """
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -651,6 +655,11 @@ def render_junit(incident: dict[str, Any], summary: dict[str, Any]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
 
 
+def journal_digest(journal: dict[str, Any]) -> str:
+    """Identifies what a report was rendered from: the same journal renders the same report."""
+    return "sha256:" + hashlib.sha256(json.dumps(journal, sort_keys=True).encode()).hexdigest()
+
+
 def render(incident: dict[str, Any], journal: dict[str, Any], generated_at: str) -> dict[str, str]:
     summary = summarise(incident, journal)
     document = scrub(
@@ -658,6 +667,7 @@ def render(incident: dict[str, Any], journal: dict[str, Any], generated_at: str)
             "incident": {"id": incident["id"], "title": incident["title"]},
             "run_id": journal.get("run_id"),
             "generated_at": generated_at,
+            "journal_digest": journal_digest(journal),
             "verdict": "passed" if summary["passed"] else "not_passed",
             **summary,
             "ground_truth": incident["ground_truth"],
@@ -716,25 +726,46 @@ def record_phase(params: dict[str, Any], path: str, journal: dict[str, Any] | No
     return {"changed": False, "journal": journal, "summary": summarise(incident, journal)}
 
 
+def report_folder(params: dict[str, Any], journal: dict[str, Any]) -> str:
+    """The run's report directory: the one recover exported into, else named by the timestamp given or the time
+    the run's activation started, so rendering the same run again writes the same directory."""
+    named = journal.get("phases", {}).get("recover", {}).get("report_dir")
+    if named and not params["timestamp"]:
+        return str(named)  # recover already exported the failed orders there
+    started = journal.get("phases", {}).get("activate", {}).get("started_at")
+    stamp = params["timestamp"] or started
+    moment = parse_iso(stamp) if stamp else utc_now()
+    return os.path.join(
+        params["reports_dir"],
+        f"incident-{params['incident']['id']}-{moment.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}",
+    )
+
+
+def up_to_date(folder: str, files: dict[str, str], journal: dict[str, Any]) -> bool:
+    """Whether `folder` holds every report file, rendered from this very journal."""
+    if not all(os.path.exists(os.path.join(folder, name)) for name in files):
+        return False
+    try:
+        with open(os.path.join(folder, "report.json"), encoding="utf-8") as handle:
+            return bool(json.load(handle).get("journal_digest") == journal_digest(journal))
+    except (OSError, ValueError):
+        return False
+
+
 def render_report(
     params: dict[str, Any], path: str, journal: dict[str, Any] | None, check_mode: bool
 ) -> dict[str, Any]:
     incident = params["incident"]
     if journal is None:
         raise ReportError(f"no journal for incident {incident['id']} at {path}: run phase=activate (and verify) first")
-    moment = parse_iso(params["timestamp"]) if params["timestamp"] else utc_now()
-    folder = os.path.join(
-        params["reports_dir"], f"incident-{incident['id']}-{moment.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}"
-    )
-    named = journal.get("phases", {}).get("recover", {}).get("report_dir")
-    if named and not params["timestamp"]:
-        folder = named  # recover already exported the failed orders there
-    files = render(incident, journal, iso(moment))
-    if not check_mode:
+    folder = report_folder(params, journal)
+    files = render(incident, journal, iso(utc_now()))
+    changed = not up_to_date(folder, files, journal)
+    if changed and not check_mode:
         for name, text in files.items():
             write(os.path.join(folder, name), text)
     return {
-        "changed": True,
+        "changed": changed,
         "journal": journal,
         "summary": summarise(incident, journal),
         "report_dir": folder,

@@ -17,13 +17,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ansible.module_utils import sockshop_snapshot
 from ansible.module_utils.sockshop_money import loads_exact
 from ansible.module_utils.sockshop_service_proxy import call_service
-from kubernetes import client, config
+from kubernetes import client, config, dynamic
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 NAMESPACE = "sock-shop"
+LOCK = "sockshop-incident-lock"
+# The workloads each incident acts on: their pods are replaced by the fault and its recovery.
+FAULTED = {"6": ["Deployment/stripe-mock"], "3": ["Deployment/payment"]}
 
 
 class Cluster:
@@ -52,11 +56,13 @@ class Cluster:
     def playbook(self, name: str, *args: str) -> list[str]:
         return [str(BIN / "ansible-playbook"), f"playbooks/{name}", *self.extra(), *args]
 
-    def run(self, name: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, name: str, *args: str, timeout: float = 300, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             self.playbook(name, *args),
             cwd=ROOT,
-            env=self.env,
+            env=env or self.env,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -68,6 +74,44 @@ class Cluster:
 
     def api(self) -> Any:
         return client.ApiClient(config.new_client_from_config(str(self.kubeconfig)).configuration)
+
+    def core(self) -> Any:
+        return client.CoreV1Api(self.api())
+
+    def dynamic(self) -> Any:
+        return dynamic.DynamicClient(self.api())
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every object of the namespace (sockshop_snapshot): the baseline an exact recovery must match."""
+        return sockshop_snapshot.take(self.dynamic(), NAMESPACE, "now")
+
+    def differences(self, baseline: dict[str, Any], *incidents: str) -> str:
+        """The namespace's differences from `baseline`, as one line; empty when it is exactly as it was.
+
+        Pods of the workloads the incidents (default: this cluster's) act on may have been replaced.
+        """
+        faulted = [workload for incident in incidents or (self.incident,) for workload in FAULTED[incident]]
+        return sockshop_snapshot.describe(sockshop_snapshot.compare(baseline, self.snapshot(), faulted))
+
+    def revision(self) -> int:
+        """The cluster's resourceVersion: every write anywhere in the cluster advances it."""
+        listed: Any = client.CoreV1Api(self.api()).list_namespace(limit=1)
+        return int(listed.metadata.resource_version)
+
+    def written_since(self, revision: int) -> list[str]:
+        """Objects anywhere in the cluster written after `revision` (deletions show in revision() only)."""
+        found = []
+        dc = self.dynamic()
+        for resource in dc.resources.search(preferred=True):
+            if "/" in resource.name or resource.kind.endswith("List") or "list" not in (resource.verbs or []):
+                continue
+            for item in dc.get(resource).to_dict().get("items") or []:
+                meta = item["metadata"]
+                if int(meta.get("resourceVersion") or 0) > revision:
+                    found.append(
+                        f"{resource.kind} {meta.get('namespace', '')}/{meta['name']} rv={meta['resourceVersion']}"
+                    )
+        return sorted(found)
 
     def versions(self) -> dict[str, str]:
         """resourceVersion of every Deployment and ConfigMap in the namespace: a write changes this."""
@@ -113,6 +157,18 @@ def ok(result: subprocess.CompletedProcess[str]) -> None:
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
+def stop_cluster(state: Path, env: dict[str, str]) -> None:
+    """`kubesim down` for the cluster of `state`: it stops the server and every pod process by their pids."""
+    subprocess.run(
+        [sys.executable, "-m", "kubesim", "--state-dir", str(state), "down"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
 @contextlib.contextmanager
 def provisioned(base: Path, incident: str) -> Iterator[Cluster]:
     """A cluster serving from `base`, with Sock Shop provisioned; always stopped afterwards."""
@@ -135,14 +191,7 @@ def provisioned(base: Path, incident: str) -> Iterator[Cluster]:
         ok(env.run("provision.yml", timeout=600))
         yield env
     finally:
-        subprocess.run(
-            [sys.executable, "-m", "kubesim", "--state-dir", str(env.state), "down"],
-            cwd=ROOT,
-            env=env.env,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
+        stop_cluster(env.state, env.env)
         if server.poll() is None:  # `down` found no server: stop the one we started, by pid
             server.terminate()
             try:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ansible.module_utils.sockshop_incident import parse_iso
@@ -30,16 +31,22 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield env
 
 
-def test_check_mode_places_no_order_and_writes_nothing(cluster: Cluster) -> None:
+@pytest.fixture(scope="module")
+def baseline(cluster: Cluster) -> dict[str, Any]:
+    """Every object of the namespace before any incident: what each recovery must give back exactly."""
+    return cluster.snapshot()
+
+
+def test_check_mode_places_no_order_and_writes_nothing(cluster: Cluster, baseline: dict[str, Any]) -> None:
     before = (len(cluster.orders()), cluster.configmaps())
     for phase in ("activate", "recover"):
         ok(cluster.run("incident-3.yml", "-e", f"phase={phase}", "--check"))
     assert (len(cluster.orders()), cluster.configmaps()) == before
-    assert cluster.replicas("payment") == 1
+    assert cluster.differences(baseline) == ""
     assert not (cluster.reports / ".runs").exists()
 
 
-def test_all_reports_the_orders_placed_during_the_incident(cluster: Cluster) -> None:
+def test_all_reports_the_orders_placed_during_the_incident(cluster: Cluster, baseline: dict[str, Any]) -> None:
     seen_reports: set[Path] = set()
     for run in (1, 2):  # the second run's window must leave out the first run's failed orders
         before = {o["id"] for o in cluster.orders()}
@@ -54,6 +61,7 @@ def test_all_reports_the_orders_placed_during_the_incident(cluster: Cluster) -> 
         report = json.loads(path.read_text())
         assert report["verdict"] == "passed", report["failed_signals"]
         assert report["diff_empty"] is True
+        assert cluster.differences(baseline) == ""  # the whole namespace, not only what the ledger held
 
         # What the orders service holds: orders created while the fault was in place, and the test order.
         timeline = report["timeline"]
@@ -89,5 +97,4 @@ def test_all_reports_the_orders_placed_during_the_incident(cluster: Cluster) -> 
         assert "## Business impact" in markdown
         assert "$374.21 for its five failed orders is a float-truncation error" in markdown
 
-    assert cluster.replicas("payment") == 1
     assert not {"sockshop-incident-3-ledger", "sockshop-incident-lock"} & cluster.configmaps()

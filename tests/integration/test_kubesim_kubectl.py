@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.conftest import KUBECTLS, Cluster
+from tests.integration.conftest import KUBECTLS, Cluster, require_kubectl
 
-pytestmark = [pytest.mark.integration, pytest.mark.skipif(not KUBECTLS, reason="no kubectl binary on this machine")]
+pytestmark = pytest.mark.integration
 
 
 def _rows(text: str) -> list[list[str]]:
@@ -284,9 +284,12 @@ def test_delete_namespace_wait(cluster: Cluster, kubectl_bin: Path) -> None:
 
 
 @pytest.mark.xfail(
-    reason="kubectl validates a v1 List against /openapi/v2 (protobuf), which kubesim does not serve", strict=True
+    reason="kubectl validates a v1 List against /openapi/v2 (protobuf), which kubesim does not serve yet: "
+    "tracked as an API-fidelity gap (issue 22, kubesim/README.md 'Not served')",
+    strict=True,
 )
 def test_kubectl_list_needs_openapi_v2(cluster: Cluster, ns: str) -> None:
+    require_kubectl()
     items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "l1"}}]
     out = cluster.kubectl(
         KUBECTLS[0],

@@ -18,17 +18,11 @@ from typing import Any
 
 import pytest
 
+from tests.integration.conftest import VENV_BIN, Cluster, running_cluster
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-
-try:
-    from tests.integration.conftest import VENV_BIN, Cluster, running_cluster
-except ImportError:  # pragma: no cover - the embedded cluster is not there yet
-    pytest.skip("the embedded cluster's fixtures are not importable yet", allow_module_level=True)
-
-if not (ROOT / "plugins" / "modules" / "local_cluster.py").exists():  # pragma: no cover
-    pytest.skip("the local_cluster module is not written yet", allow_module_level=True)
 
 
 @pytest.fixture

@@ -86,9 +86,13 @@ def test_unknown_id_lists_the_known_ones(catalog: Path) -> None:
 
 
 def test_unparsable_file(catalog: Path) -> None:
-    (catalog / "incident-6.yml").write_text("id: [unclosed\n")
-    with pytest.raises(incident_load.CatalogError, match="cannot parse"):
+    (catalog / "incident-6.yml").write_text('id: "6"\nfault: [unclosed\ntarget: x\n')
+    with pytest.raises(incident_load.CatalogError) as error:
         incident_load.load_incident(str(catalog), "6")
+    assert str(error.value) == (
+        f"{catalog / 'incident-6.yml'} is not valid YAML (line 3, column 7: expected ',' or ']', but got ':'). "
+        "Nothing was changed."
+    )
 
 
 def test_missing_catalog(tmp_path: Path) -> None:

@@ -199,3 +199,46 @@ def test_json_and_junit_reports() -> None:
 def test_scrub_drops_secrets_recursively() -> None:
     data = {"datadog_api_key": "a", "nested": [{"token": "b", "keep": 1}], "Authorization": "c", "message": "ok"}
     assert rep.scrub(data) == {"nested": [{"keep": 1}], "message": "ok"}
+
+
+def render_params(reports: Path, **extra: str) -> dict:
+    return {"state": "render", "incident": INCIDENT, "reports_dir": str(reports), "timestamp": "", **extra}
+
+
+def test_render_names_the_run_and_a_second_render_changes_nothing(tmp_path: Path) -> None:
+    rep.write(rep.journal_path(str(tmp_path), "6"), json.dumps(journal()))
+    first = rep.run(render_params(tmp_path))
+    assert first["changed"] is True
+    assert first["report_dir"] == str(tmp_path / "incident-6-20261123T082440Z")  # when the activation started
+    written = {
+        name: (tmp_path / "incident-6-20261123T082440Z" / name).read_text() for name in ("report.md", "report.json")
+    }
+    again = rep.run(render_params(tmp_path))
+    assert (again["changed"], again["report_dir"]) == (False, first["report_dir"])
+    assert {name: (tmp_path / "incident-6-20261123T082440Z" / name).read_text() for name in written} == written
+
+
+def test_render_again_after_the_journal_moved_on(tmp_path: Path) -> None:
+    path = rep.journal_path(str(tmp_path), "6")
+    j = journal()
+    recover = j["phases"].pop("recover")
+    rep.write(path, json.dumps(j))
+    assert rep.run(render_params(tmp_path))["summary"]["passed"] is False
+    j["phases"]["recover"] = recover
+    rep.write(path, json.dumps(j))
+    later = rep.run(render_params(tmp_path))
+    assert later["changed"] is True and later["summary"]["passed"] is True
+    assert json.loads((Path(later["report_dir"]) / "report.json").read_text())["verdict"] == "passed"
+
+
+def test_render_in_check_mode_writes_nothing(tmp_path: Path) -> None:
+    rep.write(rep.journal_path(str(tmp_path), "6"), json.dumps(journal()))
+    result = rep.run(render_params(tmp_path), check_mode=True)
+    assert result["changed"] is True and not Path(result["report_dir"]).exists()
+
+
+def test_a_deleted_report_file_is_written_again(tmp_path: Path) -> None:
+    rep.write(rep.journal_path(str(tmp_path), "6"), json.dumps(journal()))
+    folder = Path(rep.run(render_params(tmp_path))["report_dir"])
+    (folder / "junit.xml").unlink()
+    assert rep.run(render_params(tmp_path))["changed"] is True and (folder / "junit.xml").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ansible.module_utils.sockshop_incident import parse_iso
 
 from plugins.modules import incident_signals as sig
-from tests.unit.modules.incident_fakes import deployment, pod
+from tests.unit.modules.incident_fakes import FakeConfigMaps, FakeLive, deployment, pod
 
 SINCE = parse_iso("2026-11-23T08:24:46.500Z")
 LEDGER = {"restart_counts": {"payment": {"payment-1": {"main": 0}}}}
@@ -137,3 +137,44 @@ def test_poll_measures_time_to_signal_and_respects_budgets() -> None:
     assert results["never"]["status"] == "failed" and results["never"]["evidence"] == "not within 2 s: nothing yet"
     assert results["unconfigured"]["status"] == "not_checked" and results["unconfigured"]["time_to_signal_s"] is None
     assert clock.now == 102.0
+
+
+class LoggingLive(FakeLive):
+    """Payment with one pod whose log is `text`."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.add("payment", 1, [pod("payment-1")])
+
+    def pod_log(self, name: str, container: str | None = None) -> str:
+        return self.text
+
+
+LOG_SIGNAL = {
+    "name": "gateway error",
+    "kind": "pod_log",
+    "within_s": 10,
+    "check": {"deployment": "payment", "contains": "Payment gateway error"},
+}
+
+
+def observer(text: str, check_mode: bool) -> sig.Observer:
+    params = {"incident_id": "6", "since": "2026-11-23T08:24:46.500Z", "check_mode": check_mode}
+    return sig.Observer(LoggingLive(text), FakeConfigMaps(), params, http=lambda *a, **k: {})
+
+
+LINE = "2026-11-23T08:24:47.000000000Z Payment gateway error: connection refused\n"
+
+
+def test_check_mode_does_not_fail_a_log_line_its_own_requests_would_have_written() -> None:
+    verdicts = {
+        (text, check): observer(text, check_mode=check)(LOG_SIGNAL) for text in ("", LINE) for check in (False, True)
+    }
+    assert {key: verdict and verdict[0] for key, verdict in verdicts.items()} == {
+        ("", False): False,
+        ("", True): None,  # not checked: check mode sent the probe that would have logged it
+        (LINE, False): True,
+        (LINE, True): True,  # lines already there still count
+    }
+    assert str(verdicts[("", True)]).count("check mode sent no request that would log it") == 1

@@ -178,6 +178,4 @@ def test_program_runs_and_stops_on_sigterm(service_process: Callable[..., Any], 
     assert "-https-port ignored" in proc.output[0]
     response = call("POST", proc.url + "/v1/charges", b"amount=1999&currency=usd&source=tok_visa", BEARER)
     assert response.json()["amount"] == 1999
-    start = time.monotonic()
     assert proc.stop() == 0
-    assert time.monotonic() - start < 1.0
