@@ -1,11 +1,12 @@
-"""Benchmarks of issues 5 and 6 on the local target: prints figures, asserts nothing.
+"""Benchmarks of issues 5, 6 and 14 on the local target: prints figures, asserts nothing.
 
 - provision time from an empty local cluster (goal <= 30 s);
 - payment probe latency through the API service proxy, healthy and refused (goal <= 0.25 s refused);
 - fault write -> failure observed by the probe (goal <= 1 s);
-- wall time of INCIDENT-6 `phase=activate` (goal <= 6 s), `phase=recover` (goal <= 8 s), `phase=all`
-  (goal <= 20 s), and the same steps as raw API calls in one Python process (bench/raw_incident6.py, timed
-  from its start as a script is, and by its own clock without interpreter start), with the ratio (goal <= 3x).
+- wall time of INCIDENT-6 `phase=activate` (goal <= 3 s), `phase=recover` until success is proven (goal: the
+  raw recovery + 2 s), `phase=all` (goal <= 8 s), and the same steps as raw API calls in one Python process
+  (bench/raw_incident6.py, timed from its start as a script is, and by its own clock without interpreter
+  start), with the ratio (goal <= 2x). Each phase is run five times; the median is printed.
 
 Starts its own cluster in a temporary directory and stops it (by pid) at the end, also on failure.
 """
@@ -133,19 +134,28 @@ def main() -> int:
             bench.scale("stripe-mock", 1)
             bench.wait(lambda: bench.pay()[0]["authorised"] is True)
 
-            activate = bench.playbook("incident-6.yml", "-e", "phase=activate")
-            recover = bench.playbook("incident-6.yml", "-e", "phase=recover")
-            everything = bench.playbook("incident-6.yml", "-e", "phase=all")
-            script, raw = bench.raw_script()
-            steps = sum(raw.values())
-            line("phase=activate (ansible-playbook)", activate, "goal <= 6 s")
-            line("phase=recover until success is proven", recover, "goal <= 8 s")
-            line("phase=all", everything, "goal <= 20 s")
+            runs: dict[str, list[float]] = {"activate": [], "recover": [], "all": []}
+            raws: list[tuple[float, dict[str, float]]] = []
+            for _ in range(5):
+                for phase, times in runs.items():
+                    times.append(bench.playbook("incident-6.yml", "-e", f"phase={phase}"))
+                raws.append(bench.raw_script())
+            activate, recover, everything = (statistics.median(runs[p]) for p in ("activate", "recover", "all"))
+            script = statistics.median(took for took, _ in raws)
+            raw = {key: statistics.median(r[key] for _, r in raws) for key in raws[0][1]}
+            steps = statistics.median(sum(r.values()) for _, r in raws)
+            line("phase=activate (ansible-playbook, median of 5)", activate, "goal <= 3 s")
+            line(
+                "phase=recover until success is proven",
+                recover,
+                f"goal <= raw recovery + 2 s = {raw['recover'] + 2:.1f} s",
+            )
+            line("phase=all", everything, "goal <= 8 s")
             line("activate as raw API calls (bench/raw_incident6.py)", raw["activate"])
             line("recover as raw API calls", raw["recover"])
             line("activate+verify+recover as raw API calls", steps)
             line("the same as one Python process, interpreter start included", script)
-            print(f"{'playbook overhead ratio (phase=all / raw script)':<58} {everything / script:8.1f} x   goal <= 3x")
+            print(f"{'playbook overhead ratio (phase=all / raw script)':<58} {everything / script:8.1f} x   goal <= 2x")
             print(f"{'  (phase=all / raw API calls alone)':<58} {everything / steps:8.1f} x")
         finally:
             bench.cli("down")

@@ -3,7 +3,7 @@
 The baseline of bench_incident.py's overhead ratio. It does what the playbook does, in the same order and with
 the same waits - load and validate the incident, take the lock, check the target and a baseline payment,
 record the ledger, scale the gateway to zero, mark the lock; probe, read the gateway, the payment pods, the
-scale-down event and the payment log; restore, poll payments (every 0.25 s, as the engine's probe) and the
+scale-down event and the payment log; restore, poll payments (every 0.1 s, as the engine's confirmation probe) and the
 rollout, diff against the ledger, clear it and the lock, write the report - without Ansible. Timed from the
 outside, it includes its interpreter start and imports, as a script an operator would write does.
 
@@ -112,7 +112,7 @@ def recover(raw: Raw, incident: dict[str, Any], reports: Path) -> None:
     raw.core.read_namespaced_config_map(LOCK, NS)
     ledger = json.loads(raw.core.read_namespaced_config_map(LEDGER, NS).data["ledger.json"])
     raw.scale("stripe-mock", ledger["replicas"])
-    until(lambda: raw.pay()["authorised"] is True, 0.25)
+    until(lambda: raw.pay()["authorised"] is True, 0.1)  # the playbook's confirmation probe polls every 0.1 s too
     until(lambda: rolled_out(raw.deployment("stripe-mock")), 0.2)
     assert raw.deployment("stripe-mock").spec.replicas == ledger["replicas"]  # the diff against the ledger
     raw.core.delete_namespaced_config_map(LEDGER, NS)

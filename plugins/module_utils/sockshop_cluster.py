@@ -54,7 +54,7 @@ class ConfigMaps:
 
 
 class LiveState:
-    """Read-only view of live objects in one namespace."""
+    """Live objects in one namespace: reads, and the two writes a fault and its restore make."""
 
     def __init__(self, client: Any, namespace: str) -> None:
         self.namespace = namespace
@@ -65,6 +65,20 @@ class LiveState:
             return self._client.resource(kind, api_version).get(name=name, namespace=self.namespace).to_dict()
         except NotFoundError:
             return None
+
+    def scale(self, api_version: str, kind: str, name: str, replicas: int) -> None:
+        """PATCH the scale subresource, as k8s_scale and `kubectl scale` do."""
+        self._client.resource(kind, api_version).scale.patch(
+            body={"spec": {"replicas": replicas}},
+            name=name,
+            namespace=self.namespace,
+            content_type="application/merge-patch+json",
+        )
+
+    def merge_patch(self, api_version: str, kind: str, name: str, patch: dict[str, Any]) -> None:
+        self._client.resource(kind, api_version).patch(
+            body=patch, name=name, namespace=self.namespace, content_type="application/merge-patch+json"
+        )
 
     def pods_of(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
         labels = get_path(deployment, "spec.selector.matchLabels") or {}

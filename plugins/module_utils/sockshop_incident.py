@@ -3,72 +3,50 @@
 
 """Shared pieces of the incident engine's modules.
 
-UTC timestamps, the operator's identity, the names of the engine's ConfigMaps and the pure helpers
-the modules share. Nothing here imports the kubernetes client, so the controller-side modules
-(incident_load, incident_report) stay cheap to import; the adapters over the client live in
-sockshop_cluster.
+The operator's identity, the names of the engine's ConfigMaps, the lock's helpers and the pure helpers the
+modules share (UTC timestamps come from sockshop_module). Nothing here imports the kubernetes client, so the
+controller-side modules (incident_load, incident_report) stay cheap to import; the adapters over the client
+live in sockshop_cluster.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import json
-import re
 import socket
 from typing import Any
 
+from ansible.module_utils.sockshop_module import NAMESPACE_SPEC, ModuleError, cluster_spec
+
 LOCK_NAME = "sockshop-incident-lock"
+INCIDENT_SPEC: dict[str, Any] = {"incident_id": {"type": "str", "required": True}}
 MANAGED_BY = "sockshop-incidents"
 LEDGER_KEY = "ledger.json"
 
 
 class Conflict(Exception):
-    """The API server answered 409: the object exists already or changed under us."""
+    """The API server answered 409: the object exists already or changed under us (handled, never reported)."""
 
 
-class IncidentError(Exception):
+class IncidentError(ModuleError):
     """A refusal with a message that tells the operator what to do."""
 
 
 class LockHeld(IncidentError):
-    """A refusal because another incident or run holds the lock; carries that lock (modules return it)."""
+    """A refusal because another incident or run holds the lock; the result carries that lock."""
 
     def __init__(self, lock: dict[str, str], message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, lock=lock)
         self.lock = lock
 
 
-# ---------------------------------------------------------------- time and identity
+def incident_spec(own: dict[str, Any]) -> dict[str, Any]:
+    """The argument spec of an engine module that works on one incident in one namespace: connection options,
+    incident_id, namespace, then the module's own options."""
+    return cluster_spec(INCIDENT_SPEC, NAMESPACE_SPEC, own)
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def iso(moment: dt.datetime) -> str:
-    """RFC 3339 UTC with milliseconds: 2026-11-23T08:24:46.123Z."""
-    moment = moment.astimezone(dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-_ISO = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$")
-
-
-def parse_iso(text: str) -> dt.datetime:
-    """Parse the RFC 3339 forms Kubernetes and this project write; naive means UTC."""
-    match = _ISO.match(text.strip())
-    if not match:
-        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
-    base, frac, zone = match.groups()
-    moment = dt.datetime.strptime(base, "%Y-%m-%dT%H:%M:%S")
-    if frac:
-        moment = moment.replace(microsecond=int((frac[1:] + "000000")[:6]))
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        hours, minutes = int(zone[1:3]), int(zone[-2:])
-        return moment.replace(tzinfo=dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes)))
-    return moment.replace(tzinfo=dt.UTC)
+# ---------------------------------------------------------------- identity
 
 
 def who() -> str:
@@ -126,6 +104,19 @@ def ready_ratio(pod: dict[str, Any]) -> str:
 
 def dumps(data: Any) -> str:
     return json.dumps(data, indent=1, sort_keys=True)
+
+
+def ledger_of(configmap: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The ledger a ConfigMap holds, None when there is none."""
+    if configmap is None:
+        return None
+    try:
+        return dict(json.loads((configmap.get("data") or {})[LEDGER_KEY]))
+    except (KeyError, ValueError) as exc:
+        raise IncidentError(
+            f"the ledger ConfigMap {configmap['metadata']['name']} is damaged ({exc}); restore the recorded state by "
+            "hand, then delete it"
+        ) from exc
 
 
 # ---------------------------------------------------------------- the incident lock (incident_lock, incident_ledger)

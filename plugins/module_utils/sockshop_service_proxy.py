@@ -32,6 +32,8 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
+from ansible.module_utils.sockshop_module import ModuleError
+
 try:
     from urllib3 import exceptions as urllib3_exceptions
 except ImportError:  # pragma: no cover - kubernetes (checked by AnsibleK8SModule) depends on urllib3
@@ -53,7 +55,7 @@ class ProxyResponse(NamedTuple):
     elapsed_s: float
 
 
-class ServiceProxyError(Exception):
+class ServiceProxyError(ModuleError):
     """A request through the service proxy got no HTTP answer."""
 
     kind = "error"
@@ -122,7 +124,7 @@ def _pool_host(exc: BaseException) -> str | None:
     return f"{getattr(pool, 'scheme', 'https')}://{pool.host}:{pool.port}"
 
 
-def _transport_error(exc: BaseException, host: str, timeout: float, elapsed: float) -> ServiceProxyError:
+def transport_error(exc: BaseException, host: str, timeout: float, elapsed: float) -> ServiceProxyError:
     """Map a urllib3 failure to the error a user can act on."""
     host = _pool_host(exc) or host
     reason: Any = exc
@@ -228,7 +230,7 @@ def call_service(
     except Exception as exc:
         if not is_wire_error(exc):
             raise
-        raise _transport_error(exc, host, timeout, clock() - start) from exc
+        raise transport_error(exc, host, timeout, clock() - start) from exc
     elapsed = clock() - start
     if status in (401, 403):
         message = status_message(data)
@@ -260,7 +262,7 @@ def connect(factory: Callable[[], Any], host: str = "the API server") -> Any:
         return factory()
     except Exception as exc:
         if is_wire_error(exc):
-            raise _transport_error(exc, host, 0.0, 0.0) from exc
+            raise transport_error(exc, host, 0.0, 0.0) from exc
         raise
 
 

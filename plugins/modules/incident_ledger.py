@@ -148,12 +148,10 @@ waited_s:
   sample: 2.41
 """
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.sockshop_cluster import ConfigMaps, LiveState
 from ansible.module_utils.sockshop_incident import (
     LEDGER_KEY,
@@ -162,28 +160,44 @@ from ansible.module_utils.sockshop_incident import (
     IncidentError,
     LockHeld,
     describe,
+    incident_spec,
     dumps,
     get_path,
-    iso,
     ledger_name,
+    ledger_of,
     lock_of,
     managed_labels,
     release,
     restart_counts,
-    utc_now,
     who,
 )
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+from ansible.module_utils.sockshop_module import Connect, iso, main_of, utc_now
 
-try:
-    from kubernetes.dynamic.exceptions import DynamicApiError
-except ImportError:  # reported by AnsibleK8SModule
-    DynamicApiError = Exception  # type: ignore[misc,assignment]
+ARGUMENT_SPEC = incident_spec(
+    {
+        "state": {"type": "str", "choices": ["present", "query", "diff", "absent"], "default": "query"},
+        "run_id": {"type": "str", "default": ""},
+        "objects": {
+            "type": "list",
+            "elements": "dict",
+            "default": [],
+            "options": {
+                "api_version": {"type": "str", "required": True},
+                "kind": {"type": "str", "required": True},
+                "name": {"type": "str", "required": True},
+                "fields": {"type": "list", "elements": "str", "required": True},
+            },
+        },
+        "restart_watch": {"type": "list", "elements": "str", "default": []},
+        "force": {"type": "bool", "default": False},
+        "wait_s": {"type": "float", "default": 0},
+        "release_lock": {"type": "bool", "default": False},
+    }
+)
+REQUIRED_IF = [("state", "present", ("objects", "run_id"))]
 
 ABSENT = "<absent>"
+POLL_S = 0.05  # between two looks at the restored rollout: the recovery's measured time ends at the first that holds
 
 
 def object_ref(obj: dict[str, Any]) -> str:
@@ -250,18 +264,6 @@ def differences(ledger: dict[str, Any], live: Any) -> list[dict[str, Any]]:
             if now != value:
                 found.append({"object": object_ref(recorded), "field": field, "ledger": value, "live": now})
     return found
-
-
-def ledger_of(configmap: dict[str, Any] | None) -> dict[str, Any] | None:
-    if configmap is None:
-        return None
-    try:
-        return json.loads((configmap.get("data") or {})[LEDGER_KEY])
-    except (KeyError, ValueError) as exc:
-        raise IncidentError(
-            f"the ledger ConfigMap {configmap['metadata']['name']} is damaged ({exc}); restore the recorded state by "
-            "hand, then delete it"
-        ) from exc
 
 
 def ledger_body(namespace: str, incident_id: str, ledger: dict[str, Any]) -> dict[str, Any]:
@@ -351,7 +353,7 @@ def clear(
     start = clock()
     waiting = not_rolled_out(result["ledger"], live)
     while (result["differences"] or waiting) and clock() - start < wait_s:
-        sleep(0.2)
+        sleep(POLL_S)
         result = compare(store, live, incident_id)
         if not result["exists"]:
             return result  # another run cleared it meanwhile
@@ -371,7 +373,7 @@ def clear(
     return dict(result, changed=True, action="cleared")
 
 
-def run(store: Any, live: Any, params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+def decide(store: Any, live: Any, params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     state = params["state"]
     if state == "present":
         return record(store, live, params, check_mode, by=who(), now=iso(utc_now()))
@@ -397,49 +399,13 @@ def run(store: Any, live: Any, params: dict[str, Any], check_mode: bool) -> dict
     return result
 
 
+def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
+    client, namespace = connect(), params["namespace"]
+    return decide(ConfigMaps(client, namespace), LiveState(client, namespace), params, check_mode)
+
+
 def main() -> None:
-    argument_spec = {
-        "incident_id": {"type": "str", "required": True},
-        "namespace": {"type": "str", "required": True},
-        "state": {"type": "str", "choices": ["present", "query", "diff", "absent"], "default": "query"},
-        "run_id": {"type": "str", "default": ""},
-        "objects": {
-            "type": "list",
-            "elements": "dict",
-            "default": [],
-            "options": {
-                "api_version": {"type": "str", "required": True},
-                "kind": {"type": "str", "required": True},
-                "name": {"type": "str", "required": True},
-                "fields": {"type": "list", "elements": "str", "required": True},
-            },
-        },
-        "restart_watch": {"type": "list", "elements": "str", "default": []},
-        "force": {"type": "bool", "default": False},
-        "wait_s": {"type": "float", "default": 0},
-        "release_lock": {"type": "bool", "default": False},
-    }
-    argument_spec.update(AUTH_ARG_SPEC)
-    module = AnsibleK8SModule(
-        module_class=AnsibleModule,
-        argument_spec=argument_spec,
-        required_if=[("state", "present", ("objects", "run_id"))],
-        supports_check_mode=True,
-    )
-    namespace = module.params["namespace"]
-    try:
-        client = get_api_client(module=module)
-        result = run(ConfigMaps(client, namespace), LiveState(client, namespace), module.params, module.check_mode)
-    except LockHeld as exc:
-        module.fail_json(msg=str(exc), lock=exc.lock)
-    except IncidentError as exc:
-        module.fail_json(msg=str(exc))
-    except (CoreException, DynamicApiError) as exc:
-        module.fail_json(
-            msg=f"the API server refused the ledger operation: {exc}. Check the context and that the namespace "
-            f"{namespace} exists."
-        )
-    module.exit_json(**result)
+    main_of(ARGUMENT_SPEC, run, required_if=REQUIRED_IF)
 
 
 if __name__ == "__main__":

@@ -109,8 +109,15 @@ known_ids:
   type: list
   elements: str
   sample: ["3", "6"]
-path:
-  description: The file that was loaded.
+loaded_at:
+  description:
+    - When the incident was loaded (UTC). Every phase does that first, so the engine takes it as the phase's start.
+  returned: success
+  type: str
+  sample: "2026-11-23T08:24:40.112Z"
+incident_file:
+  description:
+    - The file that was loaded. (Not C(path), which Ansible's module runner would decorate with file attributes.)
   returned: success
   type: str
 """
@@ -120,7 +127,8 @@ import os
 import re
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.sockshop_module import Connect, ModuleError, iso, main_of, utc_now
 
 try:
     import yaml
@@ -143,7 +151,7 @@ FAULT_FIELDS = {
 FILE_PATTERN = re.compile(r"^incident-([0-9]+[A-Z]?)\.yml$")
 
 
-class CatalogError(Exception):
+class CatalogError(ModuleError):
     """The incident cannot be used; the message says why and what to do."""
 
 
@@ -288,7 +296,7 @@ def load_incident(catalog_dir: str, incident_id: str, namespace: str = "") -> di
         "incident": doc,
         "plan": build_plan(doc, namespace or doc["target"]["namespace"]),
         "known_ids": ids,
-        "path": path,
+        "incident_file": path,
     }
 
 
@@ -297,24 +305,23 @@ ARGUMENT_SPEC = {
     "catalog_dir": {"type": "path", "required": True},
     "namespace": {"type": "str", "default": ""},
 }
-ERRORS = (CatalogError,)
 
 
-def run(params: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
+def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
     """The module's work; reading files is the same in check mode. The action plugin calls this on the controller."""
     for library, present in (("PyYAML", HAS_YAML), ("jsonschema", HAS_JSONSCHEMA)):
         if not present:
             raise CatalogError(missing_required_lib(library))
-    return {"changed": False, **load_incident(params["catalog_dir"], params["id"], params["namespace"])}
+    started = iso(utc_now())
+    return {
+        "changed": False,
+        "loaded_at": started,
+        **load_incident(params["catalog_dir"], params["id"], params["namespace"]),
+    }
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = run(module.params, module.check_mode)
-    except ERRORS as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    main_of(ARGUMENT_SPEC, run, cluster=False)
 
 
 if __name__ == "__main__":

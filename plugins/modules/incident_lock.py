@@ -49,6 +49,11 @@ options:
       - With C(state=present), also record that the fault is in place (activation time, UTC), once.
     type: bool
     default: false
+  with_ledger:
+    description:
+      - With C(state=query), also read the incident's ledger (C(sockshop-incident-<id>-ledger)), as recover needs both.
+    type: bool
+    default: false
 requirements:
   - kubernetes >= 24.2.0
 notes:
@@ -94,11 +99,14 @@ lock:
     holder: ops@laptop
     since: "2026-11-23T08:24:46.120Z"
     activated_at: ""
+ledger:
+  description: With I(with_ledger), whether the incident's ledger exists (C(exists)) and the ledger itself (C(ledger)).
+  returned: with state query and with_ledger
+  type: dict
 """
 
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.sockshop_cluster import ConfigMaps
 from ansible.module_utils.sockshop_incident import (
     LOCK_NAME,
@@ -106,22 +114,24 @@ from ansible.module_utils.sockshop_incident import (
     IncidentError,
     LockHeld,
     describe,
-    iso,
+    incident_spec,
+    ledger_name,
+    ledger_of,
     lock_of,
     managed_labels,
     release,
-    utc_now,
     who,
 )
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+from ansible.module_utils.sockshop_module import Connect, iso, main_of, utc_now
 
-try:
-    from kubernetes.dynamic.exceptions import DynamicApiError
-except ImportError:  # reported by AnsibleK8SModule
-    DynamicApiError = Exception  # type: ignore[misc,assignment]
+ARGUMENT_SPEC = incident_spec(
+    {
+        "state": {"type": "str", "choices": ["present", "absent", "query"], "default": "present"},
+        "run_id": {"type": "str", "default": ""},
+        "activated": {"type": "bool", "default": False},
+        "with_ledger": {"type": "bool", "default": False},
+    }
+)
 
 
 def lock_body(namespace: str, lock: dict[str, str]) -> dict[str, Any]:
@@ -195,17 +205,20 @@ def acquire(
     return {"changed": changed, "action": action, "held": True, "lock": lock}
 
 
-def query(store: Any) -> dict[str, Any]:
+def query(store: Any, ledger_of_incident: str = "") -> dict[str, Any]:
     lock = lock_of(store.get(LOCK_NAME))
     result: dict[str, Any] = {"changed": False, "action": "free" if lock is None else "held", "held": lock is not None}
     if lock is not None:
         result["lock"] = lock
+    if ledger_of_incident:  # recover reads both in one call
+        ledger = ledger_of(store.get(ledger_name(ledger_of_incident)))
+        result["ledger"] = {"exists": ledger is not None, **({"ledger": ledger} if ledger is not None else {})}
     return result
 
 
-def run(store: Any, params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+def decide(store: Any, params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     if params["state"] == "query":
-        return query(store)
+        return query(store, params["incident_id"] if params["with_ledger"] else "")
     if params["state"] == "absent":
         return release(store, params["incident_id"], check_mode)
     return acquire(
@@ -219,29 +232,12 @@ def run(store: Any, params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     )
 
 
+def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
+    return decide(ConfigMaps(connect(), params["namespace"]), params, check_mode)
+
+
 def main() -> None:
-    argument_spec = {
-        "incident_id": {"type": "str", "required": True},
-        "namespace": {"type": "str", "required": True},
-        "state": {"type": "str", "choices": ["present", "absent", "query"], "default": "present"},
-        "run_id": {"type": "str", "default": ""},
-        "activated": {"type": "bool", "default": False},
-    }
-    argument_spec.update(AUTH_ARG_SPEC)
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        client = get_api_client(module=module)
-        result = run(ConfigMaps(client, module.params["namespace"]), module.params, module.check_mode)
-    except LockHeld as exc:
-        module.fail_json(msg=str(exc), lock=exc.lock)
-    except IncidentError as exc:
-        module.fail_json(msg=str(exc))
-    except (CoreException, DynamicApiError) as exc:
-        module.fail_json(
-            msg=f"the API server refused the incident lock operation: {exc}. Check the context and that the namespace "
-            f"{module.params['namespace']} exists."
-        )
-    module.exit_json(**result)
+    main_of(ARGUMENT_SPEC, run)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,12 @@ options:
         incident_signals. For C(recover), C(confirm) is the same for the recovery probes.
     type: dict
     default: {}
+  require_confirmed:
+    description:
+      - With C(phase=recover), fail once the phase is recorded when one of the incident's recovery confirmations did
+        not hold, naming them (the recover phase's verdict).
+    type: bool
+    default: false
   timestamp:
     description:
       - UTC timestamp naming the report directory (C(state=render)); default is when the run's activation started.
@@ -120,12 +126,11 @@ import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.sockshop_incident import iso, parse_iso, utc_now
+from ansible.module_utils.sockshop_module import Connect, ModuleError, iso, main_of, parse_iso, utc_now, write_atomic
 from ansible.module_utils.sockshop_money import MoneyError, float_sum_truncated, format_money, money_str, to_decimal
 
 
-class ReportError(Exception):
+class ReportError(ModuleError):
     """Nothing to report; the message says which phase to run."""
 
 
@@ -696,14 +701,6 @@ def read_journal(path: str) -> dict[str, Any] | None:
         return None
 
 
-def write(path: str, text: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 ARGUMENT_SPEC = {
     "state": {"type": "str", "choices": ["record", "render"], "default": "record"},
     "incident": {"type": "dict", "required": True},
@@ -711,19 +708,30 @@ ARGUMENT_SPEC = {
     "run_id": {"type": "str", "default": ""},
     "phase": {"type": "str", "choices": ["activate", "verify", "recover"]},
     "data": {"type": "dict", "default": {}},
+    "require_confirmed": {"type": "bool", "default": False},
     "timestamp": {"type": "str", "default": ""},
 }
 REQUIRED_IF = [("state", "record", ("phase",))]
-ERRORS = (ReportError,)
 
 
 def record_phase(params: dict[str, Any], path: str, journal: dict[str, Any] | None, check_mode: bool) -> dict[str, Any]:
     incident = params["incident"]
     journal = record(journal, incident["id"], params["run_id"], params["phase"], params["data"])
     if not check_mode:
-        write(path, json.dumps(journal, indent=1, sort_keys=True))
+        write_atomic(path, json.dumps(journal, indent=1, sort_keys=True))
     # The journal is run output, like a log: recording never counts as a change to the system.
-    return {"changed": False, "journal": journal, "summary": summarise(incident, journal)}
+    summary = summarise(incident, journal)
+    result: dict[str, Any] = {"changed": False, "journal": journal, "summary": summary}
+    if params["phase"] == "recover" and params["require_confirmed"]:
+        unconfirmed = [s["name"] for s in summary["signals"] if s["stage"] == "recover" and s["status"] == "failed"]
+        if unconfirmed:
+            raise ReportError(
+                f"Incident {incident['id']} is restored from the ledger, but these recovery confirmations did not "
+                f"hold: {'; '.join(unconfirmed)}. See the report.",
+                **result,
+            )
+        result["msg"] = f"Incident {incident['id']} is recovered: the ledger is cleared and the lock released."
+    return result
 
 
 def report_folder(params: dict[str, Any], journal: dict[str, Any]) -> str:
@@ -763,7 +771,7 @@ def render_report(
     changed = not up_to_date(folder, files, journal)
     if changed and not check_mode:
         for name, text in files.items():
-            write(os.path.join(folder, name), text)
+            write_atomic(os.path.join(folder, name), text)
     return {
         "changed": changed,
         "journal": journal,
@@ -773,7 +781,7 @@ def render_report(
     }
 
 
-def run(params: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
+def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
     """The module's work, on the controller: the action plugin calls this without a module process."""
     path = journal_path(params["reports_dir"], params["incident"]["id"])
     try:
@@ -789,12 +797,7 @@ def run(params: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
-    try:
-        result = run(module.params, module.check_mode)
-    except ERRORS as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    main_of(ARGUMENT_SPEC, run, cluster=False, required_if=REQUIRED_IF)
 
 
 if __name__ == "__main__":

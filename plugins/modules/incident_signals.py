@@ -135,30 +135,37 @@ passed:
 import json
 import re
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
-from ansible.module_utils.sockshop_service_proxy import ServiceProxyError, call_service, status_message
 from ansible.module_utils.sockshop_cluster import ConfigMaps, LiveState
 from ansible.module_utils.sockshop_incident import (
+    LEDGER_KEY,
     get_path,
+    incident_spec,
     ledger_name,
-    parse_iso,
     ready_ratio,
     restart_counts,
-    LEDGER_KEY,
 )
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+from ansible.module_utils.sockshop_module import Connect, ModuleError, main_of, parse_iso
+from ansible.module_utils.sockshop_service_proxy import ServiceProxyError, call_service, status_message
+from ansible.module_utils.urls import open_url
 
-try:
-    from kubernetes.dynamic.exceptions import DynamicApiError
-except ImportError:  # reported by AnsibleK8SModule
-    DynamicApiError = Exception  # type: ignore[misc,assignment]
+ARGUMENT_SPEC = incident_spec(
+    {
+        "signals": {"type": "list", "elements": "dict", "required": True},
+        "queries": {"type": "dict", "default": {}},
+        "since": {"type": "str", "required": True},
+        "orders": {"type": "list", "elements": "dict", "default": []},
+        "poll_s": {"type": "float", "default": 0.5},
+        "prometheus_url": {"type": "str", "default": ""},
+        "datadog_site": {"type": "str", "default": "datadoghq.com"},
+        "datadog_api_url": {"type": "str", "default": ""},
+        "datadog_api_key": {"type": "str", "default": "", "no_log": True},
+        "datadog_app_key": {"type": "str", "default": "", "no_log": True},
+    }
+)
 
 # Kubernetes event and log timestamps have whole seconds; allow that much before the window opens.
 SLACK_S = 1.0
@@ -521,50 +528,34 @@ def http_json(url: str, headers: dict[str, str] | None = None, body: Any = None)
     return json.loads(response.read())
 
 
-def main() -> None:
-    argument_spec = {
-        "incident_id": {"type": "str", "required": True},
-        "namespace": {"type": "str", "required": True},
-        "signals": {"type": "list", "elements": "dict", "required": True},
-        "queries": {"type": "dict", "default": {}},
-        "since": {"type": "str", "required": True},
-        "orders": {"type": "list", "elements": "dict", "default": []},
-        "poll_s": {"type": "float", "default": 0.5},
-        "prometheus_url": {"type": "str", "default": ""},
-        "datadog_site": {"type": "str", "default": "datadoghq.com"},
-        "datadog_api_url": {"type": "str", "default": ""},
-        "datadog_api_key": {"type": "str", "default": "", "no_log": True},
-        "datadog_app_key": {"type": "str", "default": "", "no_log": True},
-    }
-    argument_spec.update(AUTH_ARG_SPEC)
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec, supports_check_mode=True)
-    params = module.params
+def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
+    client, namespace = connect(), params["namespace"]
+
+    def call(service: str, port: Any, path: str) -> Any:
+        return call_service(client, namespace, service, port, path, timeout=10)
+
     try:
-        client = get_api_client(module=module)
-
-        def call(service: str, port: Any, path: str) -> Any:
-            return call_service(client, params["namespace"], service, port, path, timeout=10)
-
         observer = Observer(
-            LiveState(client, params["namespace"]),
-            ConfigMaps(client, params["namespace"]),
-            dict(params, check_mode=module.check_mode),
+            LiveState(client, namespace),
+            ConfigMaps(client, namespace),
+            dict(params, check_mode=check_mode),
             http_json,
             call,
         )
         results = poll(params["signals"], observer, time.monotonic, time.sleep, params["poll_s"])
     except ValueError as exc:
-        module.fail_json(
-            msg=f"bad signal input: {exc}. Pass since as an RFC 3339 UTC time and signals as in the incident file."
-        )
+        raise ModuleError(
+            f"bad signal input: {exc}. Pass since as an RFC 3339 UTC time and signals as in the incident file."
+        ) from exc
     except (KeyError, TypeError) as exc:
-        module.fail_json(msg=f"a signal is missing {exc}; load signals with incident_load so they match the schema.")
-    except (CoreException, DynamicApiError) as exc:
-        module.fail_json(
-            msg=f"the API server refused a signal check: {exc}. "
-            f"Check the context and the namespace {params['namespace']}."
-        )
-    module.exit_json(changed=False, results=results, passed=all(r["status"] != "failed" for r in results))
+        raise ModuleError(
+            f"a signal is missing {exc}; load signals with incident_load so they match the schema."
+        ) from exc
+    return {"changed": False, "results": results, "passed": all(r["status"] != "failed" for r in results)}
+
+
+def main() -> None:
+    main_of(ARGUMENT_SPEC, run)
 
 
 if __name__ == "__main__":

@@ -97,8 +97,10 @@ import io
 import traceback
 from contextlib import redirect_stdout
 from pathlib import Path
+from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.sockshop_module import Connect, ModuleError, main_of
 
 try:
     from kubesim import cli
@@ -108,8 +110,15 @@ try:
 except ImportError:
     KUBESIM_ERROR = traceback.format_exc()
 
+ARGUMENT_SPEC = {
+    "state": {"type": "str", "choices": ["started", "stopped"], "default": "started"},
+    "state_dir": {"type": "path", "required": True},
+    "purge": {"type": "bool", "default": False},
+    "timeout": {"type": "float", "default": 15.0},
+}
 
-def ensure(state: str, root: Path, purge: bool, check: bool, timeout: float) -> dict:
+
+def ensure(state: str, root: Path, purge: bool, check: bool, timeout: float) -> dict[str, Any]:
     """Bring the cluster to `state`; return the module result (without Ansible)."""
     sd = StateDir(root)
     before = cli.running(sd)
@@ -119,8 +128,9 @@ def ensure(state: str, root: Path, purge: bool, check: bool, timeout: float) -> 
         with redirect_stdout(output):
             rc = cli.up(sd, timeout=timeout) if state == "started" else cli.down(sd, purge=purge)
         if rc != 0:
-            raise RuntimeError(
-                f"kubesim {'up' if state == 'started' else 'down'} failed: {output.getvalue()} (see {sd.log})"
+            raise ModuleError(
+                f"kubesim {'up' if state == 'started' else 'down'} failed: {output.getvalue().strip()} (see {sd.log}). "
+                "Check the cluster log and `python -m kubesim status`."
             )
     info = cli.running(sd) if not check else before
     result = {
@@ -135,33 +145,14 @@ def ensure(state: str, root: Path, purge: bool, check: bool, timeout: float) -> 
     return result
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "state": {"type": "str", "choices": ["started", "stopped"], "default": "started"},
-            "state_dir": {"type": "path", "required": True},
-            "purge": {"type": "bool", "default": False},
-            "timeout": {"type": "float", "default": 15.0},
-        },
-        supports_check_mode=True,
-    )
+def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
     if KUBESIM_ERROR:
-        module.fail_json(
-            msg=missing_required_lib("kubesim (run `make setup` in the repository)"), exception=KUBESIM_ERROR
-        )
-    try:
-        result = ensure(
-            module.params["state"],
-            Path(module.params["state_dir"]),
-            module.params["purge"],
-            module.check_mode,
-            module.params["timeout"],
-        )
-    except Exception as exc:
-        module.fail_json(
-            msg=f"{exc}. Check the cluster log and `python -m kubesim status`.", exception=traceback.format_exc()
-        )
-    module.exit_json(**result)
+        raise ModuleError(missing_required_lib("kubesim (run `make setup` in the repository)"), exception=KUBESIM_ERROR)
+    return ensure(params["state"], Path(params["state_dir"]), params["purge"], check_mode, params["timeout"])
+
+
+def main() -> None:
+    main_of(ARGUMENT_SPEC, run, cluster=False)
 
 
 if __name__ == "__main__":

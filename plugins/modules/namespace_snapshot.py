@@ -105,21 +105,29 @@ summary:
 """
 
 import json
-import os
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.sockshop_incident import IncidentError, iso, utc_now
+from ansible.module_utils.sockshop_incident import IncidentError
+from ansible.module_utils.sockshop_module import (
+    NAMESPACE_SPEC,
+    Connect,
+    cluster_spec,
+    iso,
+    main_of,
+    utc_now,
+    write_atomic,
+)
 from ansible.module_utils.sockshop_snapshot import compare, describe, take
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
-try:
-    from kubernetes.dynamic.exceptions import DynamicApiError
-except ImportError:  # reported by AnsibleK8SModule
-    DynamicApiError = Exception  # type: ignore[misc,assignment]
+ARGUMENT_SPEC = cluster_spec(
+    NAMESPACE_SPEC,
+    {
+        "path": {"type": "path", "required": True},
+        "state": {"type": "str", "choices": ["present", "diff"], "default": "present"},
+        "faulted": {"type": "list", "elements": "str", "default": []},
+        "force": {"type": "bool", "default": False},
+    },
+)
 
 
 def counts(snapshot: dict[str, Any]) -> dict[str, int]:
@@ -141,14 +149,6 @@ def load(path: str) -> dict[str, Any] | None:
     return snapshot
 
 
-def save(path: str, snapshot: dict[str, Any]) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(snapshot, handle, indent=1, sort_keys=True)
-    os.replace(tmp, path)
-
-
 def record(live: Any, params: dict[str, Any], check_mode: bool, now: str) -> dict[str, Any]:
     existing = None if params["force"] else load(params["path"])
     if existing is not None:
@@ -160,7 +160,7 @@ def record(live: Any, params: dict[str, Any], check_mode: bool, now: str) -> dic
         return {"changed": False, "action": "kept", "objects": counts(existing), "taken_at": existing["taken_at"]}
     snapshot = live(now)
     if not check_mode:
-        save(params["path"], snapshot)
+        write_atomic(params["path"], json.dumps(snapshot, indent=1, sort_keys=True))
     action = "would_record" if check_mode else "recorded"
     return {"changed": True, "action": action, "objects": counts(snapshot), "taken_at": snapshot["taken_at"]}
 
@@ -185,7 +185,7 @@ def diff(live: Any, params: dict[str, Any], now: str) -> dict[str, Any]:
     }
 
 
-def run(live: Any, params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+def decide(live: Any, params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     """`live(now)` takes a snapshot of the live namespace."""
     now = iso(utc_now())
     if params["state"] == "present":
@@ -193,27 +193,12 @@ def run(live: Any, params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     return diff(live, params, now)
 
 
+def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
+    return decide(lambda now: take(connect(), params["namespace"], now), params, check_mode)
+
+
 def main() -> None:
-    argument_spec = {
-        "namespace": {"type": "str", "required": True},
-        "path": {"type": "path", "required": True},
-        "state": {"type": "str", "choices": ["present", "diff"], "default": "present"},
-        "faulted": {"type": "list", "elements": "str", "default": []},
-        "force": {"type": "bool", "default": False},
-    }
-    argument_spec.update(AUTH_ARG_SPEC)
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec, supports_check_mode=True)
-    namespace = module.params["namespace"]
-    try:
-        client = get_api_client(module=module)
-        result = run(lambda now: take(client, namespace, now), module.params, module.check_mode)
-    except IncidentError as exc:
-        module.fail_json(msg=str(exc))
-    except (CoreException, DynamicApiError) as exc:
-        module.fail_json(
-            msg=f"the API server refused to list namespace {namespace}: {exc}. Check the context and the namespace."
-        )
-    module.exit_json(**result)
+    main_of(ARGUMENT_SPEC, run)
 
 
 if __name__ == "__main__":

@@ -176,21 +176,17 @@ exports:
   type: dict
 """
 
-import copy
 import csv
+import datetime as dt
 import io
 import json
 import os
-import tempfile
-import traceback
-from datetime import datetime, timezone
+import stat
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
 
-from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-
+from ansible.module_utils.sockshop_module import Connect, ModuleError, cluster_spec, main_of, write_atomic
 from ansible.module_utils.sockshop_money import (
     MoneyError,
     float_sum_truncated,
@@ -200,47 +196,64 @@ from ansible.module_utils.sockshop_money import (
     quantize,
     to_decimal,
 )
-from ansible.module_utils.sockshop_service_proxy import (
-    ServiceProxyError,
-    call_service,
-    connect,
-    is_no_endpoints,
-    status_message,
-)
+from ansible.module_utils.sockshop_service_proxy import ProxyResponse, call_service, is_no_endpoints, status_message
 
-ARG_SPEC = {
-    "src": {"type": "path"},
-    "namespace": {"type": "str", "default": "sock-shop"},
-    "service": {"type": "str", "default": "orders"},
-    "port": {"type": "str", "default": "80"},
-    "page_size": {"type": "int", "default": 100},
-    "timeout": {"type": "float", "default": 30},
-    "status": {"type": "list", "elements": "str", "default": ["PAYMENT_FAILED"]},
-    "since": {"type": "str"},
-    "until": {"type": "str"},
-    "duplicate_window_s": {"type": "int", "default": 300},
-    "export_json": {"type": "path"},
-    "export_csv": {"type": "path"},
-}
+ARGUMENT_SPEC = cluster_spec(
+    {
+        "src": {"type": "path"},
+        "namespace": {"type": "str", "default": "sock-shop"},
+        "service": {"type": "str", "default": "orders"},
+        "port": {"type": "str", "default": "80"},
+        "page_size": {"type": "int", "default": 100},
+        "timeout": {"type": "float", "default": 30},
+        "status": {"type": "list", "elements": "str", "default": ["PAYMENT_FAILED"]},
+        "since": {"type": "str"},
+        "until": {"type": "str"},
+        "duplicate_window_s": {"type": "int", "default": 300},
+        "export_json": {"type": "path"},
+        "export_csv": {"type": "path"},
+    }
+)
 
 MAX_PAGES = 100000
 
+# The items of an order as compared for duplicates: sorted ((itemId, quantity), ...).
+ItemsKey = tuple[tuple[str, int], ...]
 
-class ReconcileError(Exception):
+
+class ReconcileError(ModuleError):
     """The reconciliation cannot be done; the message says why and what to do."""
 
 
 class MalformedOrder(ReconcileError):
-    def __init__(self, index, order_id, problem):
+    """A record that is not an order; the failed result names it (record_index, record_id)."""
+
+    def __init__(self, index: int, order_id: str | None, problem: str) -> None:
         self.index, self.order_id, self.problem = index, order_id, problem
         who = f"id {order_id!r}" if order_id is not None else "no id"
-        super().__init__(f"order record #{index} ({who}) is malformed: {problem}")
+        super().__init__(
+            f"order record #{index} ({who}) is malformed: {problem}; "
+            "fix or remove that record in the source, nothing was exported",
+            record_index=index,
+            record_id=order_id,
+        )
 
 
 class Order:
     __slots__ = ("customer_id", "date", "id", "index", "items", "shipment", "status", "total")
 
-    def __init__(self, index, order_id, customer_id, *, status, total, date, items, shipment):
+    def __init__(
+        self,
+        index: int,
+        order_id: str,
+        customer_id: str,
+        *,
+        status: str,
+        total: Decimal,
+        date: dt.datetime,
+        items: ItemsKey,
+        shipment: Any,
+    ) -> None:
         self.index = index
         self.id = order_id
         self.customer_id = customer_id
@@ -254,7 +267,7 @@ class Order:
 # ----------------------------------------------------------------------------- reading
 
 
-def extract_orders(doc):
+def extract_orders(doc: Any) -> list[Any]:
     """The order records of a HAL page (``_embedded.customerOrders``) or of a plain list."""
     if isinstance(doc, list):
         return doc
@@ -267,7 +280,7 @@ def extract_orders(doc):
     raise ReconcileError("expected a HAL document with _embedded.customerOrders or a list of orders")
 
 
-def load_orders_file(path):
+def load_orders_file(path: str) -> list[Any]:
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -283,12 +296,12 @@ def load_orders_file(path):
         raise ReconcileError(f"src {path}: {exc}") from None
 
 
-def fetch_orders(get, page_size=100, max_pages=MAX_PAGES):
+def fetch_orders(get: Callable[[str], ProxyResponse], page_size: int = 100, max_pages: int = MAX_PAGES) -> list[Any]:
     """Every order from ``GET /orders?page=N&size=M`` (HAL), following ``page.totalPages``.
 
     ``get(path)`` returns a ProxyResponse.
     """
-    orders = []
+    orders: list[Any] = []
     page = 0
     for _ in range(max_pages):
         path = f"/orders?page={page}&size={page_size}"
@@ -323,31 +336,39 @@ def fetch_orders(get, page_size=100, max_pages=MAX_PAGES):
 # ----------------------------------------------------------------------------- validation
 
 
-def parse_time(value, what="date"):
-    """An aware UTC datetime from ISO-8601 text (no offset means UTC) or epoch milliseconds."""
+def parse_time(value: Any, what: str = "date") -> dt.datetime:
+    """An aware UTC datetime from ISO-8601 text (no offset means UTC) or epoch milliseconds.
+
+    Not sockshop_module.parse_iso: order dates may be epoch milliseconds, and since/until any ISO-8601 form
+    datetime.fromisoformat reads (a date alone, a space for the T).
+    """
     if isinstance(value, bool):
         raise ValueError(f"{what} {value!r} is not a time")
     if isinstance(value, int):
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} {value!r} is not an ISO-8601 time")
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{what} {value!r} is not an ISO-8601 time") from None
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
 
 
-def utc_text(moment):
+def utc_text(moment: dt.datetime | None) -> str | None:
+    """UTC as 2026-03-14T08:24:46Z (None stays None), the documented date format of the result.
+
+    Not sockshop_module.iso, which always writes milliseconds: here fractions appear only when the order had them.
+    """
     if moment is None:
         return None
-    text = moment.astimezone(timezone.utc).isoformat()
+    text = moment.astimezone(dt.UTC).isoformat()
     return text.replace("+00:00", "Z")
 
 
-def _customer_id(raw):
+def _customer_id(raw: dict[str, Any]) -> str | None:
     cid = raw.get("customerId")
     if isinstance(cid, str) and cid:
         return cid
@@ -359,7 +380,7 @@ def _customer_id(raw):
     return None
 
 
-def _items_key(raw_items):
+def _items_key(raw_items: Any) -> ItemsKey:
     """Sorted ((itemId, quantity), ...) of an order's items; ValueError naming a bad item."""
     if raw_items is None or raw_items == []:
         return ()
@@ -384,7 +405,7 @@ def _items_key(raw_items):
     raise ValueError("items are not valid")  # pragma: no cover - the loop above names the bad item
 
 
-def normalise(index, raw):
+def normalise(index: int, raw: Any) -> Order:
     """An Order from one raw record, or MalformedOrder naming the record and the problem."""
     if not isinstance(raw, dict):
         raise MalformedOrder(index, None, f"is {type(raw).__name__}, not an object")
@@ -421,13 +442,13 @@ def normalise(index, raw):
 # ----------------------------------------------------------------------------- the figures
 
 
-def find_duplicates(orders, window_s):
+def find_duplicates(orders: list[Order], window_s: float) -> list[dict[str, Any]]:
     """Groups of orders (same customer, same non-empty items) chained within ``window_s`` seconds."""
-    by_key: dict = {}
+    by_key: dict[tuple[str, ItemsKey], list[Order]] = {}
     for order in orders:
         if order.items:
             by_key.setdefault((order.customer_id, order.items), []).append(order)
-    groups = []
+    groups: list[tuple[str, ItemsKey, list[Order]]] = []
     for (customer_id, items), candidates in by_key.items():
         if len(candidates) < 2:
             continue
@@ -458,7 +479,13 @@ def find_duplicates(orders, window_s):
     return result
 
 
-def reconcile(raw_orders, statuses=("PAYMENT_FAILED",), since=None, until=None, duplicate_window_s=300):
+def reconcile(
+    raw_orders: list[Any],
+    statuses: Iterable[str] = ("PAYMENT_FAILED",),
+    since: str | None = None,
+    until: str | None = None,
+    duplicate_window_s: float = 300,
+) -> dict[str, Any]:
     """The reconciliation of ``raw_orders``: a JSON-ready dict. Raises MalformedOrder on a bad record."""
     wanted = set(statuses)
     start = parse_time(since, "since") if since else None
@@ -475,7 +502,7 @@ def reconcile(raw_orders, statuses=("PAYMENT_FAILED",), since=None, until=None, 
         matched.append(order)
     matched_by_time = sorted(matched, key=lambda o: (o.date, o.id))
 
-    per_customer: dict = {}
+    per_customer: dict[str, dict[str, Any]] = {}
     exact = to_decimal(0)
     for order in matched_by_time:
         exact += order.total
@@ -534,17 +561,17 @@ def reconcile(raw_orders, statuses=("PAYMENT_FAILED",), since=None, until=None, 
 # ----------------------------------------------------------------------------- exports
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """JSON-ready copy (Decimals inside shipments become exact strings)."""
     return json.loads(json.dumps(value, default=str))
 
 
-def render_json(result, source):
+def render_json(result: dict[str, Any], source: str) -> str:
     doc = {"source": source, **{k: v for k, v in result.items() if k != "exports"}}
     return json.dumps(_plain(doc), indent=2, sort_keys=True) + "\n"
 
 
-def render_csv(result):
+def render_csv(result: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["id", "customer_id", "date", "status", "total", "shipment", "items"])
@@ -557,20 +584,20 @@ def render_csv(result):
     return out.getvalue()
 
 
-def write_atomic(path, content, check_mode=False):
-    """Write ``content`` to ``path`` via a temp file and rename in the same directory.
+def write_if_changed(path: str, content: str, check_mode: bool = False) -> bool:
+    """Write ``content`` to ``path`` (sockshop_module.write_atomic) unless the file already holds it.
 
-    Returns True when the file's content changed (or would, in check mode); an identical
-    file is left untouched.
+    Returns True when the file's content changed (or would, in check mode); an identical file is left untouched.
+    A replaced file keeps its mode. Unlike write_atomic it creates no directory: a missing one is reported.
     """
     data = content.encode("utf-8")
     try:
         with open(path, "rb") as handle:
             if handle.read() == data:
                 return False
-        existed = True
+            mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
     except FileNotFoundError:
-        existed = False
+        mode = 0o644
     except OSError as exc:
         raise ReconcileError(f"cannot read {path}: {exc.strerror or exc}") from None
     if check_mode:
@@ -578,23 +605,17 @@ def write_atomic(path, content, check_mode=False):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise ReconcileError(f"cannot export to {path}: directory {directory} does not exist; create it first")
-    mode = (os.stat(path).st_mode & 0o7777) if existed else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, content, mode)
     return True
 
 
-def export(result, source, export_json=None, export_csv=None, check_mode=False):
+def export(
+    result: dict[str, Any],
+    source: str,
+    export_json: str | None = None,
+    export_csv: str | None = None,
+    check_mode: bool = False,
+) -> dict[str, dict[str, Any]]:
     """Render every requested export first, then write them; returns {kind: {path, changed}}."""
     rendered = []
     if export_json:
@@ -603,23 +624,27 @@ def export(result, source, export_json=None, export_csv=None, check_mode=False):
         rendered.append(("csv", export_csv, render_csv(result)))
     exports = {}
     for kind, path, content in rendered:
-        exports[kind] = {"path": path, "changed": write_atomic(path, content, check_mode)}
+        try:
+            changed = write_if_changed(path, content, check_mode)
+        except OSError as exc:  # a file error, not the cluster's: say which export
+            raise ReconcileError(f"cannot export to {path}: {exc.strerror or exc}") from None
+        exports[kind] = {"path": path, "changed": changed}
     return exports
 
 
 # ----------------------------------------------------------------------------- the module
 
 
-def execute(params, check_mode, client_factory):
+def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
     if params["page_size"] < 1:
         raise ReconcileError("page_size must be at least 1")
     if params["src"]:
         raw = load_orders_file(params["src"])
         source = f"file {params['src']}"
     else:
-        client = client_factory()
+        client = connect()
 
-        def get(path):
+        def get(path: str) -> ProxyResponse:
             return call_service(
                 client, params["namespace"], params["service"], params["port"], path, timeout=params["timeout"]
             )
@@ -636,30 +661,8 @@ def execute(params, check_mode, client_factory):
     return _plain(result)
 
 
-def main():
-    argument_spec = copy.deepcopy(AUTH_ARG_SPEC)
-    argument_spec.update(copy.deepcopy(ARG_SPEC))
-    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        result = execute(module.params, module.check_mode, lambda: connect(lambda: get_api_client(module=module)))
-        module.exit_json(**result)
-    except MalformedOrder as exc:
-        module.fail_json(
-            msg=f"{exc}; fix or remove that record in the source, nothing was exported",
-            record_index=exc.index,
-            record_id=exc.order_id,
-            changed=False,
-        )
-    except (ReconcileError, ServiceProxyError) as exc:
-        module.fail_json(msg=to_native(exc), changed=False)
-    except CoreException as exc:
-        module.fail_json(msg=f"{to_native(exc)}; check kubeconfig, context or host/api_key", changed=False)
-    except Exception as exc:
-        module.fail_json(
-            msg=f"order reconciliation failed: {type(exc).__name__}: {to_native(exc)}",
-            exception=traceback.format_exc(),
-            changed=False,
-        )
+def main() -> None:
+    main_of(ARGUMENT_SPEC, run)
 
 
 if __name__ == "__main__":

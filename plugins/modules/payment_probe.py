@@ -162,6 +162,11 @@ time_to_expect_s:
   returned: when O(expect) is given and met
   type: float
   sample: 3.104
+answered_at:
+  description: When the last answer came (UTC), the moment the expectation held when one is given.
+  returned: success, not in check mode
+  type: str
+  sample: "2026-11-23T08:26:51.512Z"
 amount:
   description: Amount sent, two decimals.
   returned: always
@@ -174,25 +179,14 @@ skipped:
   sample: true
 """
 
-import copy
 import json
 import time
-import traceback
+from collections.abc import Callable
+from typing import Any
 
-from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-
+from ansible.module_utils.sockshop_module import Connect, ModuleError, cluster_spec, iso, main_of, utc_now
 from ansible.module_utils.sockshop_money import MoneyError, jsonable, money, money_str
-from ansible.module_utils.sockshop_service_proxy import (
-    ProxyTimeout,
-    ServiceProxyError,
-    call_service,
-    connect,
-    status_message,
-)
+from ansible.module_utils.sockshop_service_proxy import ProxyResponse, ProxyTimeout, call_service, status_message
 
 CLASSIFICATIONS = (
     "authorised",
@@ -205,39 +199,41 @@ CLASSIFICATIONS = (
     "bad_response",
 )
 
-ARG_SPEC = {
-    "namespace": {"type": "str", "default": "sock-shop"},
-    "service": {"type": "str", "default": "payment"},
-    "port": {"type": "str", "default": "80"},
-    "path": {"type": "str", "default": "/paymentAuth"},
-    "amount": {"type": "raw", "default": 50.00},
-    "card": {"type": "dict"},
-    "customer": {"type": "dict"},
-    "address": {"type": "dict"},
-    "timeout": {"type": "float", "default": 10},
-    "expect": {
-        "type": "dict",
-        "options": {
-            "authorised": {"type": "bool"},
-            "classification": {"type": "str", "choices": list(CLASSIFICATIONS)},
-            "message_contains": {"type": "str"},
-            "max_latency_s": {"type": "float"},
+ARGUMENT_SPEC = cluster_spec(
+    {
+        "namespace": {"type": "str", "default": "sock-shop"},
+        "service": {"type": "str", "default": "payment"},
+        "port": {"type": "str", "default": "80"},
+        "path": {"type": "str", "default": "/paymentAuth"},
+        "amount": {"type": "raw", "default": 50.00},
+        "card": {"type": "dict"},
+        "customer": {"type": "dict"},
+        "address": {"type": "dict"},
+        "timeout": {"type": "float", "default": 10},
+        "expect": {
+            "type": "dict",
+            "options": {
+                "authorised": {"type": "bool"},
+                "classification": {"type": "str", "choices": list(CLASSIFICATIONS)},
+                "message_contains": {"type": "str"},
+                "max_latency_s": {"type": "float"},
+            },
         },
-    },
-    "budget_s": {"type": "float", "default": 60},
-    "interval_s": {"type": "float", "default": 1},
-}
+        "budget_s": {"type": "float", "default": 60},
+        "interval_s": {"type": "float", "default": 1},
+    }
+)
 
 
-class ProbeError(Exception):
-    """The probe could not run, or its expectation was not met; the message says what to do."""
-
-    def __init__(self, message, result=None):
-        super().__init__(message)
-        self.result = result or {}
+# One probe: (request body, timeout_s) -> the answer, or ProxyTimeout.
+Send = Callable[[Any, float], ProxyResponse]
 
 
-def classify_message(message):
+class ProbeError(ModuleError):
+    """The probe could not run, or its expectation was not met; ``partial`` is the last answer."""
+
+
+def classify_message(message: str) -> str:
     """Class of an ``authorised: false`` answer from the payment service's own message."""
     text = message.lower()
     if "connection refused" in text:
@@ -251,7 +247,7 @@ def classify_message(message):
     return "declined"
 
 
-def classify(status, body):
+def classify(status: int, body: bytes) -> tuple[str, bool, str, Any]:
     """(classification, authorised, message, parsed body) for one HTTP answer through the proxy."""
     text = body.decode("utf-8", errors="replace")
     try:
@@ -278,16 +274,21 @@ def classify(status, body):
     return "bad_response", False, f"HTTP {status}: {message}", parsed
 
 
-def build_request(amount, card=None, customer=None, address=None):
+def build_request(
+    amount: Any,
+    card: dict[str, Any] | None = None,
+    customer: dict[str, Any] | None = None,
+    address: dict[str, Any] | None = None,
+) -> Any:
     """The JSON body of ``POST /paymentAuth``; the amount is rounded to cents."""
-    request = {"amount": money(amount)}
+    request: dict[str, Any] = {"amount": money(amount)}
     for key, value in (("card", card), ("customer", customer), ("address", address)):
         if value:
             request[key] = value
     return jsonable(request)
 
 
-def probe_once(send, request, timeout):
+def probe_once(send: Send, request: Any, timeout: float) -> dict[str, Any]:
     """Send one probe; ``send(request, timeout)`` returns a ProxyResponse or raises ProxyTimeout."""
     try:
         response = send(request, timeout)
@@ -311,7 +312,7 @@ def probe_once(send, request, timeout):
     }
 
 
-def unmet(result, expect):
+def unmet(result: dict[str, Any], expect: dict[str, Any]) -> list[str]:
     """The parts of ``expect`` the result does not satisfy, as readable strings (empty when met)."""
     misses = []
     if expect.get("authorised") is not None and result["authorised"] != expect["authorised"]:
@@ -327,7 +328,7 @@ def unmet(result, expect):
     return misses
 
 
-def describe_expect(expect):
+def describe_expect(expect: dict[str, Any]) -> str:
     parts = []
     if expect.get("authorised") is not None:
         parts.append(f"authorised={str(expect['authorised']).lower()}")
@@ -341,8 +342,16 @@ def describe_expect(expect):
 
 
 def run_probe(
-    send, request, timeout, *, expect=None, budget_s=60.0, interval_s=1.0, clock=time.monotonic, sleep=time.sleep
-):
+    send: Send,
+    request: Any,
+    timeout: float,
+    *,
+    expect: dict[str, Any] | None = None,
+    budget_s: float = 60.0,
+    interval_s: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
     """Probe once, or until ``expect`` holds within ``budget_s``. Returns the result dict.
 
     Raises ProbeError (carrying the last result) when the expectation is not met in time.
@@ -371,20 +380,19 @@ def run_probe(
                 f"authorised={str(result['authorised']).lower()}, http_status={result['http_status']}, "
                 f"latency {result['latency_s']}s, message {result['message']!r} (not {', '.join(misses)}). "
                 "Check the incident state, or raise budget_s if the signal is just slow.",
-                result,
+                **result,
             )
         sleep(interval_s)
 
 
-def execute(module, client):
-    params = module.params
+def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
     try:
         amount = money(params["amount"])
     except MoneyError as exc:
         raise ProbeError(f"amount: {exc}; give a number of dollars such as 50.00") from None
     request = build_request(amount, params["card"], params["customer"], params["address"])
     common = {"changed": False, "amount": money_str(amount)}
-    if module.check_mode:
+    if check_mode:
         return dict(
             common,
             skipped=True,
@@ -394,8 +402,9 @@ def execute(module, client):
                 f"{params['namespace']}/{params['service']}:{params['port']}{params['path']}"
             ),
         )
+    client = connect()
 
-    def send(body, timeout):
+    def send(body: Any, timeout: float) -> ProxyResponse:
         return call_service(
             client,
             params["namespace"],
@@ -415,28 +424,11 @@ def execute(module, client):
         budget_s=params["budget_s"],
         interval_s=params["interval_s"],
     )
-    return dict(common, **result)
+    return dict(common, **result, answered_at=iso(utc_now()))
 
 
-def main():
-    argument_spec = copy.deepcopy(AUTH_ARG_SPEC)
-    argument_spec.update(copy.deepcopy(ARG_SPEC))
-    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        client = None if module.check_mode else connect(lambda: get_api_client(module=module))
-        module.exit_json(**execute(module, client))
-    except ProbeError as exc:
-        module.fail_json(msg=to_native(exc), changed=False, **exc.result)
-    except ServiceProxyError as exc:  # ClusterUnreachable, ProxyAccessDenied, other wire failures
-        module.fail_json(msg=to_native(exc), changed=False)
-    except CoreException as exc:
-        module.fail_json(msg=f"{to_native(exc)}; check kubeconfig, context or host/api_key", changed=False)
-    except Exception as exc:  # e.g. 401 from discovery: the API server rejected the credentials
-        module.fail_json(
-            msg=f"payment probe failed: {type(exc).__name__}: {to_native(exc)}; check the connection options",
-            exception=traceback.format_exc(),
-            changed=False,
-        )
+def main() -> None:
+    main_of(ARGUMENT_SPEC, run)
 
 
 if __name__ == "__main__":

@@ -59,8 +59,10 @@ options:
     description: Customers are named C(<prefix>-1), C(<prefix>-2)...; existing ones are reused.
     type: str
     default: incident-customer
-  password:
-    description: Password given to customers this module registers.
+  customer_password:
+    description:
+      - Password given to customers this module registers. (Not C(password), which is the API server's basic-auth
+        password of kubernetes.core's connection options.)
     type: str
     default: incident-password
   items:
@@ -203,23 +205,19 @@ plan:
 """
 
 import contextlib
-import copy
+import datetime as dt
 import re
 import time
-import traceback
-from datetime import datetime, timezone
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
 
-from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-
+from ansible.module_utils.sockshop_module import Connect, ModuleError, cluster_spec, main_of, utc_now
 from ansible.module_utils.sockshop_money import MoneyError, jsonable, loads_exact, money, money_str, to_decimal
 from ansible.module_utils.sockshop_service_proxy import (
+    Caller,
+    ProxyResponse,
     ProxyTimeout,
-    ServiceProxyError,
-    connect,
     is_no_endpoints,
     make_caller,
     status_message,
@@ -245,48 +243,44 @@ ITEM_OPTIONS = {
     "unitPrice": {"type": "raw", "required": True},
     "quantity": {"type": "int", "default": 1},
 }
-ARG_SPEC = {
-    "namespace": {"type": "str", "default": "sock-shop"},
-    "port": {"type": "str", "default": "80"},
-    "user_service": {"type": "str", "default": "user"},
-    "carts_service": {"type": "str", "default": "carts"},
-    "orders_service": {"type": "str", "default": "orders"},
-    "count": {"type": "int", "default": 5},
-    "customers": {"type": "int", "default": 2},
-    "customer_prefix": {"type": "str", "default": "incident-customer"},
-    "password": {"type": "str", "default": "incident-password", "no_log": True},
-    "items": {"type": "list", "elements": "dict", "options": ITEM_OPTIONS},
-    "carts": {
-        "type": "list",
-        "elements": "dict",
-        "options": {"items": {"type": "list", "elements": "dict", "required": True, "options": ITEM_OPTIONS}},
-    },
-    "shipping": {"type": "raw", "default": "4.99"},
-    "budget_s": {"type": "float", "default": 120},
-    "timeout": {"type": "float", "default": 30},
-}
+ARGUMENT_SPEC = cluster_spec(
+    {
+        "namespace": {"type": "str", "default": "sock-shop"},
+        "port": {"type": "str", "default": "80"},
+        "user_service": {"type": "str", "default": "user"},
+        "carts_service": {"type": "str", "default": "carts"},
+        "orders_service": {"type": "str", "default": "orders"},
+        "count": {"type": "int", "default": 5},
+        "customers": {"type": "int", "default": 2},
+        "customer_prefix": {"type": "str", "default": "incident-customer"},
+        "customer_password": {"type": "str", "default": "incident-password", "no_log": True},
+        "items": {"type": "list", "elements": "dict", "options": ITEM_OPTIONS},
+        "carts": {
+            "type": "list",
+            "elements": "dict",
+            "options": {"items": {"type": "list", "elements": "dict", "required": True, "options": ITEM_OPTIONS}},
+        },
+        "shipping": {"type": "raw", "default": "4.99"},
+        "budget_s": {"type": "float", "default": 120},
+        "timeout": {"type": "float", "default": 30},
+    }
+)
+MUTUALLY_EXCLUSIVE = [("items", "carts")]
 
 
-class PlaceOrdersError(Exception):
-    """Orders cannot be placed; ``result`` holds what was done before it happened."""
-
-    def __init__(self, message, result=None):
-        super().__init__(message)
-        self.result = result or {}
+class PlaceOrdersError(ModuleError):
+    """Orders cannot be placed; ``partial`` holds the result of what was done before it happened."""
 
 
-def utc_now():
-    return datetime.now(timezone.utc)
-
-
-def utc_text(moment):
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+def utc_text(moment: dt.datetime) -> str:
+    """UTC to the second (2026-03-14T08:24:46Z), the documented placed_at format: not sockshop_module.iso (ms)."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # ----------------------------------------------------------------------------- the plan
 
 
-def normalise_cart(items, label):
+def normalise_cart(items: Any, label: str) -> list[dict[str, Any]]:
     if not items:
         raise PlaceOrdersError(f"{label} has no items")
     cart = []
@@ -307,11 +301,19 @@ def normalise_cart(items, label):
     return cart
 
 
-def cart_total(cart, shipping):
+def cart_total(cart: list[dict[str, Any]], shipping: Decimal) -> Decimal:
     return sum((item["unitPrice"] * item["quantity"] for item in cart), start=to_decimal(0)) + shipping
 
 
-def build_plan(count, customers, prefix, *, items=None, carts=None, shipping="4.99"):
+def build_plan(
+    count: int,
+    customers: int,
+    prefix: str,
+    *,
+    items: list[Any] | None = None,
+    carts: list[Any] | None = None,
+    shipping: Any = "4.99",
+) -> list[dict[str, Any]]:
     """Which customer orders which cart, and the total the orders service should charge."""
     if not 1 <= count <= MAX_ORDERS:
         raise PlaceOrdersError(f"count {count} is out of range; place 1 to {MAX_ORDERS} orders per task")
@@ -343,7 +345,7 @@ def build_plan(count, customers, prefix, *, items=None, carts=None, shipping="4.
     return plan
 
 
-def plan_for_output(plan):
+def plan_for_output(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
             "n": entry["n"],
@@ -358,18 +360,18 @@ def plan_for_output(plan):
 # ----------------------------------------------------------------------------- talking to the services
 
 
-def _text(response):
+def _text(response: ProxyResponse) -> str:
     return response.body[:300].decode("utf-8", "replace")
 
 
-def _json(response):
+def _json(response: ProxyResponse) -> Any:
     try:
         return loads_exact(response.body)
     except ValueError:
         return None
 
 
-def _problem(service, method, path, response):
+def _problem(service: str, method: str, path: str, response: ProxyResponse) -> str:
     if is_no_endpoints(response):
         return f"{method} {service} {path}: {status_message(response.body)} (is the {service} deployment scaled down?)"
     doc = _json(response)
@@ -379,14 +381,14 @@ def _problem(service, method, path, response):
     return f"{method} {service} {path} answered HTTP {response.status}: {detail or _text(response)}"
 
 
-def _created_id(service, method, path, response):
+def _created_id(service: str, method: str, path: str, response: ProxyResponse) -> str:
     doc = _json(response)
     if response.status in (200, 201) and isinstance(doc, dict) and doc.get("id"):
         return str(doc["id"])
     raise PlaceOrdersError(_problem(service, method, path, response))
 
 
-def find_customer(call, user_service, username, timeout):
+def find_customer(call: Caller, user_service: str, username: str, timeout: float) -> str:
     response = call(user_service, "GET", "/customers", None, timeout)
     doc = _json(response)
     if response.status != 200 or doc is None:
@@ -401,7 +403,9 @@ def find_customer(call, user_service, username, timeout):
     raise PlaceOrdersError(f"user {username} exists (409 on /register) but GET /customers does not list it")
 
 
-def ensure_customer(call, services, username, password, timeout):
+def ensure_customer(
+    call: Caller, services: dict[str, str], username: str, password: str, timeout: float
+) -> dict[str, Any]:
     """Register ``username`` (or reuse it on 409) and give it an address and a card."""
     user = services["user"]
     register = {
@@ -431,7 +435,7 @@ def ensure_customer(call, services, username, password, timeout):
     return {"username": username, "id": customer_id, "address_id": address_id, "card_id": card_id, "created": created}
 
 
-def fill_cart(call, carts_service, customer_id, items, timeout):
+def fill_cart(call: Caller, carts_service: str, customer_id: str, items: list[dict[str, Any]], timeout: float) -> None:
     path = f"/carts/{customer_id}"
     response = call(carts_service, "DELETE", path, None, timeout)
     if response.status not in (200, 202, 204, 404):
@@ -443,7 +447,7 @@ def fill_cart(call, carts_service, customer_id, items, timeout):
             raise PlaceOrdersError(_problem(carts_service, "POST", item_path, response))
 
 
-def order_links(customer):
+def order_links(customer: dict[str, Any]) -> dict[str, str]:
     return {
         "customer": f"http://user/customers/{customer['id']}",
         "address": f"http://user/addresses/{customer['address_id']}",
@@ -452,7 +456,9 @@ def order_links(customer):
     }
 
 
-def read_order_answer(response, expected_total):
+def read_order_answer(
+    response: ProxyResponse, expected_total: Decimal
+) -> tuple[str | None, Decimal, str, str | None, str]:
     """(id, total, outcome, status, message) from the orders service's answer to POST /orders."""
     doc = _json(response)
     text = response.body.decode("utf-8", "replace")
@@ -476,15 +482,25 @@ def read_order_answer(response, expected_total):
     return order_id, total, "error", status, _problem("orders", "POST", "/orders", response)
 
 
-def place_orders(call, services, plan, *, password, budget_s, timeout, clock=time.monotonic, now=utc_now):
+def place_orders(
+    call: Caller,
+    services: dict[str, str],
+    plan: list[dict[str, Any]],
+    *,
+    password: str,
+    budget_s: float,
+    timeout: float,
+    clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], dt.datetime] = utc_now,
+) -> dict[str, Any]:
     """Place the planned orders; returns the module result (raises PlaceOrdersError with partial result)."""
     start = clock()
-    customers: dict = {}
-    orders: list = []
+    customers: dict[str, dict[str, Any]] = {}
+    orders: list[dict[str, Any]] = []
     wrote = False
     budget_exhausted = False
 
-    def result():
+    def result() -> dict[str, Any]:
         outcomes = {"PAID": 0, "PAYMENT_FAILED": 0, "error": 0}
         amounts = {"PAID": to_decimal(0), "PAYMENT_FAILED": to_decimal(0), "error": to_decimal(0)}
         for order in orders:
@@ -540,15 +556,15 @@ def place_orders(call, services, plan, *, password, budget_s, timeout, clock=tim
                     message=message,
                 )
             orders.append(record)
-    except (PlaceOrdersError, ServiceProxyError) as exc:
-        raise PlaceOrdersError(f"{exc}; {len(orders)} order(s) placed before this", result()) from None
+    except ModuleError as exc:  # PlaceOrdersError, or ServiceProxyError: no answer at all
+        raise PlaceOrdersError(f"{exc}; {len(orders)} order(s) placed before this", **result()) from None
     return result()
 
 
 # ----------------------------------------------------------------------------- the module
 
 
-def execute(params, check_mode, client_factory, *, clock=time.monotonic, now=utc_now):
+def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
     plan = build_plan(
         params["count"],
         params["customers"],
@@ -565,45 +581,17 @@ def execute(params, check_mode, client_factory, *, clock=time.monotonic, now=utc
             "placed": 0,
             "msg": f"check mode: would place {len(plan)} order(s) from {params['customers']} customer(s); nothing sent",
         }
-    call = make_caller(client_factory(), params["namespace"], params["port"])
+    call = make_caller(connect(), params["namespace"], params["port"])
     services = {"user": params["user_service"], "carts": params["carts_service"], "orders": params["orders_service"]}
-    return place_orders(
-        call,
-        services,
-        plan,
-        password=params["password"],
-        budget_s=params["budget_s"],
-        timeout=params["timeout"],
-        clock=clock,
-        now=now,
-    )
+    password, budget_s, timeout = params["customer_password"], params["budget_s"], params["timeout"]
+    result = place_orders(call, services, plan, password=password, budget_s=budget_s, timeout=timeout)
+    if result["budget_exhausted"]:
+        result["warnings"] = [f"budget_s ran out: placed {len(result['orders'])} of {params['count']} orders"]
+    return result
 
 
-def main():
-    argument_spec = copy.deepcopy(AUTH_ARG_SPEC)
-    argument_spec.update(copy.deepcopy(ARG_SPEC))
-    module = AnsibleK8SModule(
-        argument_spec=argument_spec, mutually_exclusive=[("items", "carts")], supports_check_mode=True
-    )
-    try:
-        result = execute(module.params, module.check_mode, lambda: connect(lambda: get_api_client(module=module)))
-        if result.get("budget_exhausted"):
-            module.warn(f"budget_s ran out: placed {len(result['orders'])} of {module.params['count']} orders")
-        module.exit_json(**result)
-    except PlaceOrdersError as exc:
-        partial = dict(exc.result)
-        partial.setdefault("changed", False)
-        module.fail_json(msg=to_native(exc), **partial)
-    except ServiceProxyError as exc:
-        module.fail_json(msg=to_native(exc), changed=False)
-    except CoreException as exc:
-        module.fail_json(msg=f"{to_native(exc)}; check kubeconfig, context or host/api_key", changed=False)
-    except Exception as exc:
-        module.fail_json(
-            msg=f"placing orders failed: {type(exc).__name__}: {to_native(exc)}",
-            exception=traceback.format_exc(),
-            changed=False,
-        )
+def main() -> None:
+    main_of(ARGUMENT_SPEC, run, mutually_exclusive=MUTUALLY_EXCLUSIVE)
 
 
 if __name__ == "__main__":

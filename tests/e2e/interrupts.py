@@ -63,8 +63,8 @@ VERIFY = [
     KillPoint("verify", "Check the Kubernetes, log and monitoring signals", expect(activated=True, replicas=0), True),
 ]
 RECOVER = [
-    KillPoint("recover", "Scale each ledgered workload back to its recorded replicas", expect(ledger=True), True),
-    KillPoint("recover", "Note when the restore is written", expect(ledger=True, replicas=1), True),
+    KillPoint("recover", "Restore the prior state from the ledger", expect(ledger=True), True),
+    KillPoint("recover", "Confirm that payments work again", expect(ledger=True, replicas=1), True),
     KillPoint(
         "recover",
         "Wait for the restored rollout, prove the recovery against the ledger, clear it and release the lock",

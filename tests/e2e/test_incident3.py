@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible.module_utils.sockshop_incident import parse_iso
+from ansible.module_utils.sockshop_module import parse_iso
 
 from tests.e2e.conftest import Cluster, ok, provisioned
 

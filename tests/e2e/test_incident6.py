@@ -68,7 +68,7 @@ def test_a_failed_preflight_gives_the_lock_back(cluster: Cluster) -> None:
         text = folded(failed)
         assert (
             "Incident 6 was not activated: preflight check 'Wait until the target workloads are Available' failed "
-            "(not serving within 1 s: payment)"
+            "(not serving within 1 s: payment (0/0 available))"
         ) in text, text[-3000:]
         assert "The lock was released; nothing else was changed." in text
         assert cluster.configmaps() == before  # no lock, no ledger

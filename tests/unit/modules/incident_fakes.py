@@ -92,3 +92,32 @@ class FakeLive:
 
     def pods_of(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
         return copy.deepcopy(self.pods.get(deployment["metadata"]["name"], []))
+
+    # The writes incident_fault makes; `writes` counts them, a scale leaves the pods to the controller (terminate()).
+    writes = 0
+
+    def scale(self, api_version: str, kind: str, name: str, replicas: int) -> None:
+        self.writes += 1
+        self.deployments[name]["spec"]["replicas"] = replicas
+
+    def merge_patch(self, api_version: str, kind: str, name: str, patch: dict[str, Any]) -> None:
+        self.writes += 1
+
+        def merge(into: dict[str, Any], change: dict[str, Any]) -> None:
+            for key, value in change.items():
+                if isinstance(value, dict):
+                    merge(into.setdefault(key, {}), value)
+                else:
+                    into[key] = value
+
+        merge(self.deployments[name], patch)
+
+    def terminate(self, name: str) -> None:
+        """The controller caught up: the Deployment counts as many pods as it wants."""
+        status = self.deployments[name].setdefault("status", {})
+        status["replicas"] = self.deployments[name]["spec"]["replicas"]
+
+
+def offline() -> Any:
+    """The `connect` of a module that must not touch a cluster: calling it fails the test."""
+    raise AssertionError("this module must not connect to a cluster here")

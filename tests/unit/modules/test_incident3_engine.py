@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible.module_utils.sockshop_incident import parse_iso
+from ansible.module_utils.sockshop_module import parse_iso
 
 from plugins.modules import incident_load
 from plugins.modules import incident_report as rep

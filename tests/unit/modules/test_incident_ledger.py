@@ -127,7 +127,7 @@ def test_damaged_ledger_is_reported() -> None:
 def test_query_omits_differences(live) -> None:
     store = FakeConfigMaps()
     record(store, live)
-    result = incident_ledger.run(store, live, {"state": "query", "incident_id": "6"}, False)
+    result = incident_ledger.decide(store, live, {"state": "query", "incident_id": "6"}, False)
     assert result["exists"] and "differences" not in result
 
 
@@ -189,7 +189,11 @@ def test_clear_waits_for_the_rollout_then_clears(live) -> None:
 
     clock = Clock(becomes_ready)
     result = incident_ledger.clear(store, live, "6", False, False, wait_s=30, clock=clock, sleep=clock.sleep)
-    assert (result["action"], result["differences"], result["waited_s"]) == ("cleared", [], 0.6)
+    assert (result["action"], result["differences"], result["waited_s"]) == (
+        "cleared",
+        [],
+        round(3 * incident_ledger.POLL_S, 3),
+    )
     assert ledger_name("6") not in store.objects
 
 
@@ -203,7 +207,7 @@ def test_clear_keeps_the_ledger_when_the_rollout_never_finishes(live) -> None:
     ):
         incident_ledger.clear(store, live, "6", False, False, wait_s=1, clock=clock, sleep=clock.sleep)
     assert ledger_name("6") in store.objects
-    assert clock.sleeps == 5
+    assert clock.sleeps == round(1 / incident_ledger.POLL_S)
 
 
 def test_clear_without_wait_checks_once(live) -> None:
@@ -229,12 +233,12 @@ def test_clear_and_release_the_lock_in_one_call(live, check) -> None:
     record(store, live)
     held_by(store, "6")
     writes = store.writes
-    result = incident_ledger.run(store, live, ABSENT_AND_RELEASE, check)
+    result = incident_ledger.decide(store, live, ABSENT_AND_RELEASE, check)
     expected = ("would_clear", "would_release") if check else ("cleared", "released")
     assert (result["changed"], result["action"], result["lock_release"]["action"]) == (True, *expected)
     assert (LOCK_NAME in store.objects, ledger_name("6") in store.objects) == (check, check)
     assert store.writes == writes + (0 if check else 2)
-    again = incident_ledger.run(store, live, ABSENT_AND_RELEASE, False)
+    again = incident_ledger.decide(store, live, ABSENT_AND_RELEASE, False)
     assert (again["changed"], again["exists"], again["lock_release"]["action"]) == (
         check,
         check,
@@ -245,7 +249,7 @@ def test_clear_and_release_the_lock_in_one_call(live, check) -> None:
 def test_release_without_a_ledger_frees_an_interrupted_activation(live) -> None:
     store = FakeConfigMaps()
     held_by(store, "6")
-    result = incident_ledger.run(store, live, ABSENT_AND_RELEASE, False)
+    result = incident_ledger.decide(store, live, ABSENT_AND_RELEASE, False)
     assert (result["changed"], result["exists"], result["lock_release"]) == (
         True,
         False,
@@ -262,7 +266,7 @@ def test_another_incidents_lock_keeps_ledger_and_lock(live) -> None:
     with pytest.raises(
         LockHeld, match=r"lock is held by incident 3 \(run run-a\).*Recover incident 3 instead"
     ) as refused:
-        incident_ledger.run(store, live, ABSENT_AND_RELEASE, False)
+        incident_ledger.decide(store, live, ABSENT_AND_RELEASE, False)
     assert refused.value.lock["incident"] == "3"
     assert store.writes == writes and ledger_name("6") in store.objects
 
@@ -273,5 +277,5 @@ def test_a_ledger_that_differs_keeps_the_lock(live) -> None:
     held_by(store, "6")
     live.deployments["stripe-mock"]["spec"]["replicas"] = 0
     with pytest.raises(IncidentError, match="live state differs"):
-        incident_ledger.run(store, live, ABSENT_AND_RELEASE, False)
+        incident_ledger.decide(store, live, ABSENT_AND_RELEASE, False)
     assert {LOCK_NAME, ledger_name("6")} <= set(store.objects)

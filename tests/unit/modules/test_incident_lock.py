@@ -138,3 +138,18 @@ def test_query() -> None:
     assert incident_lock.query(store) == {"changed": False, "action": "free", "held": False}
     take(store)
     assert incident_lock.query(store)["lock"]["run_id"] == "run-a"
+
+
+def test_query_with_the_ledger_reads_both_in_one_call() -> None:
+    store = FakeConfigMaps()
+    assert incident_lock.query(store, "6")["ledger"] == {"exists": False}
+    take(store)
+    store.create(
+        {
+            "metadata": {"name": "sockshop-incident-6-ledger"},
+            "data": {"ledger.json": '{"run_id": "run-a", "objects": []}'},
+        }
+    )
+    result = incident_lock.query(store, "6")
+    assert (result["held"], result["ledger"]) == (True, {"exists": True, "ledger": {"run_id": "run-a", "objects": []}})
+    assert "ledger" not in incident_lock.query(store)  # only when asked

@@ -7,9 +7,11 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
+from ansible.module_utils.sockshop_module import write_atomic
 
 from plugins.modules import incident_load
 from plugins.modules import incident_report as rep
+from tests.unit.modules.incident_fakes import offline
 
 CATALOG = Path(__file__).resolve().parents[3] / "incidents"
 INCIDENT = incident_load.load_incident(str(CATALOG), "6")["incident"]
@@ -206,14 +208,14 @@ def render_params(reports: Path, **extra: str) -> dict:
 
 
 def test_render_names_the_run_and_a_second_render_changes_nothing(tmp_path: Path) -> None:
-    rep.write(rep.journal_path(str(tmp_path), "6"), json.dumps(journal()))
-    first = rep.run(render_params(tmp_path))
+    write_atomic(rep.journal_path(str(tmp_path), "6"), json.dumps(journal()))
+    first = rep.run(render_params(tmp_path), False, offline)
     assert first["changed"] is True
     assert first["report_dir"] == str(tmp_path / "incident-6-20261123T082440Z")  # when the activation started
     written = {
         name: (tmp_path / "incident-6-20261123T082440Z" / name).read_text() for name in ("report.md", "report.json")
     }
-    again = rep.run(render_params(tmp_path))
+    again = rep.run(render_params(tmp_path), False, offline)
     assert (again["changed"], again["report_dir"]) == (False, first["report_dir"])
     assert {name: (tmp_path / "incident-6-20261123T082440Z" / name).read_text() for name in written} == written
 
@@ -222,23 +224,56 @@ def test_render_again_after_the_journal_moved_on(tmp_path: Path) -> None:
     path = rep.journal_path(str(tmp_path), "6")
     j = journal()
     recover = j["phases"].pop("recover")
-    rep.write(path, json.dumps(j))
-    assert rep.run(render_params(tmp_path))["summary"]["passed"] is False
+    write_atomic(path, json.dumps(j))
+    assert rep.run(render_params(tmp_path), False, offline)["summary"]["passed"] is False
     j["phases"]["recover"] = recover
-    rep.write(path, json.dumps(j))
-    later = rep.run(render_params(tmp_path))
+    write_atomic(path, json.dumps(j))
+    later = rep.run(render_params(tmp_path), False, offline)
     assert later["changed"] is True and later["summary"]["passed"] is True
     assert json.loads((Path(later["report_dir"]) / "report.json").read_text())["verdict"] == "passed"
 
 
 def test_render_in_check_mode_writes_nothing(tmp_path: Path) -> None:
-    rep.write(rep.journal_path(str(tmp_path), "6"), json.dumps(journal()))
-    result = rep.run(render_params(tmp_path), check_mode=True)
+    write_atomic(rep.journal_path(str(tmp_path), "6"), json.dumps(journal()))
+    result = rep.run(render_params(tmp_path), True, offline)
     assert result["changed"] is True and not Path(result["report_dir"]).exists()
 
 
 def test_a_deleted_report_file_is_written_again(tmp_path: Path) -> None:
-    rep.write(rep.journal_path(str(tmp_path), "6"), json.dumps(journal()))
-    folder = Path(rep.run(render_params(tmp_path))["report_dir"])
+    write_atomic(rep.journal_path(str(tmp_path), "6"), json.dumps(journal()))
+    folder = Path(rep.run(render_params(tmp_path), False, offline)["report_dir"])
     (folder / "junit.xml").unlink()
-    assert rep.run(render_params(tmp_path))["changed"] is True and (folder / "junit.xml").exists()
+    assert rep.run(render_params(tmp_path), False, offline)["changed"] is True and (folder / "junit.xml").exists()
+
+
+def record_params(reports: Path, journal_data: dict, require: bool) -> dict:
+    return {
+        "state": "record",
+        "incident": INCIDENT,
+        "reports_dir": str(reports),
+        "run_id": "run-a",
+        "phase": "recover",
+        "data": journal_data,
+        "require_confirmed": require,
+        "timestamp": "",
+    }
+
+
+def test_recover_fails_after_recording_when_a_confirmation_did_not_hold(tmp_path: Path) -> None:
+    write_atomic(rep.journal_path(str(tmp_path), "6"), json.dumps(journal()))
+    failing = dict(journal()["phases"]["recover"], confirm=[dict(AUTHORISED, authorised=False)])
+    with pytest.raises(rep.ReportError) as err:
+        rep.run(record_params(tmp_path, failing, require=True), False, offline)
+    assert str(err.value) == (
+        "Incident 6 is restored from the ledger, but these recovery confirmations did not hold: "
+        "payments authorised again. See the report."
+    )
+    recorded = json.loads(Path(rep.journal_path(str(tmp_path), "6")).read_text())
+    assert recorded["phases"]["recover"]["confirm"][0]["status"] == "failed"  # recorded before failing
+    assert rep.run(record_params(tmp_path, failing, require=False), False, offline)["changed"] is False
+
+
+def test_recover_says_it_is_recovered_when_every_confirmation_held(tmp_path: Path) -> None:
+    passing = dict(journal()["phases"]["recover"], confirm=[AUTHORISED])
+    result = rep.run(record_params(tmp_path, passing, require=True), False, offline)
+    assert result["msg"] == "Incident 6 is recovered: the ledger is cleared and the lock released."

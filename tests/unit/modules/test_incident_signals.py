@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ansible.module_utils.sockshop_incident import parse_iso
+from ansible.module_utils.sockshop_module import parse_iso
 
 from plugins.modules import incident_signals as sig
 from tests.unit.modules.incident_fakes import FakeConfigMaps, FakeLive, deployment, pod

@@ -306,14 +306,14 @@ def params(path: Path, **extra: Any) -> dict[str, Any]:
 def test_present_records_once_then_keeps(tmp_path: Path) -> None:
     path = tmp_path / "b" / "baseline.json"
     live = Live(shop())
-    first = namespace_snapshot.run(live, params(path), check_mode=False)
+    first = namespace_snapshot.decide(live, params(path), check_mode=False)
     assert (first["changed"], first["action"], first["objects"]) == (True, "recorded", {"objects": 6, "pods": 2})
     written = path.read_text()
     live.objects = edited(STATE[0][1])
-    again = namespace_snapshot.run(live, params(path), check_mode=False)
+    again = namespace_snapshot.decide(live, params(path), check_mode=False)
     assert (again["changed"], again["action"], again["taken_at"]) == (False, "kept", first["taken_at"])
     assert path.read_text() == written and live.calls == 1
-    forced = namespace_snapshot.run(live, params(path, force=True), check_mode=False)
+    forced = namespace_snapshot.decide(live, params(path, force=True), check_mode=False)
     assert (
         forced["action"] == "recorded"
         and json.loads(path.read_text())["objects"]["Deployment/stripe-mock"]["spec"]["replicas"] == 0
@@ -322,7 +322,7 @@ def test_present_records_once_then_keeps(tmp_path: Path) -> None:
 
 def test_present_in_check_mode_writes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "baseline.json"
-    result = namespace_snapshot.run(Live(shop()), params(path), check_mode=True)
+    result = namespace_snapshot.decide(Live(shop()), params(path), check_mode=True)
     assert (result["changed"], result["action"]) == (True, "would_record")
     assert not path.exists() and not list(tmp_path.iterdir())
 
@@ -330,13 +330,13 @@ def test_present_in_check_mode_writes_nothing(tmp_path: Path) -> None:
 def test_diff_finds_the_change_and_its_restore(tmp_path: Path) -> None:
     path = tmp_path / "baseline.json"
     live = Live(shop())
-    namespace_snapshot.run(live, params(path), check_mode=False)
+    namespace_snapshot.decide(live, params(path), check_mode=False)
     live.objects = edited(STATE[0][1])
-    broken = namespace_snapshot.run(live, params(path, state="diff"), check_mode=True)
+    broken = namespace_snapshot.decide(live, params(path, state="diff"), check_mode=True)
     assert broken["changed"] is False
     assert broken["summary"] == "Deployment/stripe-mock spec.replicas: 1 -> 0"
     live.objects = shop()
-    assert namespace_snapshot.run(live, params(path, state="diff"), check_mode=False)["summary"] == "no differences"
+    assert namespace_snapshot.decide(live, params(path, state="diff"), check_mode=False)["summary"] == "no differences"
 
 
 @pytest.mark.parametrize(
@@ -355,5 +355,5 @@ def test_bad_baselines_are_refused(tmp_path: Path, content: str | None, state: s
         path.write_text(content)
     live = Live(shop())
     with pytest.raises(IncidentError, match=message):
-        namespace_snapshot.run(live, params(path, state=state), check_mode=False)
+        namespace_snapshot.decide(live, params(path, state=state), check_mode=False)
     assert live.calls == 0

@@ -21,19 +21,19 @@ from plugins.modules import order_reconcile
 from plugins.modules.order_reconcile import (
     MalformedOrder,
     ReconcileError,
-    execute,
     export,
     extract_orders,
     fetch_orders,
     load_orders_file,
     reconcile,
-    write_atomic,
+    run,
+    write_if_changed,
 )
 from tests.unit.modules.sockshop_fake_apiserver import FakeApiServer, run_module, serve, status_body
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "incident3_orders.json"
 C1, C2, C3 = "57a98d98e4b00679b4a830af", "57a98d98e4b00679b4a830b2", "57a98d98e4b00679b4a830b5"
-WINDOW = {"since": "2026-03-14T08:20:00Z", "until": "2026-03-14T08:35:00Z"}
+WINDOW: dict[str, Any] = {"since": "2026-03-14T08:20:00Z", "until": "2026-03-14T08:35:00Z"}
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_known_duplicate_defect_is_flagged(orders: list[dict[str, Any]]) -> None
         ({"since": "2026-03-15T00:00:00Z"}, 0, "0.00"),
     ],
 )
-def test_window(orders: list[dict[str, Any]], window: dict[str, str], count: int, amount: str) -> None:
+def test_window(orders: list[dict[str, Any]], window: dict[str, Any], count: int, amount: str) -> None:
     result = reconcile(orders, ["PAYMENT_FAILED"], **window)
     assert (result["failed_count"], result["amount_at_risk"]) == (count, amount)
 
@@ -298,7 +298,7 @@ def test_export_check_mode_writes_nothing(orders: list[dict[str, Any]], tmp_path
     assert export(result, "s", str(target), None, check_mode=True)["json"]["changed"] is False
 
 
-def test_write_atomic_keeps_old_file_when_rename_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_write_if_changed_keeps_old_file_when_rename_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "out.csv"
     target.write_text("old\n")
     target.chmod(0o600)
@@ -308,18 +308,22 @@ def test_write_atomic_keeps_old_file_when_rename_fails(tmp_path: Path, monkeypat
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError):
-        write_atomic(str(target), "new\n")
+        write_if_changed(str(target), "new\n")
     assert target.read_text() == "old\n"
     assert os.listdir(tmp_path) == ["out.csv"]
     monkeypatch.undo()
-    assert write_atomic(str(target), "new\n") is True
+    assert write_if_changed(str(target), "new\n") is True
     assert target.read_text() == "new\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600  # mode of the file it replaced
 
 
-def test_write_atomic_missing_directory(tmp_path: Path) -> None:
+def test_write_if_changed_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(ReconcileError, match="does not exist"):
-        write_atomic(str(tmp_path / "nope" / "x.json"), "{}")
+        write_if_changed(str(tmp_path / "nope" / "x.json"), "{}")
+
+
+def no_cluster() -> Any:
+    raise AssertionError("reading src must not connect to a cluster")
 
 
 def test_malformed_record_exports_nothing(orders: list[dict[str, Any]], tmp_path: Path) -> None:
@@ -329,7 +333,7 @@ def test_malformed_record_exports_nothing(orders: list[dict[str, Any]], tmp_path
     src.write_text(json.dumps(bad, default=str))
     out = tmp_path / "out.json"
     with pytest.raises(MalformedOrder, match="#6"):
-        execute(params(src=str(src), export_json=str(out), export_csv=str(tmp_path / "out.csv")), False, None)
+        run(params(src=str(src), export_json=str(out), export_csv=str(tmp_path / "out.csv")), False, no_cluster)
     assert sorted(os.listdir(tmp_path)) == ["orders.json"]
 
 

@@ -227,7 +227,7 @@ def test_budget_exhausted_names_expected_and_actual() -> None:
     assert "expected authorised=false, classification=connection_refused within 5s" in text
     assert "classification=authorised" in text
     assert "Payment authorized (charge: ch_9)" in text
-    assert err.value.result["attempts"] == len(send.calls) == 5
+    assert err.value.partial["attempts"] == len(send.calls) == 5
     assert clock.now - 1000.0 <= 5 + 0.2
 
 

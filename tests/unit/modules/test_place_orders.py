@@ -16,7 +16,7 @@ from ansible.module_utils.sockshop_money import loads_exact
 from ansible.module_utils.sockshop_service_proxy import ProxyResponse, ProxyTimeout
 
 from plugins.modules import order_reconcile, place_orders
-from plugins.modules.place_orders import PlaceOrdersError, build_plan, execute, plan_for_output, read_order_answer
+from plugins.modules.place_orders import PlaceOrdersError, build_plan, plan_for_output, read_order_answer
 from plugins.modules.place_orders import place_orders as place
 from tests.unit.modules.sockshop_fake_apiserver import FakeApiServer, run_module, serve, status_body
 
@@ -287,7 +287,7 @@ def test_register_failure_reports_progress() -> None:
         run(shop)
     assert "POST user /cards answered HTTP 500: db down" in str(err.value)
     assert "0 order(s) placed before this" in str(err.value)
-    assert err.value.result["changed"] is True  # a customer was registered
+    assert err.value.partial["changed"] is True  # a customer was registered
     assert shop.orders == []
 
 
@@ -328,7 +328,7 @@ def base_params(**overrides: Any) -> dict[str, Any]:
         "count": 5,
         "customers": 2,
         "customer_prefix": "incident-customer",
-        "password": "pw",
+        "customer_password": "pw",
         "items": None,
         "carts": None,
         "shipping": "4.99",
@@ -343,7 +343,7 @@ def test_check_mode_returns_plan_and_connects_to_nothing() -> None:
     def no_client() -> Any:
         raise AssertionError("check mode must not connect")
 
-    result = execute(base_params(), True, no_client)
+    result = place_orders.run(base_params(), True, no_client)
     assert result["changed"] is True
     assert result["placed"] == 0
     assert [p["total"] for p in result["plan"]] == ["104.98", "19.99", "104.98", "122.13", "22.14"]
