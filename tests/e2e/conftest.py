@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from ansible.module_utils import sockshop_snapshot
 from ansible.module_utils.sockshop_money import loads_exact
 from ansible.module_utils.sockshop_service_proxy import call_service
@@ -200,3 +201,18 @@ def provisioned(base: Path, incident: str) -> Iterator[Cluster]:
                 server.kill()
                 server.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A provisioned cluster for one test file, for the incident its module names (`INCIDENT`, default 6)."""
+    incident = str(getattr(request.module, "INCIDENT", "6"))
+    name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    with provisioned(tmp_path_factory.mktemp(name), incident) as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+def baseline(cluster: Cluster) -> dict[str, Any]:
+    """Every object of the namespace before any incident: what each recovery must give back exactly."""
+    return cluster.snapshot()

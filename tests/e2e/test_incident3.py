@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,21 +19,10 @@ from typing import Any
 import pytest
 from ansible.module_utils.sockshop_module import parse_iso
 
-from tests.e2e.conftest import Cluster, ok, provisioned
+from tests.e2e.conftest import Cluster, ok
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with provisioned(tmp_path_factory.mktemp("incident3"), "3") as env:
-        yield env
-
-
-@pytest.fixture(scope="module")
-def baseline(cluster: Cluster) -> dict[str, Any]:
-    """Every object of the namespace before any incident: what each recovery must give back exactly."""
-    return cluster.snapshot()
+INCIDENT = "3"  # the provisioned cluster fixture of tests/e2e/conftest.py
 
 
 def test_check_mode_places_no_order_and_writes_nothing(cluster: Cluster, baseline: dict[str, Any]) -> None:

@@ -11,28 +11,16 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client
 
-from tests.e2e.conftest import NAMESPACE, ROOT, Cluster, changed, ok, provisioned
+from tests.e2e.conftest import NAMESPACE, ROOT, Cluster, changed, ok
 
 pytestmark = pytest.mark.slow
 LOCK = "sockshop-incident-lock"
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with provisioned(tmp_path_factory.mktemp("incident6"), "6") as env:
-        yield env
-
-
-@pytest.fixture(scope="module")
-def baseline(cluster: Cluster) -> dict[str, Any]:
-    """Every object of the namespace before any incident: what each recovery must give back exactly."""
-    return cluster.snapshot()
+INCIDENT = "6"  # the provisioned cluster fixture of tests/e2e/conftest.py
 
 
 def folded(result: subprocess.CompletedProcess[str]) -> str:

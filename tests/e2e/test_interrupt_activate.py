@@ -8,12 +8,11 @@ See tests/e2e/interrupts.py for how a step is hit without a sleep.
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Cluster, provisioned
+from tests.e2e.conftest import Cluster
 from tests.e2e.interrupts import (
     ACTIVATE,
     SIGNALS,
@@ -25,17 +24,7 @@ from tests.e2e.interrupts import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with provisioned(tmp_path_factory.mktemp("interrupt-activate"), "6") as env:
-        yield env
-
-
-@pytest.fixture(scope="module")
-def baseline(cluster: Cluster) -> dict[str, Any]:
-    return cluster.snapshot()
+INCIDENT = "6"  # the provisioned cluster fixture of tests/e2e/conftest.py
 
 
 @pytest.mark.parametrize("sig", SIGNALS.values(), ids=SIGNALS.keys())

@@ -7,26 +7,15 @@ The steps: before the restore is written, after it is written (before it is prov
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Cluster, provisioned
+from tests.e2e.conftest import Cluster
 from tests.e2e.interrupts import RECOVER, SIGNALS, KillPoint, back_to_baseline, interrupt_then_recover, point_id
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with provisioned(tmp_path_factory.mktemp("interrupt-recover"), "6") as env:
-        yield env
-
-
-@pytest.fixture(scope="module")
-def baseline(cluster: Cluster) -> dict[str, Any]:
-    return cluster.snapshot()
+INCIDENT = "6"  # the provisioned cluster fixture of tests/e2e/conftest.py
 
 
 @pytest.mark.parametrize("sig", SIGNALS.values(), ids=SIGNALS.keys())

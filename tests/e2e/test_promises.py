@@ -21,21 +21,11 @@ import pytest
 import yaml
 from kubernetes import client, watch
 
-from tests.e2e.conftest import BIN, LOCK, NAMESPACE, ROOT, Cluster, changed, ok, provisioned, stop_cluster
+from tests.e2e.conftest import BIN, LOCK, NAMESPACE, ROOT, Cluster, changed, ok, stop_cluster
 
 pytestmark = pytest.mark.slow
 PHASES = ("preflight", "activate", "verify", "status", "report", "recover")
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with provisioned(tmp_path_factory.mktemp("promises"), "6") as env:
-        yield env
-
-
-@pytest.fixture(scope="module")
-def baseline(cluster: Cluster) -> dict[str, Any]:
-    return cluster.snapshot()
+INCIDENT = "6"  # the provisioned cluster fixture of tests/e2e/conftest.py
 
 
 @pytest.fixture

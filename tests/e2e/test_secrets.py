@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import NAMESPACE, ROOT, Cluster, ok, provisioned
+from tests.e2e.conftest import NAMESPACE, ROOT, Cluster, ok
 
 pytestmark = pytest.mark.slow
 
@@ -66,10 +66,7 @@ def datadog() -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with provisioned(tmp_path_factory.mktemp("secrets"), "6") as env:
-        yield env
+INCIDENT = "6"  # the provisioned cluster fixture of tests/e2e/conftest.py
 
 
 PLANTED = {
