@@ -1,47 +1,143 @@
 """Which images run as real local programs on the embedded cluster, and how they start.
 
-An image the project owns maps to a Python module of `services/`; the container's `args` follow, as a
-Docker CMD follows its ENTRYPOINT. Any other image runs as a placeholder container.
+Three kinds of image run for real:
+- the project's own services (`services/`): a Python module; the container's `args` follow, as a Docker CMD
+  follows its ENTRYPOINT (the payment gateway, the stand-ins for the Sock Shop application services);
+- the real server software where the system ships it (MariaDB, Redis, RabbitMQ from Debian's packages; a
+  MongoDB wire-protocol server from PyPI, since Debian ships no MongoDB): a launcher in `kubesim/servers/`
+  that runs the server on the pod's address with its data in the pod's volumes. Such an image `requires`
+  programs; when one is missing the pod waits in ErrImagePull / ImagePullBackOff naming the package, as a
+  kubelet does for an image it cannot get;
+- images whose program comes from PyPI with its own command line (Locust): the container's `command` and
+  `args` run as they would in the image, with the program's directory first on PATH.
+Any other image runs as a placeholder container, except a Sock Shop image: every one listed here runs for real,
+and one that is not (another repository of the shop) is never faked: its pod waits in ErrImagePull.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SEED = Path(__file__).resolve().parents[1] / "servers" / "seed"
+VENV_BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A program the image needs on this machine, and where it comes from."""
+
+    program: str  # a name looked up on PATH (and in the venv), or an absolute path
+    package: str  # how to get it: "apt-get install <package>" or "pip install <package>"
+    source: str = "Debian"
+
+    def present(self) -> bool:
+        if self.source == "kubesim":
+            return False
+        if os.path.isabs(self.program):
+            return os.access(self.program, os.X_OK)
+        return shutil.which(self.program, path=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}") is not None
+
+    def how(self) -> str:
+        if self.source == "Debian":
+            return (
+                f"the Debian package {self.package} is not installed: run make setup (apt-get install {self.package})"
+            )
+        if self.source == "PyPI":
+            return f"the PyPI package {self.package} is not installed: run `make setup`"
+        return (
+            f"no local program runs the Sock Shop image {self.package}: the embedded cluster does not fake its services"
+        )
 
 
 @dataclass(frozen=True)
 class Program:
-    module: str
+    module: str = ""  # python -m <module> [args]
     default_args: tuple[str, ...] = ()
+    requires: tuple[Requirement, ...] = ()
+    command: str = ""  # for command images: the program the image's entrypoint runs
+    env: dict[str, str] = field(default_factory=dict)
+
+    def missing(self) -> list[Requirement]:
+        return [r for r in self.requires if not r.present()]
 
 
-# Image name without tag -> program. Tags are ignored: every tag of these images runs the same code.
+MARIADB = Requirement("mariadbd", "mariadb-server")
+REDIS = Requirement("redis-server", "redis-server")
+RABBITMQ = Requirement("/usr/lib/rabbitmq/bin/rabbitmq-server", "rabbitmq-server")
+MONGO_WIRE = Requirement("nx-27017", "nx-27017", source="PyPI")
+LOCUST = Requirement("locust", "locust", source="PyPI")
+
+
+def _service(module: str, *args: str) -> Program:
+    return Program(module, tuple(args))
+
+
+# Image name without tag -> program. Tags are ignored: every tag of these images runs the same code (a program
+# that behaves differently per tag reads its image from KUBESIM_IMAGE, as shipping does for :publisher-confirms).
 IMAGES: dict[str, Program] = {
-    "sock-shop-payment-gateway": Program("services.payment_gateway"),
-    "docker.io/library/sock-shop-payment-gateway": Program("services.payment_gateway"),
-    "stripe/stripe-mock": Program("services.stripe_mock"),
-    "docker.io/stripe/stripe-mock": Program("services.stripe_mock"),
-    "quay.io/powercloud/sock-shop-orders": Program("services.orders", ("--port=8080",)),
-    "quay.io/powercloud/sock-shop-user": Program("services.user"),
-    "quay.io/powercloud/sock-shop-carts": Program("services.carts"),
+    "sock-shop-payment-gateway": _service("services.payment_gateway"),
+    "docker.io/library/sock-shop-payment-gateway": _service("services.payment_gateway"),
+    "stripe/stripe-mock": _service("services.stripe_mock"),
+    "docker.io/stripe/stripe-mock": _service("services.stripe_mock"),
+    "quay.io/powercloud/sock-shop-front-end": _service("services.front_end"),
+    "quay.io/powercloud/sock-shop-catalogue": _service("services.catalogue"),
+    "quay.io/powercloud/sock-shop-orders": _service("services.orders", "--port=8080"),
+    "quay.io/powercloud/sock-shop-user": _service("services.user"),
+    "quay.io/powercloud/sock-shop-carts": _service("services.carts"),
+    "quay.io/powercloud/sock-shop-shipping": _service("services.shipping"),
+    "quay.io/powercloud/sock-shop-queue-master": _service("services.queue_master"),
+    "ghcr.io/kbudde/rabbitmq_exporter": _service("services.rabbitmq_exporter"),
+    "quay.io/powercloud/sock-shop-catalogue-db": Program(
+        "kubesim.servers.mariadb", ("--init", str(SEED / "catalogue-db.sql")), (MARIADB,)
+    ),
+    "quay.io/mongodb/mongodb": Program("kubesim.servers.mongodb", requires=(MONGO_WIRE,)),
+    "docker.io/library/mongo": Program("kubesim.servers.mongodb", requires=(MONGO_WIRE,)),
+    "quay.io/powercloud/sock-shop-user-db": Program(
+        "kubesim.servers.mongodb", ("--init", str(SEED / "user-db.json")), (MONGO_WIRE,)
+    ),
+    "docker.io/library/redis": Program("kubesim.servers.redis", requires=(REDIS,)),
+    "docker.io/library/mariadb": Program("kubesim.servers.mariadb", requires=(MARIADB,)),
+    "quay.io/powercloud/rabbitmq": Program("kubesim.servers.rabbitmq", requires=(RABBITMQ,)),
+    "docker.io/library/rabbitmq": Program("kubesim.servers.rabbitmq", requires=(RABBITMQ,)),
+    "docker.io/locustio/locust": Program(requires=(LOCUST,), command="locust"),
 }
 
 
 def _repository(image: str) -> str:
+    """The image's repository, fully qualified as containerd names it (redis:7 -> docker.io/library/redis)."""
     name = image.split("@", 1)[0]
     last = name.rsplit("/", 1)[-1]
     if ":" in last:
         name = name[: len(name) - len(last)] + last.split(":", 1)[0]
+    first = name.split("/", 1)[0]
+    if "/" not in name:
+        return name if name in IMAGES else f"docker.io/library/{name}"
+    if "." not in first and ":" not in first and first != "localhost":
+        return name if name in IMAGES else f"docker.io/{name}"
     return name
 
 
+# Repositories of the shop's own images: one missing from IMAGES is refused, never run as a placeholder.
+SOCK_SHOP_REPOSITORIES = ("quay.io/powercloud/sock-shop-", "docker.io/weaveworksdemos/")
+
+
 def program_for(image: str) -> Program | None:
-    return IMAGES.get(_repository(image))
+    repository = _repository(image)
+    program = IMAGES.get(repository)
+    if program is None and repository.startswith(SOCK_SHOP_REPOSITORIES):
+        return Program(requires=(Requirement("", repository, source="kubesim"),))
+    return program
 
 
-def argv_for(image: str, args: list[str] | None) -> list[str]:
+def argv_for(image: str, command: list[str] | None, args: list[str] | None) -> list[str]:
+    """The process a container runs: the image's entrypoint (or the container's `command`) and its arguments."""
     program = program_for(image)
     if program is None:
         raise KeyError(image)
+    if program.command:  # a command image: `command` replaces the entrypoint, `args` the CMD, as in Docker
+        return [*(command or [program.command]), *(args or [])]
     return [sys.executable, "-u", "-m", program.module, *(args if args else program.default_args)]

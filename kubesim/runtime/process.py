@@ -14,11 +14,11 @@ from typing import Any
 
 from kubesim.logs import LogStore, stamp
 from kubesim.registry import now_rfc3339
-from kubesim.runtime import probes
+from kubesim.runtime import probes, volumes
 from kubesim.runtime.base import ContainerState, container_id
 from kubesim.runtime.env import EnvError, container_env
 from kubesim.runtime.hook.sitecustomize import NetMap
-from kubesim.runtime.images import argv_for, program_for
+from kubesim.runtime.images import VENV_BIN, argv_for, program_for
 from kubesim.store import Store
 
 log = logging.getLogger("kubesim.runtime")
@@ -77,27 +77,45 @@ class Container:
             self.state.restart_count += 1
 
     async def _start(self) -> bool:
+        image = self.spec["image"]
+        program = program_for(image)
+        assert program is not None
+        missing = program.missing()
+        if missing:
+            return await self._pull_failed(image, "; ".join(r.how() for r in missing))
         try:
-            self.env = self.pod.base_env() | container_env(self.pod.store, self.pod.obj, self.spec)
-        except EnvError as exc:
-            self.state.waiting_reason = "CreateContainerConfigError"
+            mounted = volumes.mounts(self.pod.store, self.pod.obj, self.spec, self.pod.workdir)
+            self.env = (
+                self.pod.base_env()
+                | {"KUBESIM_IMAGE": image, "KUBESIM_MOUNTS": volumes.env_value(mounted)}
+                | container_env(self.pod.store, self.pod.obj, self.spec)
+            )
+        except (EnvError, volumes.VolumeNotReady) as exc:
+            mount = isinstance(exc, volumes.VolumeNotReady)
+            self.state.waiting_reason = "ContainerCreating" if mount else "CreateContainerConfigError"
             self.state.waiting_message = str(exc)
-            self.event("Warning", "Failed", f"Error: {exc}")
+            if mount:
+                self.event("Warning", "FailedMount", f"MountVolume.SetUp failed: {exc}")
+            else:
+                self.event("Warning", "Failed", f"Error: {exc}")
             self.pod.changed()
             await self.pod.sleep(2.0)
             return not self.stopping and await self._start()
-        argv = argv_for(self.spec["image"], self.spec.get("args"))
+        argv = volumes.rewrite(argv_for(image, self.spec.get("command"), self.spec.get("args")), mounted)
         log_path = self.pod.logs.path(self.pod.ns, self.pod.name, self.pod.uid, self.name, self.state.restart_count)
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.proc = await asyncio.create_subprocess_exec(
-            *argv,
-            env=self.env,
-            cwd=str(self.pod.workdir),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                *argv,
+                env=self.env,
+                cwd=str(self.pod.workdir),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:  # the command of a command image does not exist: the runtime's StartError
+            return await self._start_failed(f"exec: {argv[0]!r}: {exc.strerror or exc}")
         self.pod.pidfile(self.name).write_text(str(self.proc.pid))
         st = self.state
         st.container_id = container_id(self.pod.uid, self.name, st.restart_count)
@@ -122,6 +140,35 @@ class Container:
         ]
         self.pod.changed()
         return True
+
+    async def _pull_failed(self, image: str, why: str) -> bool:
+        """The image's program is not on this machine: ErrImagePull, then ImagePullBackOff, as a kubelet reports an
+        image it cannot get; it is looked for again after each back-off (the package may get installed)."""
+        backoff = 10.0
+        st = self.state
+        while not self.stopping:
+            st.waiting_reason, st.waiting_message = "ErrImagePull", why
+            self.event("Warning", "Failed", f'Failed to pull image "{image}": {why}')
+            self.event("Warning", "Failed", "Error: ErrImagePull")
+            await self.pod.sleep(1.0)
+            if self.stopping:
+                return False
+            st.waiting_reason, st.waiting_message = "ImagePullBackOff", f'Back-off pulling image "{image}": {why}'
+            self.event("Normal", "BackOff", f'Back-off pulling image "{image}"')
+            await self.pod.sleep(backoff)
+            backoff = min(MAX_BACKOFF_S, backoff * 2)
+            program = program_for(image)
+            if program is not None and not program.missing():
+                return await self._start()
+        return False
+
+    async def _start_failed(self, why: str) -> bool:
+        st = self.state
+        st.waiting_reason, st.waiting_message = "RunContainerError", why
+        self.event("Warning", "Failed", f"Error: failed to create containerd task: {why}")
+        self.pod.changed()
+        await self.pod.sleep(10.0)
+        return not self.stopping and await self._start()
 
     def _on_exit(self, code: int) -> None:
         for task in self.tasks:
@@ -251,7 +298,8 @@ class PodProcesses:
 
     def base_env(self) -> dict[str, str]:
         return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            # The venv's programs first (locust, nx-27017), as an image has its own on PATH.
+            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOSTNAME": self.name,
             "LANG": "C.UTF-8",
             "HOME": str(self.workdir),
@@ -262,7 +310,8 @@ class PodProcesses:
             "KUBERNETES_SERVICE_PORT": "443",
             "KUBESIM_NET_MAP": str(self.runtime.net_map),
             "KUBESIM_POD_NAMESPACE": self.ns,
-            "KUBESIM_POD_IP": self.ip,
+            # The pod's own address as this machine knows it (its loopback image): servers listen there.
+            "KUBESIM_POD_IP": self.runtime.net.loopback(self.ip, 0)[0],
         }
 
     def pidfile(self, container: str) -> Path:

@@ -9,7 +9,8 @@ replica counts in status, and every pod, with the restart counts of the pods tha
 
 What is left out is bookkeeping that changes whenever anything happens and says nothing about the state:
 resourceVersion, generation, managedFields, timestamps, the controllers' own annotations, Events
-(history), EndpointSlices (the same facts as Endpoints) and the pod addresses behind an Endpoints object.
+(history), old ReplicaSets a Deployment keeps at 0 replicas (rollout history: the Deployment's spec says what
+runs), EndpointSlices (the same facts as Endpoints) and the pod addresses behind an Endpoints object.
 Secret values are reduced to a digest, so a snapshot on disk never holds a secret.
 
 Pods are compared by the workload that owns them (Deployment -> ReplicaSet -> Pod): a pod replaced by its
@@ -172,9 +173,15 @@ def workload_of(pod: dict[str, Any], owners: dict[str, str]) -> str:
     return owners.get(owner, owner)
 
 
+def rollout_history(obj: dict[str, Any]) -> bool:
+    """An old ReplicaSet a Deployment keeps at 0 replicas after a rollout (`kubectl rollout history`)."""
+    owned = any(o.get("kind") == "Deployment" for o in (obj.get("metadata") or {}).get("ownerReferences") or [])
+    return obj.get("kind") == "ReplicaSet" and owned and not (obj.get("spec") or {}).get("replicas")
+
+
 def build(namespace: str, objects: Iterable[dict[str, Any]], taken_at: str) -> dict[str, Any]:
     """A snapshot from the raw objects of a namespace (any kinds, in any order)."""
-    objects = [o for o in objects if o.get("kind") not in SKIPPED_KINDS]
+    objects = [o for o in objects if o.get("kind") not in SKIPPED_KINDS and not rollout_history(o)]
     owners = {}  # ReplicaSet/x -> Deployment/y
     for obj in objects:
         if obj["kind"] == "ReplicaSet":

@@ -1,4 +1,5 @@
-"""`python -m services.carts [--port=N]` (default 8080, or `$PORT`; `$CARTS_STATE_FILE` persists state)."""
+"""`python -m services.carts [--port=N] [--db=HOST | --spring.data.mongodb.uri=URI]` (default 8080 and
+mongodb://carts-db:27017/data; see services.carts.app for the environment)."""
 
 from services.carts.app import main
 

@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+
 from services.common.util import LineLog, dumps, loads
 
 MAX_BODY_BYTES = 1 << 20
@@ -42,6 +44,7 @@ class Request:
     headers: Message
     body: bytes
     params: dict[str, str] = field(default_factory=dict)
+    raw_query: str = ""  # the query string as sent (parse_qs drops empty values)
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -73,7 +76,7 @@ def _raise_empty() -> Any:
 class Response:
     status: int
     body: Any = None  # JSON-serialisable; None with `raw` None means an empty body
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str | list[str]] = field(default_factory=dict)  # a list repeats the header (Set-Cookie)
     raw: bytes | None = None
     content_type: str = "application/json"
 
@@ -104,20 +107,42 @@ def plain_error_body(status: int, message: str, _request: Request) -> Any:
     return {"error": message, "status": status}
 
 
+# Request latency buckets (seconds): the front-end's own, from 5 ms to 10 s, with the 1 s and 2.5 s a latency
+# incident's budget lies between.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
 class App:
-    """Routes `METHOD /path/{param}` to handlers; errors become the service's own error JSON."""
+    """Routes `METHOD /path/{param}` to handlers; errors become the service's own error JSON.
+
+    Every app serves `GET /metrics` (Prometheus text format): `request_duration_seconds`, a histogram per
+    method, route (the pattern, so an id does not make a new series) and status code, as the Sock Shop
+    services label theirs; its `_count` is the request count.
+    """
 
     def __init__(self, name: str, log: LineLog | None = None, error_body: ErrorBody = plain_error_body) -> None:
         self.name = name
         self.log = log or LineLog()
         self.error_body = error_body
-        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._routes: list[tuple[str, re.Pattern[str], Handler, str]] = []
+        self.registry = CollectorRegistry()
+        self.latency = Histogram(
+            "request_duration_seconds",
+            "Time to answer a request, by method, route and status code.",
+            ["service", "method", "route", "status_code"],
+            registry=self.registry,
+            buckets=LATENCY_BUCKETS,
+        )
+        self.add("GET", "/metrics", self._metrics)
+
+    def _metrics(self, _request: Request) -> Response:
+        return Response(200, raw=generate_latest(self.registry), content_type=CONTENT_TYPE_LATEST)
 
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
         regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern.rstrip("/") or "/") + "/?$")
 
         def register(handler: Handler) -> Handler:
-            self._routes.append((method.upper(), regex, handler))
+            self._routes.append((method.upper(), regex, handler, pattern))
             return handler
 
         return register
@@ -129,8 +154,18 @@ class App:
         return Response(status, self.error_body(status, message, request))
 
     def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        route, response = self._dispatch(request)
+        if route != "/metrics":
+            self.latency.labels(self.name, request.method, route, str(response.status)).observe(
+                time.perf_counter() - started
+            )
+        return response
+
+    def _dispatch(self, request: Request) -> tuple[str, Response]:
+        """The matched route pattern ("unmatched" for none) and the answer."""
         allowed: list[str] = []
-        for method, regex, handler in self._routes:
+        for method, regex, handler, pattern in self._routes:
             match = regex.match(request.path)
             if match is None:
                 continue
@@ -139,14 +174,17 @@ class App:
                 continue
             request.params = dict(match.groupdict())
             try:
-                return handler(request)
+                return pattern, handler(request)
             except HTTPError as exc:
                 if exc.body is not None:
-                    return Response(exc.status, exc.body)
-                return self.error(exc.status, exc.message, request)
+                    return pattern, Response(exc.status, exc.body)
+                return pattern, self.error(exc.status, exc.message, request)
             except Exception as exc:
                 self.log.error(f"Unhandled error on {request.method} {request.path}: {type(exc).__name__}: {exc}")
-                return self.error(500, "Internal server error", request)
+                return pattern, self.error(500, "Internal server error", request)
+        return "unmatched", self._no_route(request, allowed)
+
+    def _no_route(self, request: Request, allowed: list[str]) -> Response:
         if allowed:
             response = self.error(405, f"Request method '{request.method}' not supported", request)
             response.headers["Allow"] = ", ".join(sorted(set(allowed)))
@@ -156,6 +194,7 @@ class App:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 511  # the listen backlog Node.js uses: a burst of load-test users must not be dropped
 
     def __init__(self, address: tuple[str, int], app: App) -> None:
         self.app = app
@@ -165,6 +204,10 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 120
+    # Keep-alive, as the real services speak it (every answer carries its Content-Length), with Nagle off: the
+    # headers and the body go out as two writes, and a client's delayed ACK would hold the body 40 ms.
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """No access log: services log their own events."""
@@ -191,7 +234,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         parts = urlsplit(self.path)
-        request = Request(self.command, parts.path or "/", parse_qs(parts.query), self.headers, b"")
+        request = Request(
+            self.command, parts.path or "/", parse_qs(parts.query), self.headers, b"", raw_query=parts.query
+        )
         try:
             request.body = self._read_body()
         except ValueError:
@@ -211,7 +256,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers.items():
-            self.send_header(name, value)
+            for one in value if isinstance(value, list) else [value]:
+                self.send_header(name, one)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)

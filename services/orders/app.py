@@ -1,9 +1,25 @@
 """Stand-in for the Sock Shop `orders` service (`sock-shop-orders:v1.0-status-fix`) for INCIDENT-3.
 
 Flow per `POST /orders`: fetch the customer, address, card and cart-items links; total = items + $4.99
-shipping (exact decimals); store the order CREATED, then PENDING; ask `payment` to authorise; PAID with a
-shipment, or PAYMENT_FAILED with `shipment: null`. A retry creates a new order (the known duplicate-order
-defect, kept on purpose: reconciliation detects it).
+shipping (exact decimals); store the order CREATED, then PENDING; ask `payment` to authorise; then ask
+`shipping` for a shipment (`POST {SHIPPING_URL}/shipping` with `{"id": <new uuid>, "name": <customerId>}`) and
+store the shipment it answers: PAID with a shipment. A declined or failed payment: PAYMENT_FAILED with
+`shipment: null`. Shipping failing after the payment went through: PAID with `shipment: null` and a 500 (the
+order call fails, as INCIDENT-5C shows: shipping 503 -> orders 500 -> front-end). A retry creates a new order
+(the known duplicate-order defect, kept on purpose: reconciliation detects it).
+
+Storage as the Java service keeps it: MongoDB database `data` on orders-db, collection `customerOrder` (`_id`
+the order id, `customerId`, `customer`, `address`, `card`, `items`, `shipment`, `date` as a BSON date, `total`,
+`status`), with PyMongo. Money (`total`, each `unitPrice`) is stored as its exact decimal text, since the
+wire-protocol server here has no Decimal128. The database, as Spring Boot resolves
+`spring.data.mongodb.uri=mongodb://${db:orders-db}:27017/data`, first found wins: the argument
+`--spring.data.mongodb.uri=URI`, `$SPRING_DATA_MONGODB_URI`, `--db=HOST` or `$DB`, `$MONGO_HOST` (`host:port`),
+else `mongodb://orders-db:27017/data`. When the database cannot be reached the call fails with 500 after
+PyMongo's 2 s server selection timeout (not 30 s) and the log names PyMongo's own error
+(`ServerSelectionTimeoutError: ... Connection refused`).
+
+Downstreams: USER_URL, CARTS_URL, PAYMENT_URL, SHIPPING_URL (defaults http://user, http://carts, http://payment,
+http://shipping), PAYMENT_TIMEOUT_S (40), FETCH_TIMEOUT_S (10, also the shipping call's).
 """
 
 from __future__ import annotations
@@ -11,13 +27,19 @@ from __future__ import annotations
 import math
 import os
 import sys
-import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlsplit
+
+import pymongo
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
 
 from services.common import (
     App,
@@ -28,8 +50,8 @@ from services.common import (
     LookupFailed,
     Request,
     Response,
-    StateFile,
     TimedOut,
+    iso_ms,
     json_request,
     object_id,
     rfc3339_now,
@@ -38,6 +60,7 @@ from services.common import (
     status_phrase,
     utc_now_ms,
 )
+from services.common.mongo import MongoBacked, connect, database_of, spring_mongo_uri, without_credentials
 
 DEFAULT_PORT = 8080
 SHIPPING = Decimal("4.99")
@@ -47,6 +70,9 @@ MAX_PAGE_SIZE = 2000
 LINKS = ("customer", "address", "card", "items")
 
 CREATED, PENDING, PAID, PAYMENT_FAILED = "CREATED", "PENDING", "PAID", "PAYMENT_FAILED"
+DEFAULT_DB_HOST = "orders-db"
+COLLECTION = "customerOrder"
+HEALTH_TIMEOUT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -56,15 +82,17 @@ class Downstream:
     payment_url: str = "http://payment"
     payment_timeout_s: float = 40.0
     fetch_timeout_s: float = 10.0
+    shipping_url: str = "http://shipping"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | os._Environ[str]) -> Downstream:
+    def from_env(cls, env: Mapping[str, str]) -> Downstream:
         return cls(
             user_url=(env.get("USER_URL") or "http://user").rstrip("/"),
             carts_url=(env.get("CARTS_URL") or "http://carts").rstrip("/"),
             payment_url=(env.get("PAYMENT_URL") or "http://payment").rstrip("/"),
             payment_timeout_s=float(env.get("PAYMENT_TIMEOUT_S") or 40.0),
             fetch_timeout_s=float(env.get("FETCH_TIMEOUT_S") or 10.0),
+            shipping_url=(env.get("SHIPPING_URL") or "http://shipping").rstrip("/"),
         )
 
     def rewrite(self, link: str) -> str:
@@ -123,9 +151,13 @@ def java_failure_reason(error: ClientError) -> str:
     return f"java.io.IOException: {error}"
 
 
-def http_failure_reason(status: int) -> str:
+def http_failure_reason(status: int, reason: str | None = "") -> str:
+    """Spring RestTemplate's exception for an HTTP error: `<status> <reason phrase>`. The phrase is the one the
+    server sent: Go servers send one (the default here), Tomcat (the Java services: shipping) sends none, and
+    Spring then writes `null`: `HttpServerErrorException: 503 null`."""
     kind = "HttpServerErrorException" if status >= 500 else "HttpClientErrorException"
-    return f"org.springframework.web.client.{kind}: {status} {status_phrase(status)}"
+    phrase = status_phrase(status) if reason == "" else (reason or "null")
+    return f"org.springframework.web.client.{kind}: {status} {phrase}"
 
 
 def page_params(request: Request) -> tuple[int, int]:
@@ -151,46 +183,101 @@ def _strip_links(data: Any) -> Any:
     return data
 
 
+# --------------------------------------------------------------------------- storage
+
+
+def _storable(value: Any) -> Any:
+    """Any Decimal inside as its exact text (BSON has no Python Decimal, the server no Decimal128)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return {key: _storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(item) for item in value]
+    return value
+
+
+def parse_date(text: str) -> datetime:
+    """`2026-11-23T08:24:46.123Z` -> an aware UTC datetime."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def to_document(order: dict[str, Any]) -> dict[str, Any]:
+    """An order as `customerOrder` keeps it: `_id` an ObjectId, `date` a BSON date, money as exact text."""
+    document = {key: _storable(value) for key, value in order.items() if key not in ("id", "date")}
+    return {"_id": ObjectId(order["id"]), **document, "date": parse_date(order["date"])}
+
+
+def from_document(document: dict[str, Any]) -> dict[str, Any]:
+    """The order the API shows: `id` first, the date in UTC to the millisecond, money as exact Decimals."""
+    order: dict[str, Any] = {"id": str(document["_id"])}
+    order.update({key: value for key, value in document.items() if key != "_id"})
+    date = order.get("date")
+    if isinstance(date, datetime):
+        order["date"] = iso_ms(date if date.tzinfo else date.replace(tzinfo=UTC))
+    if order.get("total") is not None:
+        order["total"] = Decimal(str(order["total"]))
+    items = order.get("items")
+    if isinstance(items, list):
+        order["items"] = [
+            {**item, "unitPrice": Decimal(str(item["unitPrice"]))}
+            if isinstance(item, dict) and "unitPrice" in item
+            else item
+            for item in items
+        ]
+    return order
+
+
+def _object_id(value: str) -> ObjectId | None:
+    try:
+        return ObjectId(value)
+    except (InvalidId, TypeError):
+        return None
+
+
 # --------------------------------------------------------------------------- the service
 
 
-class OrdersService:
+class OrdersService(MongoBacked):
     def __init__(
-        self, log: LineLog | None = None, state_path: str | None = None, downstream: Downstream | None = None
+        self,
+        log: LineLog | None = None,
+        client: MongoClient[dict[str, Any]] | None = None,
+        downstream: Downstream | None = None,
+        database: str = "data",
     ) -> None:
         self.app = App("orders", log, spring_error_body)
         self.log = self.app.log
         self.downstream = downstream or Downstream()
-        self._state = StateFile(state_path)
-        self._lock = threading.Lock()
-        self._orders: dict[str, dict[str, Any]] = {}
-        stored = self._state.load()
-        if isinstance(stored, dict) and isinstance(stored.get("orders"), list):
-            self._orders = {order["id"]: order for order in stored["orders"] if isinstance(order, dict)}
+        self.client = client if client is not None else connect(spring_mongo_uri([], os.environ, DEFAULT_DB_HOST))
+        self.orders = self.client[database][COLLECTION]
         app = self.app
-        app.add("POST", "/orders", self.create_order)
-        app.add("GET", "/orders", self.list_orders)
+        for method, pattern, handler in (
+            ("POST", "/orders", self.create_order),
+            ("GET", "/orders", self.list_orders),
+            ("GET", "/orders/search/customerId", self.search_by_customer),
+            ("GET", "/orders/{id}", self.get_order),
+        ):
+            app.add(method, pattern, self._guarded(handler))
         app.add("GET", "/orders/search", self.search_links)
-        app.add("GET", "/orders/search/customerId", self.search_by_customer)
-        app.add("GET", "/orders/{id}", self.get_order)
         app.add("GET", "/health", self.health)
 
     # ------------------------------------------------------------------ storage
 
     def _put(self, order: dict[str, Any]) -> None:
-        with self._lock:
-            self._orders[order["id"]] = dict(order)
-            self._state.save({"orders": list(self._orders.values())})
+        document = to_document(order)
+        self._db(lambda: self.orders.replace_one({"_id": document["_id"]}, document, upsert=True))
 
     def _set_status(self, order: dict[str, Any], status: str, failed: bool = False) -> None:
         order["status"] = status
-        self._put(order)
+        change = {"$set": {"status": status, "shipment": _storable(order["shipment"])}}
+        self._db(lambda: self.orders.update_one({"_id": ObjectId(order["id"])}, change))
         line = f"Order {order['id']} status updated to {status}"
         (self.log.warn if failed else self.log.info)(line)
 
     def all_orders(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [dict(order) for order in self._orders.values()]
+        """Every order, in the order they were placed (the collection's natural order, as Spring Data reads it)."""
+        return [from_document(document) for document in self._db(lambda: list(self.orders.find()))]
 
     # ------------------------------------------------------------------ views
 
@@ -306,18 +393,46 @@ class OrdersService:
             body["orderId"] = order_id
             raise HTTPError(status, message, body)
 
-        order["shipment"] = {"id": str(uuid.uuid4()), "name": order["customerId"]}
+        shipment, reason = self._ship(order)
+        order["shipment"] = shipment
+        if reason is not None:
+            self.log.error(f"Shipping request failed for order {order_id}: {reason}")
+            self._set_status(order, PAID)
+            message = f"Shipping service unavailable for order {order_id}"
+            body = spring_error_body(500, message, request)
+            body["orderId"] = order_id
+            raise HTTPError(500, message, body)
         self._set_status(order, PAID)
         return Response(201, self.view(order, base), {"Location": f"{base}/orders/{order_id}"})
+
+    def _ship(self, order: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        """POST a new shipment to shipping: (the shipment it answers, None), or (None, the Java client's error)."""
+        sent = {"id": str(uuid.uuid4()), "name": order["customerId"]}
+        url = f"{self.downstream.shipping_url}/shipping"
+        try:
+            response = json_request("POST", url, sent, timeout=self.downstream.fetch_timeout_s)
+        except ClientError as exc:
+            return None, java_failure_reason(exc)
+        if not 200 <= response.status <= 299:
+            # shipping is a Spring Boot (Tomcat) service: no reason phrase, so Spring writes "503 null".
+            return None, http_failure_reason(response.status, None)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict) and isinstance(answer.get("id"), str) and answer.get("name") is not None:
+            return {"id": answer["id"], "name": answer["name"]}, None
+        return sent, None
 
     # ------------------------------------------------------------------ reads
 
     def list_orders(self, request: Request) -> Response:
         page, size = page_params(request)
-        orders = self.all_orders()
+        total = self._db(lambda: self.orders.count_documents({}))
         base = self._base(request)
-        total_pages = math.ceil(len(orders) / size)
-        chunk = orders[page * size : (page + 1) * size]
+        total_pages = math.ceil(total / size)
+        found = self._db(lambda: list(self.orders.find().skip(page * size).limit(size))) if total else []
+        chunk = [from_document(document) for document in found]
         links: dict[str, Any] = {
             "self": {"href": f"{base}/orders?page={page}&size={size}"},
             "first": {"href": f"{base}/orders?page=0&size={size}"},
@@ -334,16 +449,16 @@ class OrdersService:
             {
                 "_embedded": {"customerOrders": [self.view(order, base) for order in chunk]},
                 "_links": links,
-                "page": {"size": size, "totalElements": len(orders), "totalPages": total_pages, "number": page},
+                "page": {"size": size, "totalElements": total, "totalPages": total_pages, "number": page},
             },
         )
 
     def get_order(self, request: Request) -> Response:
-        with self._lock:
-            order = self._orders.get(request.params["id"])
-        if order is None:
+        oid = _object_id(request.params["id"])
+        document = self._db(lambda: self.orders.find_one({"_id": oid})) if oid is not None else None
+        if document is None:
             raise HTTPError(404, f"Order {request.params['id']} not found")
-        return Response(200, self.view(dict(order), self._base(request)))
+        return Response(200, self.view(from_document(document), self._base(request)))
 
     def search_links(self, request: Request) -> Response:
         base = self._base(request)
@@ -362,7 +477,8 @@ class OrdersService:
         if not customer_id:
             raise HTTPError(400, "Required request parameter 'custId' is not present")
         base = self._base(request)
-        found = [self.view(order, base) for order in self.all_orders() if order.get("customerId") == customer_id]
+        documents = self._db(lambda: list(self.orders.find({"customerId": customer_id})))
+        found = [self.view(from_document(document), base) for document in documents]
         return Response(
             200,
             {
@@ -372,18 +488,42 @@ class OrdersService:
         )
 
     def health(self, _request: Request) -> Response:
-        return Response(200, {"health": [{"service": "orders", "status": "OK", "time": rfc3339_now()}]})
+        """The service and its database (the database "err" when unreachable)."""
+        try:
+            with pymongo.timeout(HEALTH_TIMEOUT_S):  # a health check answers in a second, whatever the database does
+                self.client.admin.command("ping")
+            db_status = "OK"
+        except PyMongoError as exc:
+            self.log.error(f"database error on health check: {type(exc).__name__}: {exc}")
+            db_status = "err"
+        now = rfc3339_now()
+        return Response(
+            200,
+            {
+                "health": [
+                    {"service": "orders", "status": "OK", "time": now},
+                    {"service": "orders-db", "status": db_status, "time": now},
+                ]
+            },
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    uri = spring_mongo_uri(args, os.environ, DEFAULT_DB_HOST)
     try:
         downstream = Downstream.from_env(os.environ)
-    except ValueError as exc:
+        database = database_of(uri)
+    except Exception as exc:  # a bad number, pymongo's InvalidURI
         print(f"orders: invalid configuration: {exc}", flush=True)
         return 2
-    service = OrdersService(state_path=os.environ.get("ORDERS_STATE_FILE") or None, downstream=downstream)
+    service = OrdersService(client=connect(uri), downstream=downstream, database=database)
 
     def started(port: int) -> None:
-        service.log.info(f"Started orders service on port {port} (payment: {downstream.payment_url})")
+        service.log.info(
+            f"Started orders service on port {port} (payment: {downstream.payment_url}, "
+            f"shipping: {downstream.shipping_url}, database: {without_credentials(uri)})"
+        )
 
-    return serve(service.app, list(sys.argv[1:] if argv is None else argv), DEFAULT_PORT, started)
+    # No client.close() at the end: with the database gone it would wait for server selection to end sessions.
+    return serve(service.app, args, DEFAULT_PORT, started)

@@ -1,4 +1,4 @@
-"""`python -m services.user [--port=N]` (default 8080, or `$PORT`; `$USER_STATE_FILE` persists state)."""
+"""`python -m services.user [--port=N]` (default 8080, or `$PORT`); MongoDB at `$MONGO_HOST` (default user-db:27017)."""
 
 from services.user.app import main
 

@@ -210,9 +210,9 @@ def make_cluster(base: Path) -> Cluster:
 
 
 @contextlib.contextmanager
-def running_cluster(base: Path) -> Iterator[Cluster]:
-    """`up` a cluster in `base`, always `down` it afterwards (also when the body fails)."""
-    cluster = make_cluster(base)
+def running_cluster(base: Path, cluster: Cluster | None = None) -> Iterator[Cluster]:
+    """`up` a cluster in `base` (or the one given, made by make_cluster), always `down` it afterwards."""
+    cluster = cluster or make_cluster(base)
     try:
         cluster.up()
         yield cluster

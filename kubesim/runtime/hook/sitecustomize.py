@@ -10,7 +10,10 @@ cluster network the way a pod does, with no root and no network namespace:
   and each ClusterIP gets a virtual address 127.<slot>.128+.x from the map (a Service port below 1024
   becomes P+20000, so no root is needed). The cluster's kube-proxy listens there while the Service has
   ready endpoints and closes the socket otherwise, so a client gets a genuine "connection refused";
-- binds: a server binding 0.0.0.0 (or "") binds its pod's loopback address instead (KUBESIM_POD_IP).
+- binds: a server binding 0.0.0.0 (or "") binds its pod's loopback address instead (KUBESIM_POD_IP);
+- localhost: the containers of a pod share its network namespace, so 127.0.0.1 (and `localhost`) is the pod's
+  own address: a connect or bind there goes to KUBESIM_POD_IP (a sidecar reaches its neighbour, as the
+  RabbitMQ exporter reaches the broker's management port in the rabbitmq pod).
 The server process uses the same NetMap class, so both sides agree on every address.
 """
 
@@ -25,6 +28,7 @@ from typing import Any
 SERVICE_NET = ipaddress.ip_network("10.96.0.0/12")
 POD_NET = ipaddress.ip_network("10.244.0.0/16")
 VIP_BASE = 128 * 256  # virtual service addresses start at 127.<slot>.128.0
+LOCALHOST = ("127.0.0.1", "localhost")
 
 
 class NetMap:
@@ -116,8 +120,29 @@ class _FileMap:
 
 
 def install(path: str, namespace: str, pod_ip: str) -> None:
-    """Patch the socket module of this process (called at start-up of every pod process)."""
+    """Patch the socket module of this process (called at start-up of every pod process).
+
+    gevent (Locust) replaces the socket module's class and resolver when it monkey-patches; the patch is put on
+    again right after that, through gevent's own notification (zope.event), so a load generator resolves
+    cluster names and reaches cluster addresses like any other pod process.
+    """
     source = _FileMap(path)
+    own = source.get().loopback(pod_ip, 0)[0] if pod_ip else ""
+    _patch(source, namespace, own)
+    try:
+        import zope.event  # noqa: PLC0415 - only where gevent is installed
+    except ImportError:
+        return
+
+    def after_gevent(event: object) -> None:
+        if type(event).__name__ == "GeventDidPatchAllEvent":
+            _patch(source, namespace, own)
+
+    zope.event.subscribers.append(after_gevent)
+
+
+def _patch(source: _FileMap, namespace: str, own: str) -> None:
+    """Wrap the socket module's current getaddrinfo and socket class (the stdlib's, or gevent's once it patched)."""
     real_getaddrinfo = socket.getaddrinfo
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
@@ -134,6 +159,8 @@ def install(path: str, namespace: str, pod_ip: str) -> None:
 
     def mapped(address):
         if isinstance(address, tuple) and len(address) >= 2 and isinstance(address[0], str):
+            if own and address[0] in LOCALHOST:
+                return (own, *address[1:])
             host, port = source.get().loopback(address[0], int(address[1]))
             return (host, port, *address[2:])
         return address
@@ -145,14 +172,12 @@ def install(path: str, namespace: str, pod_ip: str) -> None:
         return real_connect_ex(self, mapped(address))
 
     def bind(self, address):
-        if (
-            pod_ip
-            and isinstance(address, tuple)
-            and address
-            and address[0] in ("", "0.0.0.0")
-            and self.family == socket.AF_INET
-        ):
-            address = (source.get().loopback(pod_ip, int(address[1]))[0], *address[1:])
+        if own and isinstance(address, tuple) and address:
+            if self.family == socket.AF_INET and address[0] in ("", "0.0.0.0", *LOCALHOST):
+                address = (own, *address[1:])
+            elif self.family == socket.AF_INET6 and address[0] in ("", "::", "::1"):
+                # gevent's servers listen on "::" for "" (Locust's web UI): the pod's address, IPv4-mapped.
+                address = (f"::ffff:{own}", *address[1:])
         return real_bind(self, address)
 
     socket.getaddrinfo = getaddrinfo

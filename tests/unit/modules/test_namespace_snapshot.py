@@ -171,6 +171,7 @@ BOOKKEEPING = {
         {"deployment.kubernetes.io/revision": "1", "kubectl.kubernetes.io/last-applied-configuration": "{}"},
     ),
     "events": lambda _, objs: objs.append({"kind": "Event", "metadata": {"name": "ev.2", "uid": "u2"}}),
+    "rollout history": lambda _, objs: objs.append(replicaset("payment-old", "payment", replicas=0)),
     "endpointslices": lambda _, objs: objs.append({"kind": "EndpointSlice", "metadata": {"name": "s-x", "uid": "u3"}}),
 }
 

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from kubesim.servers import mariadb, mongodb, stop
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -287,3 +289,110 @@ def _call(
 def call() -> Callable[..., Answer]:
     """`call(method, url, body=None, headers=None)` -> Answer, without raising on 4xx/5xx."""
     return _call
+
+
+# --------------------------------------------------------------------------- the real datastores (kubesim.servers)
+
+
+@dataclass
+class DataServer:
+    """A datastore started through its kubesim.servers launcher module, on 127.0.0.1 and a free port; its output
+    goes to a file; `stop()` and `start()` again on the same data directory (a DB pod scaled to 0 and back)."""
+
+    kind: str  # "mongodb" or "mariadb"
+    data: Path
+    port: int
+    logfile: Path
+    proc: subprocess.Popen[bytes] | None = None
+    ready_s: float = 0.0
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> DataServer:
+        started = time.monotonic()
+        with self.logfile.open("ab") as out:
+            if self.kind == "mongodb":
+                self.proc = mongodb.start(self.data, "127.0.0.1", self.port, work=self.data.parent, stdout=out)
+                mongodb.wait_ready("127.0.0.1", self.port, timeout=60, proc=self.proc)
+            else:
+                self.proc = mariadb.start(self.data, "127.0.0.1", self.port, stdout=out, stderr=out)
+                mariadb.wait_ready("127.0.0.1", self.port, timeout=60, proc=self.proc)
+        self.ready_s = time.monotonic() - started
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+            self.proc = None
+
+
+def _data_server(kind: str, base: Path) -> DataServer:
+    data = base / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    server = DataServer(kind, data, _free_port(), base / f"{kind}.log")
+    if kind == "mariadb":
+        seed = Path(mariadb.__file__).parent / "seed" / "catalogue-db.sql"
+        config = mariadb.InitConfig("fake_password", "socksdb", files=(seed,))
+        with server.logfile.open("ab") as out:
+
+            def say(line: str) -> None:
+                out.write(f"{line}\n".encode())
+
+            mariadb.prepare(data, config, stdout=out, say=say)
+    return server
+
+
+@pytest.fixture(scope="module")
+def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataServer]:
+    """One nx-27017 (a MongoDB wire-protocol server) per test module, stopped by pid at the end."""
+    server = _data_server("mongodb", tmp_path_factory.mktemp("mongodb"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mongo_database(request: pytest.FixtureRequest) -> str:
+    """A database name of this test's own on the module's server (tests do not see each other's data)."""
+    return "t_" + re.sub(r"\W", "_", request.node.name)[-36:] + f"_{os.getpid()}_{time.monotonic_ns() % 10**6}"
+
+
+@pytest.fixture
+def own_mongo_server(tmp_path: Path) -> Iterator[DataServer]:
+    """An nx-27017 of this test alone (to stop and start it again), stopped by pid at the end."""
+    server = _data_server("mongodb", tmp_path / "mongodb")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def catalogue_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataServer]:
+    """MariaDB initialised as the catalogue-db image does (root/fake_password, socksdb seeded), per module."""
+    server = _data_server("mariadb", tmp_path_factory.mktemp("catalogue-db"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def service_on_port() -> Iterator[Callable[..., ServiceProcess]]:
+    """`start(module, *args, port=N, ready=pattern, env=...)`: as `service_process`, for a program given its port
+    whose start line does not read `port N` (the Go services log logfmt: `transport=HTTP port=8080`)."""
+    procs: list[ServiceProcess] = []
+
+    def start(module: str, *args: str, port: int, ready: str, env: dict[str, str] | None = None) -> ServiceProcess:
+        proc = ServiceProcess(module, list(args), dict(env or {}), ready)
+        procs.append(proc)  # registered before waiting, so a failed start is still stopped
+        proc.wait_for(ready)
+        proc.port = port
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.stop()

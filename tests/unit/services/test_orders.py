@@ -5,17 +5,41 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
+from bson import ObjectId
 
+from kubesim.servers import mongodb
 from services.carts.app import CartsService
-from services.common import ConnectFailed, LineLog, LookupFailed, TimedOut, make_server
-from services.orders.app import Downstream, OrdersService, order_total, parse_items
+from services.common import (
+    App,
+    ConnectFailed,
+    HTTPError,
+    LineLog,
+    LookupFailed,
+    Request,
+    Response,
+    TimedOut,
+    make_server,
+    spring_error_body,
+)
+from services.orders.app import (
+    Downstream,
+    OrdersService,
+    connect,
+    from_document,
+    http_failure_reason,
+    order_total,
+    parse_items,
+    spring_mongo_uri,
+    to_document,
+)
 from services.payment_gateway import app as pg
 from services.stripe_mock.app import StripeMock
 from services.user.app import UserService
@@ -33,6 +57,7 @@ class Shop:
     service: OrdersService
     call: Any
     payment_url: str
+    shipping: Any = None
 
     def customer(self, username: str = "alice", items: list[tuple[str, int, str]] | None = None) -> dict[str, str]:
         """Register a customer with an address, a card and cart items; return the order links."""
@@ -59,16 +84,52 @@ class Shop:
         return [line.split(" ", 1)[1].strip() for line in self.orders.lines()]
 
 
+class ShippingStub:
+    """The shipping service as orders sees it: `POST /shipping` answers 201 with the shipment it got (as the
+    Java service does), or the scripted error status; the shipments it got are kept."""
+
+    def __init__(self, status: int = 201) -> None:
+        self.status = status
+        self.received: list[Any] = []
+        self.app = App("shipping", LineLog(io.StringIO()), spring_error_body)
+        self.app.add("POST", "/shipping", self._ship)
+
+    def _ship(self, request: Request) -> Response:
+        shipment = request.json_object()
+        self.received.append(shipment)
+        if self.status >= 400:
+            raise HTTPError(self.status, "Queue unavailable")
+        return Response(self.status, shipment)
+
+
 @pytest.fixture
 def shop(
-    run_server: Callable[..., Any], call: Any, free_port: Callable[[], int], fake_upstream: Callable[..., Any]
-) -> Callable[..., Shop]:
-    """`shop(payment=...)`: payment is "stripe" (gateway -> stripe stand-in), "mock", "gateway-down",
-    "refused" (nothing listening), or a URL."""
+    run_server: Callable[..., Any],
+    call: Any,
+    free_port: Callable[[], int],
+    mongo_server: Any,
+    mongo_database: str,
+) -> Iterator[Callable[..., Shop]]:
+    """`shop(payment=..., shipping=...)`: payment is "stripe" (gateway -> stripe stand-in), "mock",
+    "gateway-down", "refused" (nothing listening), or a URL; shipping a ShippingStub, "refused" or a URL. User,
+    carts and orders keep their data in this test's own database on the module's nx-27017; `orders_db` puts
+    the orders on another server."""
+    clients: list[Any] = []
 
-    def start(payment: str = "stripe", payment_timeout_s: float = 5.0) -> Shop:
-        user = run_server(make_server(UserService(LineLog(io.StringIO())).app, "127.0.0.1", 0))
-        carts = run_server(make_server(CartsService(LineLog(io.StringIO())).app, "127.0.0.1", 0))
+    def client(address: str) -> Any:
+        clients.append(connect(f"mongodb://{address}/"))
+        return clients[-1]
+
+    def start(
+        payment: str = "stripe",
+        payment_timeout_s: float = 5.0,
+        shipping: ShippingStub | str | None = None,
+        orders_db: str | None = None,
+    ) -> Shop:
+        shared = client(mongo_server.address)
+        user = run_server(make_server(UserService(LineLog(io.StringIO()), shared, mongo_database).app, "127.0.0.1", 0))
+        carts_app = CartsService(LineLog(io.StringIO()), shared, mongo_database).app
+        carts = run_server(make_server(carts_app, "127.0.0.1", 0))
         if payment in ("stripe", "mock", "gateway-down"):
             gateway = ""
             if payment == "stripe":
@@ -81,13 +142,25 @@ def shop(
             payment_url = f"http://127.0.0.1:{free_port()}"
         else:
             payment_url = payment
+        stub = ShippingStub() if shipping is None else shipping
+        if isinstance(stub, ShippingStub):
+            shipping_url = run_server(make_server(stub.app, "127.0.0.1", 0)).url
+        elif stub == "refused":
+            shipping_url = f"http://127.0.0.1:{free_port()}"
+        else:
+            shipping_url = stub
         stream = io.StringIO()
-        downstream = Downstream(user.url, carts.url, payment_url, payment_timeout_s=payment_timeout_s)
-        service = OrdersService(LineLog(stream), downstream=downstream)
+        downstream = Downstream(
+            user.url, carts.url, payment_url, payment_timeout_s=payment_timeout_s, shipping_url=shipping_url
+        )
+        orders_client = client(orders_db) if orders_db else shared
+        service = OrdersService(LineLog(stream), orders_client, downstream, database=mongo_database)
         orders = run_server(make_server(service.app, "127.0.0.1", 0), stream)
-        return Shop(orders, user, carts, service, call, payment_url)
+        return Shop(orders, user, carts, service, call, payment_url, stub if isinstance(stub, ShippingStub) else None)
 
-    return start
+    yield start
+    for opened in clients:
+        opened.close()
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -148,6 +221,8 @@ def test_downstream_from_env() -> None:
     assert Downstream.from_env({}) == Downstream()
     env = {"USER_URL": "http://u/", "CARTS_URL": "http://c", "PAYMENT_URL": "http://p", "PAYMENT_TIMEOUT_S": "2"}
     assert Downstream.from_env(env) == Downstream("http://u", "http://c", "http://p", payment_timeout_s=2.0)
+    shipping = Downstream.from_env({"SHIPPING_URL": "http://127.0.0.1:9/"})
+    assert (shipping.shipping_url, Downstream().shipping_url) == ("http://127.0.0.1:9", "http://shipping")
 
 
 # --------------------------------------------------------------------------- the order flow
@@ -459,28 +534,183 @@ def test_get_and_search(shop: Callable[..., Shop]) -> None:
 # --------------------------------------------------------------------------- persistence and the real program
 
 
-def test_state_file_round_trips_exact_totals(tmp_path: Path, shop: Callable[..., Shop], run_server: Any) -> None:
+def test_orders_are_kept_in_customer_order(shop: Callable[..., Shop], mongo_server: Any, mongo_database: str) -> None:
+    """As the Java service keeps them: collection customerOrder, `_id` the order id, a BSON date, exact money;
+    another service instance reads them back to the cent."""
     s = shop("refused")
-    state = tmp_path / "orders.json"
-    service = OrdersService(LineLog(io.StringIO()), str(state), s.service.downstream)
-    orders = run_server(make_server(service.app, "127.0.0.1", 0))
-    oid = s.call("POST", orders.url + "/orders", s.customer()).json()["orderId"]
-    assert '"total": 104.97' in state.read_text()
-    reloaded = OrdersService(LineLog(io.StringIO()), str(state), s.service.downstream)
-    [order] = reloaded.all_orders()
+    oid = s.order(s.customer()).json()["orderId"]
+    with mongodb.client("127.0.0.1", mongo_server.port) as client:
+        [stored] = list(client[mongo_database].customerOrder.find())
+    assert stored["_id"] == ObjectId(oid)
+    assert (stored["total"], stored["status"], stored["shipment"]) == ("104.97", "PAYMENT_FAILED", None)
+    assert stored["items"] == [{"itemId": "sock", "quantity": 2, "unitPrice": "49.99"}]
+    assert isinstance(stored["date"], datetime)
+    with mongodb.client("127.0.0.1", mongo_server.port) as client:
+        reloaded = OrdersService(LineLog(io.StringIO()), client, s.service.downstream, database=mongo_database)
+        [order] = reloaded.all_orders()
     assert (order["id"], order["total"], order["status"]) == (oid, Decimal("104.97"), "PAYMENT_FAILED")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.json"]
+    assert order["items"][0]["unitPrice"] == Decimal("49.99")
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        {
+            "id": "6b0f9d1f6b4132e205bda4d7",
+            "customerId": "c1",
+            "customer": {"id": "c1", "username": "alice"},
+            "address": {"city": "c"},
+            "card": {"longNum": "************1111"},
+            "items": [{"itemId": "a", "quantity": 3, "unitPrice": Decimal("0.10")}],
+            "shipment": {"id": "4d3c1d1e-0000-4000-8000-000000000000", "name": "c1"},
+            "date": "2026-11-23T08:24:46.123Z",
+            "total": Decimal("5.29"),
+            "status": "PAID",
+        },
+        {
+            "id": "6b0f9d1f6b4132e205bda4d8",
+            "customerId": "c2",
+            "customer": {},
+            "address": {},
+            "card": {},
+            "items": [{"itemId": "b", "quantity": 1, "unitPrice": Decimal("100.00")}],
+            "shipment": None,
+            "date": "2026-11-23T23:59:59.999Z",
+            "total": Decimal("104.99"),
+            "status": "PAYMENT_FAILED",
+        },
+    ],
+)
+def test_order_document_round_trip(order: dict[str, Any]) -> None:
+    document = to_document(order)
+    assert document["_id"] == ObjectId(order["id"])
+    assert document["total"] == format(order["total"], "f")
+    assert document["date"] == datetime.strptime(order["date"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    back = from_document({**document, "date": document["date"].replace(tzinfo=None)})  # PyMongo gives naive UTC
+    assert back == order
+    assert str(back["items"][0]["unitPrice"]) == str(order["items"][0]["unitPrice"])  # "0.10" keeps its zero
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "text"),
+    [
+        (503, "", "org.springframework.web.client.HttpServerErrorException: 503 Service Unavailable"),
+        (503, None, "org.springframework.web.client.HttpServerErrorException: 503 null"),
+        (500, "Oops", "org.springframework.web.client.HttpServerErrorException: 500 Oops"),
+        (404, None, "org.springframework.web.client.HttpClientErrorException: 404 null"),
+    ],
+)
+def test_http_failure_reason(status: int, reason: str | None, text: str) -> None:
+    assert http_failure_reason(status, reason) == text
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "uri"),
+    [
+        ([], {}, "mongodb://orders-db:27017/data"),
+        (["--port=8080", "--db=db"], {}, "mongodb://db:27017/data"),
+        ([], {"MONGO_HOST": "127.0.0.1:9"}, "mongodb://127.0.0.1:9/data"),
+        ([], {"SPRING_DATA_MONGODB_URI": "mongodb://x/y", "MONGO_HOST": "z"}, "mongodb://x/y"),
+    ],
+)
+def test_spring_mongo_uri(argv: list[str], env: dict[str, str], uri: str) -> None:
+    assert spring_mongo_uri(argv, env, "orders-db") == uri
+
+
+# --------------------------------------------------------------------------- shipping
+
+
+def test_paid_order_ships(shop: Callable[..., Shop]) -> None:
+    """A PAID order asks shipping for a shipment (a new uuid, the customer's id as name) and keeps what it got."""
+    s = shop("mock")
+    links = s.customer(items=[("sock", 1, "10.00")])
+    response = s.order(links)
+    assert response.status == 201, response.body
+    customer_id = links["customer"].rsplit("/", 1)[1]
+    assert s.shipping is not None
+    [sent] = s.shipping.received
+    assert set(sent) == {"id", "name"} and sent["name"] == customer_id
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", sent["id"])
+    order = s.call("GET", f"{s.orders.url}/orders/{response.json()['id']}").json()
+    assert (order["status"], order["shipment"]) == ("PAID", sent)
+
+
+@pytest.mark.parametrize(
+    ("shipping", "reason"),
+    [
+        (503, "org.springframework.web.client.HttpServerErrorException: 503 null"),  # INCIDENT-5C
+        (500, "org.springframework.web.client.HttpServerErrorException: 500 null"),
+        ("refused", r"java.net.ConnectException: Connection refused (127.0.0.1/127.0.0.1:{port})"),
+    ],
+)
+def test_shipping_failure_is_500(shop: Callable[..., Shop], shipping: int | str, reason: str) -> None:
+    """shipping 503 -> orders 500 -> front-end: the payment went through, the order stays PAID with no shipment."""
+    s = shop("mock", shipping=ShippingStub(shipping) if isinstance(shipping, int) else shipping)
+    response = s.order(s.customer(items=[("sock", 1, "10.00")]))
+    assert response.status == 500
+    error = response.json()
+    oid = error["orderId"]
+    assert (error["message"], error["error"]) == (
+        f"Shipping service unavailable for order {oid}",
+        "Internal Server Error",
+    )
+    port = s.service.downstream.shipping_url.rsplit(":", 1)[1]
+    assert s.log()[-3:] == [
+        f"INFO  Payment authorised for order {oid}: Payment authorised",
+        f"ERROR Shipping request failed for order {oid}: {reason.format(port=port)}",
+        f"INFO  Order {oid} status updated to PAID",
+    ]
+    order = s.call("GET", f"{s.orders.url}/orders/{oid}").json()
+    assert (order["status"], order["shipment"]) == ("PAID", None)
+
+
+# --------------------------------------------------------------------------- the database down and back
+
+
+def test_orders_db_down_is_500_with_pymongo_error_then_back_with_its_data(
+    own_mongo_server: Any, shop: Callable[..., Shop], mongo_database: str
+) -> None:
+    """orders-db scaled to 0: placing and listing orders fail with 500 naming PyMongo's error (within ~2 s, no
+    30 s hang); orders-db back on the same data directory, the orders placed before are there."""
+    s = shop("refused", orders_db=own_mongo_server.address)
+    oid = s.order(s.customer()).json()["orderId"]
+    own_mongo_server.stop()
+
+    started = time.monotonic()
+    response = s.order(s.customer("bob"))
+    assert 1.5 < time.monotonic() - started < 6
+    assert response.status == 500
+    assert response.json()["message"].startswith("ServerSelectionTimeoutError: 127.0.0.1:")
+    assert "[Errno 111] Connection refused" in response.json()["message"]
+    assert re.match(
+        r"ERROR database error on POST /orders: ServerSelectionTimeoutError: 127\.0\.0\.1:\d+: \[Errno 111\] "
+        r"Connection refused",
+        s.log()[-1],
+    )
+
+    own_mongo_server.start()
+    orders = s.call("GET", s.orders.url + "/orders").json()["_embedded"]["customerOrders"]
+    assert [(o["id"], o["total"], o["status"]) for o in orders] == [(oid, 104.97, "PAYMENT_FAILED")]
 
 
 def test_program_incident3(
-    shop: Callable[..., Shop], service_process: Callable[..., Any], free_port: Callable[[], int]
+    shop: Callable[..., Shop],
+    service_process: Callable[..., Any],
+    free_port: Callable[[], int],
+    mongo_server: Any,
+    mongo_database: str,
 ) -> None:
     s = shop("refused")
     payment_port = free_port()
     proc = service_process(
         "services.orders",
         "--port=0",
-        env={"USER_URL": s.user.url, "CARTS_URL": s.carts.url, "PAYMENT_URL": f"http://127.0.0.1:{payment_port}"},
+        env={
+            "USER_URL": s.user.url,
+            "CARTS_URL": s.carts.url,
+            "PAYMENT_URL": f"http://127.0.0.1:{payment_port}",
+            "SPRING_DATA_MONGODB_URI": f"mongodb://{mongo_server.address}/{mongo_database}",
+        },
         ready="Started orders service on port",
     )
     response = s.call("POST", proc.url + "/orders", s.customer())

@@ -1,0 +1,1 @@
+"""Stand-in for the Sock Shop queue-master (consumes shipping-task with pika)."""
