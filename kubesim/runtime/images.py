@@ -22,6 +22,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubesim.runtime import volumes
+
 SEED = Path(__file__).resolve().parents[1] / "servers" / "seed"
 VENV_BIN = Path(sys.executable).parent
 
@@ -133,11 +135,20 @@ def program_for(image: str) -> Program | None:
     return program
 
 
-def argv_for(image: str, command: list[str] | None, args: list[str] | None) -> list[str]:
-    """The process a container runs: the image's entrypoint (or the container's `command`) and its arguments."""
+def argv_for(
+    image: str, command: list[str] | None, args: list[str] | None, mounted: dict[str, str] | None = None
+) -> list[str]:
+    """The process a container runs: the image's entrypoint (or the container's `command`) and its arguments.
+
+    Paths in the container's own `command` and `args` under a volume's mountPath are pointed at its directory
+    (`mounted`, volumes.rewrite); the interpreter and an image's default arguments are this machine's paths and
+    stay as they are, even when they lie under a mountPath such as /tmp."""
     program = program_for(image)
     if program is None:
         raise KeyError(image)
+    if mounted:
+        command = volumes.rewrite(command, mounted) if command else command
+        args = volumes.rewrite(args, mounted) if args else args
     if program.command:  # a command image: `command` replaces the entrypoint, `args` the CMD, as in Docker
         return [*(command or [program.command]), *(args or [])]
     return [sys.executable, "-u", "-m", program.module, *(args if args else program.default_args)]

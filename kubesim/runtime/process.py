@@ -101,7 +101,7 @@ class Container:
             self.pod.changed()
             await self.pod.sleep(2.0)
             return not self.stopping and await self._start()
-        argv = volumes.rewrite(argv_for(image, self.spec.get("command"), self.spec.get("args")), mounted)
+        argv = argv_for(image, self.spec.get("command"), self.spec.get("args"), mounted)
         log_path = self.pod.logs.path(self.pod.ns, self.pod.name, self.pod.uid, self.name, self.state.restart_count)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         try:

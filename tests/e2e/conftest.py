@@ -23,6 +23,8 @@ from ansible.module_utils.sockshop_money import loads_exact
 from ansible.module_utils.sockshop_service_proxy import call_service
 from kubernetes import client, config, dynamic
 
+from tests.procs import run_bounded
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 NAMESPACE = "sock-shop"
@@ -60,15 +62,7 @@ class Cluster:
     def run(
         self, name: str, *args: str, timeout: float = 300, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.playbook(name, *args),
-            cwd=ROOT,
-            env=env or self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run_bounded(self.playbook(name, *args), timeout, cwd=ROOT, env=env or self.env)
 
     def phase(self, phase: str, *args: str) -> subprocess.CompletedProcess[str]:
         return self.run(f"incident-{self.incident}.yml", "-e", f"phase={phase}", *args)

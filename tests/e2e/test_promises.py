@@ -22,6 +22,7 @@ import yaml
 from kubernetes import client, watch
 
 from tests.e2e.conftest import BIN, LOCK, NAMESPACE, ROOT, Cluster, changed, ok, stop_cluster
+from tests.procs import run_bounded
 
 pytestmark = pytest.mark.slow
 PHASES = ("preflight", "activate", "verify", "status", "report", "recover")
@@ -234,14 +235,8 @@ def broken_catalog(tmp: Path, how: str) -> Path:
 
 def ad_hoc(cluster: Cluster, module: str, args: str) -> subprocess.CompletedProcess[str]:
     """A module called with bad arguments, as a playbook task would call it."""
-    return subprocess.run(
-        [str(BIN / "ansible"), "local-sockshop", "-m", module, "-a", args],
-        cwd=ROOT,
-        env=cluster.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    return run_bounded(
+        [str(BIN / "ansible"), "local-sockshop", "-m", module, "-a", args], 120, cwd=ROOT, env=cluster.env
     )
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from kubesim.cli import alive
+from tests.procs import run_bounded
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -156,7 +157,7 @@ class Cluster:
         cmd = [str(VENV_BIN / "ansible-playbook"), str(PLAYBOOKS / name)]
         if extra_vars:
             cmd += ["-e", json.dumps(extra_vars)]
-        out = subprocess.run(cmd, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=180, check=False)
+        out = run_bounded(cmd, 180, cwd=ROOT, env=self.env)
         return out, recap(out.stdout)
 
     def namespace(self, prefix: str) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Cluster
+from tests.procs import run_bounded
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +92,7 @@ def run_secret_tasks(
         *extra,
         str(playbook),
     ]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
+    return run_bounded(command, 240, cwd=ROOT, env=env)
 
 
 def assert_no_leak(result: subprocess.CompletedProcess[str], api_key: str) -> None:

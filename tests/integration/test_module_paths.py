@@ -9,7 +9,6 @@ starting state; the two JSON results must be equal but for what measures time. S
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import ROOT, VENV_BIN, Cluster
+from tests.procs import run_bounded
 
 pytestmark = pytest.mark.integration
 
@@ -182,7 +182,7 @@ def run_task(cluster: Cluster, module: str, args: dict[str, Any], in_process: bo
         "-e",
         f"sockshop_in_process={str(in_process).lower()}",
     ]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
+    done = run_bounded(command, 180, cwd=ROOT, env=env)
     try:
         report = json.loads(done.stdout)
     except ValueError:

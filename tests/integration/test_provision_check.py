@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import VENV_BIN, Cluster, running_cluster
+from tests.procs import run_bounded
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +59,7 @@ def playbook(
         json.dumps(extra_vars),
         *args,
     ]
-    return subprocess.run(command, cwd=ROOT, env=cluster.env, capture_output=True, text=True, timeout=600, check=False)
+    return run_bounded(command, 600, cwd=ROOT, env=cluster.env)
 
 
 def recap(result: subprocess.CompletedProcess[str]) -> dict[str, int]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import ROOT, Cluster, running_cluster
+from tests.procs import run_bounded
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 KUBECTL = ROOT / ".venv" / "bin" / "kubectl"
@@ -31,7 +32,7 @@ def provision(cluster: Cluster) -> subprocess.CompletedProcess[str]:
         "-e",
         f"sockshop_kubeconfig={cluster.kubeconfig}",
     ]
-    return subprocess.run(cmd, cwd=ROOT, env=cluster.env, capture_output=True, text=True, timeout=300, check=False)
+    return run_bounded(cmd, 300, cwd=ROOT, env=cluster.env)
 
 
 @pytest.fixture(scope="module")
