@@ -22,18 +22,15 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-import pymongo
 from bson import ObjectId
 from pymongo import MongoClient
-from pymongo.errors import PyMongoError
 
-from services.common import App, HTTPError, LineLog, Request, Response, rfc3339_now, serve
+from services.common import App, HTTPError, LineLog, Request, Response, serve
 from services.common.mongo import MongoBacked, connect, database_of, spring_mongo_uri, without_credentials
 from services.common.web import spring_error_body
 
 DEFAULT_PORT = 8080
 DEFAULT_DB_HOST = "carts-db"
-HEALTH_TIMEOUT_S = 1.0
 
 
 def parse_item(body: dict[str, Any]) -> tuple[str, int, Decimal]:
@@ -70,6 +67,8 @@ def item_view(document: dict[str, Any]) -> dict[str, Any]:
 
 
 class CartsService(MongoBacked):
+    name = "carts"
+
     def __init__(
         self, log: LineLog | None = None, client: MongoClient[dict[str, Any]] | None = None, database: str = "data"
     ) -> None:
@@ -193,26 +192,6 @@ class CartsService(MongoBacked):
                 self._remove_cart(session_cart)
         self.log.info(f"Merged cart of session {session_id} into cart of customer {customer_id}")
         return Response(202)
-
-    def health(self, _request: Request) -> Response:
-        """The service and its database, as the Java service reports them (the database "err" when unreachable)."""
-        try:
-            with pymongo.timeout(HEALTH_TIMEOUT_S):  # a health check answers in a second, whatever the database does
-                self.client.admin.command("ping")
-            db_status = "OK"
-        except PyMongoError as exc:
-            self.log.error(f"database error on health check: {type(exc).__name__}: {exc}")
-            db_status = "err"
-        now = rfc3339_now()
-        return Response(
-            200,
-            {
-                "health": [
-                    {"service": "carts", "status": "OK", "time": now},
-                    {"service": "carts-db", "status": db_status, "time": now},
-                ]
-            },
-        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,15 +8,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+import pymongo
 from pymongo import MongoClient
 from pymongo.errors import AutoReconnect, PyMongoError, ServerSelectionTimeoutError
 from pymongo.server_type import SERVER_TYPE
 from pymongo.uri_parser import parse_uri
 
-from services.common.util import LineLog
+from services.common.util import LineLog, rfc3339_now
 from services.common.web import HTTPError, Request, Response
 
 TIMEOUT_MS = 2000
+HEALTH_TIMEOUT_S = 1.0  # a health check answers in a second, whatever the database does
 HEARTBEAT_MS = 500  # the driver's monitor checks the server this often (its least; default 10 s)
 T = TypeVar("T")
 
@@ -87,6 +89,7 @@ class MongoBacked:
     """What the MongoDB-backed services share: a database failure answers 500 and logs PyMongo's own error, and
     every operation goes through `once_more`."""
 
+    name: str  # the service as /health names it; its database is "<name>-db"
     client: MongoClient[dict[str, Any]]
     log: LineLog
 
@@ -103,3 +106,16 @@ class MongoBacked:
 
     def _db(self, operation: Callable[[], T]) -> T:
         return once_more(self.client, operation)
+
+    def health(self, _request: Request) -> Response:
+        """The service and its database, as the real services report them (the database "err" when unreachable)."""
+        try:
+            with pymongo.timeout(HEALTH_TIMEOUT_S):  # a health check answers in a second, whatever the database does
+                self.client.admin.command("ping")
+            db_status = "OK"
+        except PyMongoError as exc:
+            self.log.error(f"database error on health check: {type(exc).__name__}: {exc}")
+            db_status = "err"
+        now = rfc3339_now()
+        services = [(self.name, "OK"), (f"{self.name}-db", db_status)]
+        return Response(200, {"health": [{"service": s, "status": status, "time": now} for s, status in services]})

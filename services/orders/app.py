@@ -35,11 +35,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-import pymongo
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import MongoClient
-from pymongo.errors import PyMongoError
 
 from services.common import (
     App,
@@ -54,7 +52,6 @@ from services.common import (
     iso_ms,
     json_request,
     object_id,
-    rfc3339_now,
     serve,
     spring_error_body,
     status_phrase,
@@ -72,7 +69,6 @@ LINKS = ("customer", "address", "card", "items")
 CREATED, PENDING, PAID, PAYMENT_FAILED = "CREATED", "PENDING", "PAID", "PAYMENT_FAILED"
 DEFAULT_DB_HOST = "orders-db"
 COLLECTION = "customerOrder"
-HEALTH_TIMEOUT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -239,6 +235,8 @@ def _object_id(value: str) -> ObjectId | None:
 
 
 class OrdersService(MongoBacked):
+    name = "orders"
+
     def __init__(
         self,
         log: LineLog | None = None,
@@ -484,26 +482,6 @@ class OrdersService(MongoBacked):
             {
                 "_embedded": {"customerOrders": found},
                 "_links": {"self": {"href": f"{base}/orders/search/customerId?custId={customer_id}"}},
-            },
-        )
-
-    def health(self, _request: Request) -> Response:
-        """The service and its database (the database "err" when unreachable)."""
-        try:
-            with pymongo.timeout(HEALTH_TIMEOUT_S):  # a health check answers in a second, whatever the database does
-                self.client.admin.command("ping")
-            db_status = "OK"
-        except PyMongoError as exc:
-            self.log.error(f"database error on health check: {type(exc).__name__}: {exc}")
-            db_status = "err"
-        now = rfc3339_now()
-        return Response(
-            200,
-            {
-                "health": [
-                    {"service": "orders", "status": "OK", "time": now},
-                    {"service": "orders-db", "status": db_status, "time": now},
-                ]
             },
         )
 

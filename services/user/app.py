@@ -25,20 +25,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote_plus
 
-import pymongo
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import MongoClient
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
-from services.common import App, HTTPError, LineLog, Request, Response, rfc3339_now, serve
+from services.common import App, HTTPError, LineLog, Request, Response, serve
 from services.common.mongo import MongoBacked, connect, without_credentials
 from services.common.web import status_phrase
 
 DEFAULT_PORT = 8080
 DEFAULT_MONGO_HOST = "user-db:27017"
 DATABASE = "users"
-HEALTH_TIMEOUT_S = 1.0
 KINDS = ("customers", "addresses", "cards")
 REQUIRED = {
     "register": ("username", "password"),
@@ -113,6 +111,8 @@ def _object_id(value: str) -> ObjectId | None:
 
 
 class UserService(MongoBacked):
+    name = "user"
+
     def __init__(
         self, log: LineLog | None = None, client: MongoClient[dict[str, Any]] | None = None, database: str = DATABASE
     ) -> None:
@@ -285,26 +285,6 @@ class UserService(MongoBacked):
     def customer_cards(self, request: Request) -> Response:
         base = self._base(request)
         return Response(200, {"_embedded": {"card": [self._card_view(r, base) for r in self._owned("cards", request)]}})
-
-    def health(self, _request: Request) -> Response:
-        """The service and its database, as the Go service reports them (the database "err" when unreachable)."""
-        try:
-            with pymongo.timeout(HEALTH_TIMEOUT_S):  # a health check answers in a second, whatever the database does
-                self.client.admin.command("ping")
-            db_status = "OK"
-        except PyMongoError as exc:
-            self.log.error(f"database error on health check: {type(exc).__name__}: {exc}")
-            db_status = "err"
-        now = rfc3339_now()
-        return Response(
-            200,
-            {
-                "health": [
-                    {"service": "user", "status": "OK", "time": now},
-                    {"service": "user-db", "status": db_status, "time": now},
-                ]
-            },
-        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kubesim.servers import mariadb, mongodb, stop
+from kubesim.servers import mariadb, mongodb, rabbitmq, stop
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -396,3 +396,22 @@ def service_on_port() -> Iterator[Callable[..., ServiceProcess]]:
     yield start
     for proc in procs:
         proc.stop()
+
+
+# --------------------------------------------------------------------------- RabbitMQ
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rabbitmq.Broker]:
+    """The real broker (Debian's rabbitmq-server), one per test module, statistics every 0.5 s."""
+    data = tmp_path_factory.mktemp("rabbitmq")
+    started = rabbitmq.start(
+        data, "127.0.0.1", amqp_port=0, management_port=0, dist_port=0, log_path=data / "broker.log",
+        stats_interval_ms=500,
+    )  # fmt: skip
+    try:
+        rabbitmq.wait_ready(started, 90)
+        yield started
+    finally:
+        rabbitmq.stop(started)
+        assert started.running() == []

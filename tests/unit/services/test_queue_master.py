@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,43 +19,9 @@ from services.common import LineLog, make_server
 from services.queue_master.app import QueueMasterService, shipment_name
 from services.shipping.app import ShippingService
 from services.shipping.broker import QUEUE, BrokerConfig
+from tests.unit.services.rabbit import depth, wait_until
 
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rabbitmq.Broker]:
-    data = tmp_path_factory.mktemp("rabbitmq")
-    started = rabbitmq.start(
-        data, "127.0.0.1", amqp_port=0, management_port=0, dist_port=0, log_path=data / "broker.log",
-        stats_interval_ms=500,
-    )  # fmt: skip
-    try:
-        rabbitmq.wait_ready(started, 90)
-        yield started
-    finally:
-        rabbitmq.stop(started)
-        assert started.running() == []
-
-
-def depth(broker: rabbitmq.Broker) -> int:
-    """Messages in shipping-task right now (a passive declare)."""
-    credentials = pika.PlainCredentials("guest", "guest")
-    connection = pika.BlockingConnection(
-        pika.ConnectionParameters(broker.host, broker.amqp_port, credentials=credentials)
-    )
-    try:
-        return int(connection.channel().queue_declare(QUEUE, passive=True).method.message_count)
-    finally:
-        connection.close()
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture(autouse=True)

@@ -22,21 +22,6 @@ from services.shipping.broker import QUEUE, declare_topology
 QUEUE_LABELS = {"cluster", "vhost", "queue", "durable", "policy", "self"}
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rabbitmq.Broker]:
-    data = tmp_path_factory.mktemp("rabbitmq")
-    started = rabbitmq.start(
-        data, "127.0.0.1", amqp_port=0, management_port=0, dist_port=0, log_path=data / "broker.log",
-        stats_interval_ms=500,
-    )  # fmt: skip
-    try:
-        rabbitmq.wait_ready(started, 90)
-        yield started
-    finally:
-        rabbitmq.stop(started)
-        assert started.running() == []
-
-
 @pytest.fixture
 def amqp(broker: rabbitmq.Broker) -> Iterator[Callable[[], pika.BlockingConnection]]:
     opened: list[pika.BlockingConnection] = []

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pika
 import pytest
 
 from kubesim.servers import rabbitmq
 from services.common import LineLog, make_server
 from services.shipping.app import ShippingService, confirms_for, image_tag, shipment_from
 from services.shipping.broker import EXCHANGE, QUEUE, TYPE_ID, BrokerConfig
+from tests.unit.services.rabbit import amqp, depth, wait_until
 
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 LIMIT_POLICY = {
@@ -33,45 +33,8 @@ LIMIT_POLICY = {
 # --------------------------------------------------------------------------- the module's broker
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rabbitmq.Broker]:
-    data = tmp_path_factory.mktemp("rabbitmq")
-    started = rabbitmq.start(
-        data, "127.0.0.1", amqp_port=0, management_port=0, dist_port=0, log_path=data / "broker.log",
-        stats_interval_ms=500,
-    )  # fmt: skip
-    try:
-        rabbitmq.wait_ready(started, 90)
-        yield started
-    finally:
-        rabbitmq.stop(started)
-        assert started.running() == []
-
-
 def management(broker: rabbitmq.Broker, method: str, path: str, body: Any = None) -> tuple[int, Any]:
     return broker.management(method, path, body)
-
-
-def amqp(broker: rabbitmq.Broker) -> pika.BlockingConnection:
-    credentials = pika.PlainCredentials("guest", "guest")
-    return pika.BlockingConnection(pika.ConnectionParameters(broker.host, broker.amqp_port, credentials=credentials))
-
-
-def depth(broker: rabbitmq.Broker) -> int:
-    """Messages in shipping-task right now (a passive declare, not the management API's 0.5 s statistics)."""
-    connection = amqp(broker)
-    try:
-        return int(connection.channel().queue_declare(QUEUE, passive=True).method.message_count)
-    finally:
-        connection.close()
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture(autouse=True)
