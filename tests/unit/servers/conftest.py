@@ -136,9 +136,8 @@ class Launched:
 Launch = Callable[..., Launched]
 
 
-@pytest.fixture(scope="module")
-def launch_module() -> Iterator[Launch]:
-    """`launch(module, *args, home=..., mounts={...}, env={...})`, stopped when the module's tests end."""
+def _launcher() -> Iterator[Launch]:
+    """`launch(module, *args, home=..., mounts={...}, env={...})`; every launched server is cleaned up after."""
     started: list[Launched] = []
 
     def start(module: str, *args: str, home: Path, mounts: dict[str, str] | None = None, **env: str) -> Launched:
@@ -149,21 +148,18 @@ def launch_module() -> Iterator[Launch]:
     yield start
     for launched in started:
         launched.cleanup()
+
+
+@pytest.fixture(scope="module")
+def launch_module() -> Iterator[Launch]:
+    """`launch(...)`, stopped when the module's tests end."""
+    yield from _launcher()
 
 
 @pytest.fixture
 def launch() -> Iterator[Launch]:
     """As `launch_module`, stopped when the test ends (also when it fails)."""
-    started: list[Launched] = []
-
-    def start(module: str, *args: str, home: Path, mounts: dict[str, str] | None = None, **env: str) -> Launched:
-        launched = Launched(module, list(args), home, dict(mounts or {}), env)
-        started.append(launched)
-        return launched
-
-    yield start
-    for launched in started:
-        launched.cleanup()
+    yield from _launcher()
 
 
 @pytest.fixture

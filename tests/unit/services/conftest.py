@@ -20,8 +20,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from pymongo import MongoClient
 
 from kubesim.servers import mariadb, mongodb, rabbitmq, stop
+from services.common import LineLog, make_server
+from services.common.mongo import connect
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -352,6 +355,26 @@ def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataServe
         yield server.start()
     finally:
         server.stop()
+
+
+@pytest.fixture
+def mongo_service(run_server: Callable[..., Running], mongo_server: DataServer) -> Iterator[Callable[..., Running]]:
+    """`mongo_service(Service, database, address=..., timeout_ms=...)`: a MongoDB-backed service (carts, user) on
+    127.0.0.1, on the module's server or another; its client is closed when the test ends."""
+    clients: list[MongoClient[dict[str, Any]]] = []
+
+    def start(
+        service: Callable[..., Any], database: str, address: str | None = None, timeout_ms: int | None = None
+    ) -> Running:
+        uri = f"mongodb://{address or mongo_server.address}/"
+        client = connect(uri) if timeout_ms is None else MongoClient(uri, serverSelectionTimeoutMS=timeout_ms)
+        clients.append(client)
+        stream = io.StringIO()
+        return run_server(make_server(service(LineLog(stream), client, database).app, "127.0.0.1", 0), stream)
+
+    yield start
+    for client in clients:
+        client.close()
 
 
 @pytest.fixture

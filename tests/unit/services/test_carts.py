@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import io
+import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pymongo import MongoClient
 
 from kubesim.servers import mongodb
-from services.carts.app import CartsService, connect, database_of, spring_mongo_uri
-from services.common import LineLog, make_server
+from services.carts.app import CartsService, database_of, spring_mongo_uri
 
 
 @pytest.fixture
-def carts_factory(run_server: Callable[..., Any], mongo_server: Any) -> Iterator[Callable[..., Any]]:
-    """`carts_factory(database, address=...)`: a carts service on 127.0.0.1 using that database."""
-    clients: list[Any] = []
-
-    def start(database: str, address: str | None = None, timeout_ms: int | None = None) -> Any:
-        uri = f"mongodb://{address or mongo_server.address}/"
-        client = connect(uri) if timeout_ms is None else MongoClient(uri, serverSelectionTimeoutMS=timeout_ms)
-        clients.append(client)
-        stream = io.StringIO()
-        return run_server(make_server(CartsService(LineLog(stream), client, database).app, "127.0.0.1", 0), stream)
-
-    yield start
-    for client in clients:
-        client.close()
+def carts_factory(mongo_service: Callable[..., Any]) -> Callable[..., Any]:
+    """`carts_factory(database, address=..., timeout_ms=...)`: a carts service on 127.0.0.1 using that database."""
+    return functools.partial(mongo_service, CartsService)
 
 
 @pytest.fixture

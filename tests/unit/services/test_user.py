@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import base64
-import io
+import functools
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pymongo import MongoClient
 
 from kubesim.servers import mongodb
-from services.common import LineLog, make_server
-from services.user.app import UserService, basic_auth, connect, mask_card, mongo_uri, pass_hash
+from services.user.app import UserService, basic_auth, mask_card, mongo_uri, pass_hash
 
 ALICE = {"username": "alice", "password": "pw", "email": "a@example.com", "firstName": "Alice", "lastName": "Liddell"}
 ADDRESS = {"number": "1", "street": "Main St", "city": "Springfield", "postcode": "12345", "country": "US"}
@@ -24,20 +22,9 @@ USER_DB_SEED = mongodb.load_seed(mongodb.__file__.replace("mongodb.py", "seed/us
 
 
 @pytest.fixture
-def user_factory(run_server: Callable[..., Any], mongo_server: Any) -> Iterator[Callable[..., Any]]:
-    """`user_factory(database, address=...)`: a user service on 127.0.0.1 using that database."""
-    clients: list[Any] = []
-
-    def start(database: str, address: str | None = None, timeout_ms: int | None = None) -> Any:
-        uri = f"mongodb://{address or mongo_server.address}/"
-        client = connect(uri) if timeout_ms is None else MongoClient(uri, serverSelectionTimeoutMS=timeout_ms)
-        clients.append(client)
-        stream = io.StringIO()
-        return run_server(make_server(UserService(LineLog(stream), client, database).app, "127.0.0.1", 0), stream)
-
-    yield start
-    for client in clients:
-        client.close()
+def user_factory(mongo_service: Callable[..., Any]) -> Callable[..., Any]:
+    """`user_factory(database, address=..., timeout_ms=...)`: a user service on 127.0.0.1 using that database."""
+    return functools.partial(mongo_service, UserService)
 
 
 @pytest.fixture
