@@ -13,6 +13,7 @@ Starts its own cluster in a temporary directory and stops it (by pid) at the end
 from __future__ import annotations
 
 import csv
+import json
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,8 @@ import time
 from pathlib import Path
 
 import psutil
+import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/bench_shop.py`
 from bench.bench_incident import Bench, line
@@ -43,10 +46,25 @@ def pod_memory(state: Path) -> tuple[int, int]:
     return total, count
 
 
+def throttled_periods(state: Path, pod_prefix: str) -> tuple[float, float]:
+    """(CFS periods, throttled periods) of a pod's containers, from the cluster's cAdvisor series."""
+    info = json.loads((state / "server.json").read_text())
+    token = (state / "token").read_text().strip()
+    auth = {"Authorization": f"Bearer {token}"}
+    text = requests.get(f"{info['server']}/metrics", headers=auth, verify=str(state / "ca.crt"), timeout=10).text
+    totals = {"container_cpu_cfs_periods_total": 0.0, "container_cpu_cfs_throttled_periods_total": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in totals and sample.labels.get("pod", "").startswith(pod_prefix):
+                totals[sample.name] += sample.value
+    return totals["container_cpu_cfs_periods_total"], totals["container_cpu_cfs_throttled_periods_total"]
+
+
 def checkout_p50(state: Path, runs: int = 50) -> float:
     shopper = Shopper(state)
     shopper.login()
     took = []
+    periods, throttled = throttled_periods(state, "front-end-")
     for _ in range(runs):
         shopper.post("/cart", {"id": "808a2de1-1aaa-4c25-a9b9-6612e8f29a38"})
         start = time.perf_counter()
@@ -54,6 +72,12 @@ def checkout_p50(state: Path, runs: int = 50) -> float:
         took.append(time.perf_counter() - start)
         if answer.status_code != 201:
             raise SystemExit(f"checkout failed: {answer.status_code} {answer.text[:300]}")
+    time.sleep(1.5)  # the kubelet samples each second
+    after = throttled_periods(state, "front-end-")
+    print(
+        f"  front-end throttled at its CPU limit in {after[1] - throttled:.0f} of {after[0] - periods:.0f} CFS periods"
+        " during the checkouts"
+    )
     return statistics.median(took)
 
 

@@ -14,11 +14,12 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubesim import errors, openapi, protobuf, resources, tables
+from kubesim import errors, metrics_api, openapi, protobuf, resources, tables
 from kubesim.logs import LogStore, since_from_seconds
 from kubesim.registry import Registry
 from kubesim.resources import Resource
 from kubesim.selectors import SelectorError, parse_field_selector, parse_label_selector
+from kubesim.usage import UsageSource
 from kubesim.watch import stream_watch
 
 SERVER_VERSION = {
@@ -73,6 +74,8 @@ class API:
         self.token = token
         self.proxy: ProxyHandler | None = None
         self.metrics: Callable[[], str] | None = None
+        # The cluster's measured container usage, read per request (None until the runtime measures anything).
+        self.usage: Callable[[], UsageSource | None] = lambda: None
         self.started = datetime.now(UTC)
 
     def app(self) -> web.Application:
@@ -177,6 +180,19 @@ class API:
 
     async def _resource(self, request: web.Request, group: str, version: str, rest: list[str]) -> web.StreamResponse:
         t = self._target(group, version, rest)
+        if t.res.virtual:  # computed on request (metrics.k8s.io), never stored
+            status, body = metrics_api.serve(
+                t.res,
+                method=request.method,
+                query=request.query,
+                namespace=t.ns,
+                name=t.name,
+                watch=t.watch,
+                store=self.registry.store,
+                usage=self.usage(),
+                wants_table=_wants_table(request),
+            )
+            return _json(body, status)
         q = request.query
         method = request.method
         if t.sub == "proxy":
@@ -335,7 +351,7 @@ class API:
                     list_meta=meta,
                 )
             )
-        if t.res.group == "events.k8s.io":
+        if t.res.storage:  # served from another version's storage (events.k8s.io, autoscaling/v1): converted
             body_items = [json.dumps(self.registry._present(t.res, json.loads(json.dumps(o)))) for o in items]
         else:
             body_items = [json.dumps(o, separators=(",", ":")) for o in items]

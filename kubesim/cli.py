@@ -60,7 +60,7 @@ def running(state: StateDir) -> dict[str, object] | None:
     return None
 
 
-def up(state: StateDir, timeout: float = 15.0) -> int:
+def up(state: StateDir, timeout: float = 15.0, cgroups: str = "auto") -> int:
     info = running(state)
     if info:
         print(f"local cluster already running: {info['server']} (pid {info['pid']}), context {CONTEXT}")
@@ -71,7 +71,7 @@ def up(state: StateDir, timeout: float = 15.0) -> int:
     start = time.monotonic()
     with state.log.open("ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kubesim", "serve", "--state-dir", str(state.root)],
+            [sys.executable, "-m", "kubesim", "serve", "--state-dir", str(state.root), "--cgroups", cgroups],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -127,6 +127,19 @@ def stop_pod_processes(state: StateDir) -> int:
     return stopped
 
 
+def remove_cgroups(state: StateDir) -> int:
+    """Remove the cgroups of a server that died hard (a clean stop removes its own)."""
+    from kubesim.runtime.cgroups import KernelDriver, detect  # noqa: PLC0415 - only `down` needs it
+    from kubesim.runtime.wiring import cgroup_name  # noqa: PLC0415
+
+    driver = detect(cgroup_name(state.root))  # (re)creates the cluster's top cgroups: they are not counted
+    if not isinstance(driver, KernelDriver):
+        return 0
+    left = len(driver.leftovers()) - len(driver.hierarchies())
+    driver.cleanup()
+    return left
+
+
 def down(state: StateDir, purge: bool = False) -> int:
     info = running(state)
     if info:
@@ -137,6 +150,9 @@ def down(state: StateDir, purge: bool = False) -> int:
     leftovers = stop_pod_processes(state)
     if leftovers:
         print(f"stopped {leftovers} pod process(es) left behind")
+    removed = remove_cgroups(state)
+    if removed:
+        print(f"removed {removed} cgroup(s) left behind")
     state.write_info({**state.read_info(), "pid": None})
     if purge:
         shutil.rmtree(state.root, ignore_errors=True)
@@ -159,23 +175,31 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kubesim", description="The embedded Kubernetes cluster.")
     parser.add_argument("--state-dir", type=Path, default=None, help="state directory (default: <repo>/.cluster)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start the cluster in the background (harmless when it runs)")
+    up_p = sub.add_parser("up", help="start the cluster in the background (harmless when it runs)")
     down_p = sub.add_parser("down", help="stop the cluster and every process it started")
     down_p.add_argument("--purge", action="store_true", help="also delete the state directory")
     sub.add_parser("status", help="tell whether the cluster runs")
     serve_p = sub.add_parser("serve", help="run the cluster in the foreground")
     serve_p.add_argument("--port", type=int, default=0)
+    for p in (up_p, serve_p):
+        p.add_argument(
+            "--cgroups",
+            choices=("auto", "v1", "v2", "none"),
+            default="auto",
+            help="how container limits are enforced: auto (cgroup v2, else v1, else the kubelet itself), "
+            "a cgroup version, or none (the kubelet's own stop/continue and RSS sampling)",
+        )
     for p in sub.choices.values():
         p.add_argument("--state-dir", type=Path, default=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     state = StateDir(args.state_dir or default_root())
     if args.command == "up":
-        return up(state)
+        return up(state, cgroups=args.cgroups)
     if args.command == "down":
         return down(state, purge=args.purge)
     if args.command == "status":
         return status(state)
     from kubesim.server import main as serve_main  # noqa: PLC0415 - aiohttp loads only in the server process
 
-    serve_main(state.root, args.port)
+    serve_main(state.root, args.port, args.cgroups)
     return 0

@@ -9,18 +9,22 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from kubesim import resources
 from kubesim.controllers.base import Controller
 from kubesim.controllers.deployment import DeploymentController
 from kubesim.controllers.endpoints import EndpointsController
+from kubesim.controllers.hpa import HorizontalPodAutoscalerController
 from kubesim.controllers.kubelet import Kubelet
 from kubesim.controllers.lifecycle import GarbageCollector, NamespaceController
 from kubesim.controllers.replicaset import ReplicaSetController
 from kubesim.controllers.workloads import DaemonSetController, JobController, StatefulSetController, VolumeBinder
 from kubesim.logs import LogStore
-from kubesim.registry import Registry
+from kubesim.registry import Registry, now_rfc3339
 from kubesim.runtime.base import PlaceholderRuntime, Runtime
 from kubesim.store import Change, Store
+from kubesim.usage import UsageSource
 
 log = logging.getLogger("kubesim")
 CLUSTER_NAME = "sockshop"
@@ -29,6 +33,28 @@ WORKER = f"{CLUSTER_NAME}-worker"
 
 
 _res = resources.get
+
+
+def node_capacity() -> dict[str, str]:
+    """What each node reports, as KIND's nodes do: the host's CPUs, memory and disk (allocatable equals
+    capacity on KIND, which reserves nothing for the system)."""
+    disk = psutil.disk_usage("/").total
+    return {
+        "cpu": str(psutil.cpu_count() or 1),
+        "ephemeral-storage": f"{disk // 1024}Ki",
+        "hugepages-1Gi": "0",
+        "hugepages-2Mi": "0",
+        "memory": f"{psutil.virtual_memory().total // 1024}Ki",
+        "pods": "110",
+    }
+
+
+_NODE_CONDITIONS = (
+    ("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+    ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+    ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+    ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+)
 
 
 def node_manifest(name: str, ip: str, pod_cidr: str, control_plane: bool) -> dict[str, Any]:
@@ -53,14 +79,8 @@ def node_manifest(name: str, ip: str, pod_cidr: str, control_plane: bool) -> dic
         spec["taints"] = [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
     else:
         labels["node-role.kubernetes.io/worker"] = ""
-    capacity = {
-        "cpu": "2",
-        "ephemeral-storage": "263174212Ki",
-        "hugepages-1Gi": "0",
-        "hugepages-2Mi": "0",
-        "memory": "24579180Ki",
-        "pods": "110",
-    }
+    capacity = node_capacity()
+    now = now_rfc3339()
     return {
         "apiVersion": "v1",
         "kind": "Node",
@@ -79,20 +99,15 @@ def node_manifest(name: str, ip: str, pod_cidr: str, control_plane: bool) -> dic
             "allocatable": capacity,
             "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
             "conditions": [
-                {"type": t, "status": "False", "reason": r, "message": m}
-                for t, r, m in (
-                    ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-                    ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-                    ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-                )
-            ]
-            + [
                 {
-                    "type": "Ready",
-                    "status": "True",
-                    "reason": "KubeletReady",
-                    "message": "kubelet is posting ready status",
+                    "type": t,
+                    "status": st,
+                    "reason": r,
+                    "message": m,
+                    "lastHeartbeatTime": now,
+                    "lastTransitionTime": now,
                 }
+                for t, st, r, m in _NODE_CONDITIONS
             ],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
             "nodeInfo": {
@@ -120,6 +135,7 @@ class Cluster:
         self.logs = LogStore(state_dir / "logs")
         self.placeholder = PlaceholderRuntime(self.logs)
         self.process_runtime: Any = None  # the ProcessRuntime, once runtime.wiring enables it
+        self.usage: UsageSource | None = None  # the containers' measured usage, once the runtime is enabled
         self.controllers: list[Controller] = [
             cls(self)
             for cls in (
@@ -132,6 +148,7 @@ class Cluster:
                 StatefulSetController,
                 DaemonSetController,
                 VolumeBinder,
+                HorizontalPodAutoscalerController,
                 GarbageCollector,
             )
         ]

@@ -40,12 +40,16 @@ def group_document(group: str, version: str) -> dict[str, Any]:
             "parameters": _PARAMS,
             "responses": {"200": {"description": "OK"}},
         }
+        # Only the operations the resource's verbs allow (metrics.k8s.io is read-only).
         paths[base] = {
-            "post": {**op, "operationId": f"create{res.kind}"},
-            "get": {**op, "operationId": f"list{res.kind}"},
+            http: {**op, "operationId": f"{name}{res.kind}"}
+            for http, name, verb in (("post", "create", "create"), ("get", "list", "list"))
+            if verb in res.verbs
         }
         paths[base + "/{name}"] = {
-            verb: {**op, "operationId": f"{verb}{res.kind}"} for verb in ("get", "put", "patch", "delete")
+            http: {**op, "operationId": f"{http}{res.kind}"}
+            for http, verb in (("get", "get"), ("put", "update"), ("patch", "patch"), ("delete", "delete"))
+            if verb in res.verbs
         }
     return {
         "openapi": "3.0.0",

@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from kubesim import admission, errors, names, patch, resources
+from kubesim import admission, convert_hpa, errors, names, patch, resources
 from kubesim.events import core_to_events_v1, events_v1_to_core
 from kubesim.resources import Resource
 from kubesim.selectors import FieldSelector, LabelSelector, label_selector_from_spec
@@ -19,6 +19,7 @@ from kubesim.store import Store
 
 NS = resources.get("", "v1", "namespaces")
 EVENTS = resources.get("", "v1", "events")
+HPA_V2 = resources.get("autoscaling", "v2", "horizontalpodautoscalers")
 
 PATCH_TYPES = {
     "application/json-patch+json": "json",
@@ -85,6 +86,8 @@ class Registry:
         """The object as served through `res` (events.k8s.io shares storage with core events)."""
         if res.group == "events.k8s.io":
             return core_to_events_v1(obj)
+        if convert_hpa.is_v1(res):  # autoscaling/v1 is a view of the stored autoscaling/v2 object
+            return convert_hpa.v2_to_v1(obj)
         obj["apiVersion"], obj["kind"] = res.api_version, res.kind
         return obj
 
@@ -97,6 +100,10 @@ class Registry:
         if res.group == "events.k8s.io":
             obj = events_v1_to_core(obj)
             res = EVENTS
+        if convert_hpa.is_v1(res):  # stored as autoscaling/v2, answered as v1
+            self._check_type(res, obj)
+            stored = self.create(HPA_V2, ns, convert_hpa.v1_to_v2(obj), dry_run=dry_run, manager=manager, ssa=ssa)
+            return self._present(res, stored)
         self._check_type(res, obj)
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
@@ -127,6 +134,8 @@ class Registry:
             obj.pop("status", None)
         if res.kind == "Secret":
             _fold_string_data(obj)
+        if res.kind == "HorizontalPodAutoscaler":
+            convert_hpa.default_v2(obj)
         admission.apply_defaults(res, obj, taken_ips=self._cluster_ips(), taken_ports=self._node_ports())
         causes = admission.validate(res, obj)
         if causes:
@@ -197,6 +206,11 @@ class Registry:
             raise errors.bad_request("the body of the request must be a JSON or YAML object")
         if res.group == "events.k8s.io":
             obj, res = events_v1_to_core(obj), EVENTS
+        if convert_hpa.is_v1(res):  # stored as autoscaling/v2, answered as v1
+            self._check_type(res, obj)
+            v2 = convert_hpa.v1_to_v2(obj)
+            stored = self.update(HPA_V2, ns, name, v2, sub=sub, dry_run=dry_run, manager=manager, operation=operation)
+            return self._present(res, stored)
         self._check_type(res, obj)
         meta = obj.setdefault("metadata", {})
         ns = self._check_namespace(res, ns, meta)
@@ -256,6 +270,8 @@ class Registry:
                 meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
             if res.kind == "Secret":
                 _fold_string_data(new)
+            if res.kind == "HorizontalPodAutoscaler":
+                convert_hpa.default_v2(new)
             admission.apply_defaults(res, new, taken_ips=self._cluster_ips(), taken_ports=self._node_ports())
             causes = admission.validate_update(res, old, new)
             if causes:
@@ -313,6 +329,9 @@ class Registry:
             raise errors.stale(res, name)
         if res.group == "events.k8s.io":
             new, res = events_v1_to_core(new), EVENTS
+        if convert_hpa.is_v1(res):  # patched in v1's shape, stored as v2
+            stored = self.write(HPA_V2, old, convert_hpa.v1_to_v2(new), sub=sub, dry_run=dry_run, manager=manager)
+            return self._present(res, stored)
         return self.write(res, old, new, sub=sub, dry_run=dry_run, manager=manager)
 
     def _patched(
@@ -354,9 +373,11 @@ class Registry:
             )
         body["metadata"]["name"] = name
         self._check_type(res, body)
+        v1_hpa = convert_hpa.is_v1(res)  # applied to the v1 view, stored as v2
+        base = convert_hpa.v2_to_v1(old) if v1_hpa and old is not None else old
         try:
             new = patch.server_side_apply(
-                old, body, manager=manager, force=force, api_version=res.api_version, kind=res.kind, now=now_rfc3339()
+                base, body, manager=manager, force=force, api_version=res.api_version, kind=res.kind, now=now_rfc3339()
             )
         except patch.ApplyConflict as exc:
             raise errors.APIError(
@@ -372,10 +393,17 @@ class Registry:
             ) from exc
         except patch.PatchError as exc:
             raise errors.APIError(422, "Invalid", str(exc)) from exc
+        if v1_hpa:
+            new = convert_hpa.v1_to_v2(new)
         if old is None:
             if sub:
                 raise errors.not_found(res, name)
+            if v1_hpa:
+                return self._present(res, self.create(HPA_V2, ns, new, dry_run=dry_run, manager=manager, ssa=True))
             return self.create(res, ns, new, dry_run=dry_run, manager=manager, ssa=True)
+        if v1_hpa:
+            stored = self.write(HPA_V2, old, new, sub=sub, dry_run=dry_run, manager=manager, operation="Apply")
+            return self._present(res, stored)
         return self.write(res, old, new, sub=sub, dry_run=dry_run, manager=manager, operation="Apply")
 
     # ---- scale subresource -------------------------------------------------------------------
@@ -482,7 +510,7 @@ class Registry:
     def dependents(self, uid: str) -> list[tuple[str, dict[str, Any]]]:
         out = []
         for res in resources.RESOURCES:
-            if res.group == "events.k8s.io":
+            if res.storage:  # another version's storage (events.k8s.io, autoscaling/v1): scanned once already
                 continue
             for obj in self.store.scan(res.key):
                 if any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or []):

@@ -28,6 +28,9 @@ class Resource:
     has_status: bool = False
     # Kinds whose spec changes bump metadata.generation.
     tracks_generation: bool = False
+    # Kinds computed on request rather than stored (metrics.k8s.io): discovery lists them, the store-backed
+    # CRUD in api.py never handles them (kubesim/metrics_api.py answers their reads).
+    virtual: bool = False
     storage: str = field(default="", compare=False)
 
     @property
@@ -238,6 +241,19 @@ RESOURCES: tuple[Resource, ...] = (
         has_status=True,
         tracks_generation=True,
     ),
+    # Served from the v2 objects (kubesim/convert_hpa.py); listed after v2, so discovery prefers v2.
+    _r(
+        "autoscaling",
+        "v1",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        short_names=("hpa",),
+        categories=_ALL,
+        subresources=("status",),
+        has_status=True,
+        tracks_generation=True,
+        storage="autoscaling/horizontalpodautoscalers",
+    ),
     _r("coordination.k8s.io", "v1", "leases", "Lease"),
     _r("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
     _r("events.k8s.io", "v1", "events", "Event", short_names=("ev",), storage="events", extra_fields=_EVENT_FIELDS),
@@ -268,6 +284,9 @@ RESOURCES: tuple[Resource, ...] = (
     _r("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
     _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
     _r("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
+    # metrics-server's resource metrics API, as it registers it: get and list only, no singular name.
+    Resource("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, verbs=("get", "list"), virtual=True),
+    Resource("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, verbs=("get", "list"), virtual=True),
 )
 
 _SUBRESOURCE_KINDS = {

@@ -44,14 +44,15 @@ def load_token(state: StateDir) -> str:
     return token
 
 
-async def serve(state: StateDir, port: int = 0) -> None:
+async def serve(state: StateDir, port: int = 0, cgroups: str = "auto") -> None:
     token = load_token(state)
     cluster = Cluster(state.root)
     cluster.bootstrap()
     api = API(cluster.registry, cluster.logs, token)
-    api.metrics = lambda: metrics.render(cluster.store)
+    api.metrics = lambda: metrics.render(cluster.store, cluster.usage)
+    api.usage = lambda: cluster.usage  # read per request: the runtime sets cluster.usage when it is enabled
     slot, slot_claim = claim_slot(str(state.root), int(state.read_info().get("slot") or 0))
-    enable_runtime(cluster, api, slot)
+    enable_runtime(cluster, api, slot, cgroups)
     runner = web.AppRunner(api.app(), access_log=None, handle_signals=False)
     await runner.setup()
     previous = port or state.read_info().get("port", 0)
@@ -84,6 +85,6 @@ async def serve(state: StateDir, port: int = 0) -> None:
             state.info.write_text(json.dumps({**info, "pid": None}))
 
 
-def main(root: Path, port: int = 0) -> None:
+def main(root: Path, port: int = 0, cgroups: str = "auto") -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(serve(StateDir(root), port))
+    asyncio.run(serve(StateDir(root), port, cgroups))

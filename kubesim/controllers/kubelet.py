@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from kubesim import resources
@@ -11,6 +12,7 @@ from kubesim.controllers.base import Controller, Key, copy
 from kubesim.registry import now_rfc3339
 from kubesim.runtime.base import ContainerState, normalize_image
 from kubesim.store import Change
+from kubesim.usage import Limits, bytes_of, millicores
 
 PODS = resources.get("", "v1", "pods")
 NODES = resources.get("", "v1", "nodes")
@@ -36,43 +38,119 @@ def _node_ready(node: dict[str, Any]) -> bool:
     )
 
 
+def pod_requests(pod: dict[str, Any]) -> tuple[int, int]:
+    """(millicores, bytes) the scheduler counts for a pod: the sum over its containers, or the largest init
+    container's request where that is larger (upstream's computePodResourceRequest)."""
+
+    def total(containers: list[dict[str, Any]]) -> tuple[int, int]:
+        limits = [Limits.of(c) for c in containers]
+        return sum(x.cpu_request_m or 0 for x in limits), sum(x.memory_request or 0 for x in limits)
+
+    cpu, mem = total(pod["spec"].get("containers") or [])
+    for init in pod["spec"].get("initContainers") or []:
+        icpu, imem = total([init])
+        cpu, mem = max(cpu, icpu), max(mem, imem)
+    return cpu, mem
+
+
+@dataclass
+class NodeUse:
+    """What the pods bound to a node already request (NodeResourcesFit's view)."""
+
+    pods: int = 0
+    cpu_m: int = 0
+    memory: int = 0
+
+    def add(self, pod: dict[str, Any]) -> None:
+        cpu, mem = pod_requests(pod)
+        self.pods, self.cpu_m, self.memory = self.pods + 1, self.cpu_m + cpu, self.memory + mem
+
+
+def _insufficient(pod: dict[str, Any], node: dict[str, Any], use: NodeUse | None) -> list[str]:
+    if use is None:
+        return []
+    alloc = (node.get("status") or {}).get("allocatable") or {}
+    out = []
+    if "pods" in alloc and use.pods + 1 > int(alloc["pods"]):
+        out.append("Too many pods")
+    cpu, mem = pod_requests(pod)
+    if cpu and "cpu" in alloc and use.cpu_m + cpu > millicores(alloc["cpu"]):
+        out.append("Insufficient cpu")
+    if mem and "memory" in alloc and use.memory + mem > bytes_of(alloc["memory"]):
+        out.append("Insufficient memory")
+    return out
+
+
 def schedule(
-    pod: dict[str, Any], nodes: list[dict[str, Any]], running: dict[str, int] | None = None
+    pod: dict[str, Any], nodes: list[dict[str, Any]], used: dict[str, NodeUse] | None = None
 ) -> tuple[dict[str, Any] | None, str]:
-    """The node the pod goes to, or None with the scheduler's explanation. `running` counts the pods each
-    node already holds, checked against its allocatable `pods` as the NodeResourcesFit plugin does."""
+    """The node the pod goes to, or None with the scheduler's explanation. `used` holds what each node's pods
+    already request, checked against the node's allocatable pods, cpu and memory as NodeResourcesFit does; a
+    pod goes to the feasible node with the most CPU left (LeastAllocated scoring)."""
     selector = pod["spec"].get("nodeSelector") or {}
     wanted = pod["spec"].get("nodeName")
     reasons: dict[str, int] = {}
+    resource_misses = 0
+    feasible: list[dict[str, Any]] = []
+
+    def miss(text: str) -> None:
+        reasons[text] = reasons.get(text, 0) + 1
+
     for node in nodes:
         if wanted and node["metadata"]["name"] != wanted:
             continue
         labels = node["metadata"].get("labels") or {}
         if any(labels.get(k) != v for k, v in selector.items()):
-            reasons["node(s) didn't match Pod's node affinity/selector"] = (
-                reasons.get("node(s) didn't match Pod's node affinity/selector", 0) + 1
-            )
+            miss("node(s) didn't match Pod's node affinity/selector")
             continue
         taints = [t for t in (node["spec"].get("taints") or []) if t.get("effect") in ("NoSchedule", "NoExecute")]
         bad = next((t for t in taints if not _tolerates(pod, t)), None)
         if bad:
-            text = f"node(s) had untolerated taint {{{bad['key']}: {bad.get('value', '')}}}"
-            reasons[text] = reasons.get(text, 0) + 1
+            miss(f"node(s) had untolerated taint {{{bad['key']}: {bad.get('value', '')}}}")
             continue
         if node["spec"].get("unschedulable") or not _node_ready(node):
-            reasons["node(s) were unschedulable"] = reasons.get("node(s) were unschedulable", 0) + 1
+            miss("node(s) were unschedulable")
             continue
-        allocatable = ((node.get("status") or {}).get("allocatable") or {}).get("pods")
-        if running is not None and allocatable and running.get(node["metadata"]["name"], 0) >= int(allocatable):
-            reasons["Too many pods"] = reasons.get("Too many pods", 0) + 1
+        short = _insufficient(pod, node, None if used is None else used.get(node["metadata"]["name"], NodeUse()))
+        if short:
+            for text in short:
+                miss(text)
+            resource_misses += 1
             continue
-        return node, ""
+        feasible.append(node)
+    if feasible:
+        if used is None or len(feasible) == 1:
+            return feasible[0], ""
+
+        def free_cpu(node: dict[str, Any]) -> int:
+            alloc = (node.get("status") or {}).get("allocatable") or {}
+            return millicores(alloc.get("cpu", "0")) - used.get(node["metadata"]["name"], NodeUse()).cpu_m
+
+        return max(feasible, key=free_cpu), ""
     detail = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
     total = len(nodes)
+    preemption = [
+        f"{n} {text}"
+        for n, text in (
+            (resource_misses, "No preemption victims found for incoming pod"),
+            (total - resource_misses, "Preemption is not helpful for scheduling"),
+        )
+        if n
+    ]
     return None, (
-        f"0/{total} nodes are available: {detail}. preemption: 0/{total} nodes are available: "
-        f"{total} Preemption is not helpful for scheduling."
+        f"0/{total} nodes are available: {detail}. preemption: 0/{total} nodes are available: {', '.join(preemption)}."
     )
+
+
+def _frees_room(change: Change) -> bool:
+    """A bound pod went away or finished: a Pending pod may fit now."""
+    if not change.obj["spec"].get("nodeName"):
+        return False
+    if change.type == "DELETED":
+        return True
+    done = ("Succeeded", "Failed")
+    before = ((change.old or {}).get("status") or {}).get("phase")
+    return (change.obj.get("status") or {}).get("phase") in done and before not in done
 
 
 def _condition(
@@ -122,11 +200,13 @@ class Kubelet(Controller):
     """One kubelet for every node of the simulated cluster, plus the default scheduler."""
 
     primary = PODS.key
-    resync_s = 2.0
+    # Event driven: pod and node changes and the runtime's own notifications (a process exited, a probe
+    # changed readiness) mark pods dirty; the full resync is only a safety net.
+    resync_s = 60.0
 
     def keys_for(self, change: Change) -> Iterable[Key]:
         yield from super().keys_for(change)
-        if change.key == NODES.key:
+        if change.key == NODES.key or (change.key == PODS.key and _frees_room(change)):
             for pod in self.store.scan(PODS.key):
                 if not pod["spec"].get("nodeName"):
                     yield pod["metadata"]["namespace"], pod["metadata"]["name"]
@@ -154,12 +234,12 @@ class Kubelet(Controller):
         return None
 
     def _schedule(self, pod: dict[str, Any]) -> float | None:
-        running: dict[str, int] = {}
+        used: dict[str, NodeUse] = {}
         for other in self.store.scan(PODS.key):
             on = other["spec"].get("nodeName")
             if on and (other.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
-                running[on] = running.get(on, 0) + 1
-        node, why = schedule(pod, self.store.scan(NODES.key), running)
+                used.setdefault(on, NodeUse()).add(other)
+        node, why = schedule(pod, self.store.scan(NODES.key), used)
         meta = pod["metadata"]
         if node is None:
             new = copy(pod)
@@ -213,7 +293,8 @@ class Kubelet(Controller):
         return "127.0.0.1"
 
     def _report(self, pod: dict[str, Any], states: list[ContainerState]) -> None:
-        node = self.store.peek(NODES.key, "", pod["spec"]["nodeName"])
+        node_name = pod["spec"]["nodeName"]
+        node = self.store.peek(NODES.key, "", node_name)
         for st in states:
             for type_, reason, message in st.events:
                 self.registry.record_event(
@@ -226,6 +307,10 @@ class Kubelet(Controller):
                     field_path=f"spec.containers{{{st.name}}}",
                 )
             st.events.clear()
+            for type_, reason, message in st.node_events:
+                if node is not None:
+                    self.registry.record_event(node, reason, message, type_=type_, component="kubelet", host=node_name)
+            st.node_events.clear()
         new = copy(pod)
         status = new.setdefault("status", {})
         conds = status.get("conditions") or []

@@ -26,6 +26,7 @@ class ContainerState:
     terminated: dict[str, Any] | None = None  # current state terminated (exitCode, reason, startedAt, finishedAt)
     last_terminated: dict[str, Any] | None = None
     events: list[tuple[str, str, str]] = field(default_factory=list)  # (type, reason, message) not yet recorded
+    node_events: list[tuple[str, str, str]] = field(default_factory=list)  # the same, about the node
 
 
 class Runtime(Protocol):

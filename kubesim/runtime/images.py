@@ -106,6 +106,9 @@ IMAGES: dict[str, Program] = {
     "quay.io/powercloud/rabbitmq": Program("kubesim.servers.rabbitmq", requires=(RABBITMQ,)),
     "docker.io/library/rabbitmq": Program("kubesim.servers.rabbitmq", requires=(RABBITMQ,)),
     "docker.io/locustio/locust": Program(requires=(LOCUST,), command="locust"),
+    # The official Python image: its CMD is python3, and `command: [python3, -c, ...]` runs a one-liner
+    # (the load and hog containers of the resource tests and incidents).
+    "docker.io/library/python": Program(command="python3"),
 }
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable
@@ -16,10 +17,12 @@ from kubesim.logs import LogStore, stamp
 from kubesim.registry import now_rfc3339
 from kubesim.runtime import probes, volumes
 from kubesim.runtime.base import ContainerState, container_id
+from kubesim.runtime.cgroups import CgroupDriver, ContainerCgroup
 from kubesim.runtime.env import EnvError, container_env
 from kubesim.runtime.hook.sitecustomize import NetMap
 from kubesim.runtime.images import VENV_BIN, argv_for, program_for
 from kubesim.store import Store
+from kubesim.usage import Limits
 
 log = logging.getLogger("kubesim.runtime")
 HOOK_DIR = Path(__file__).resolve().parent / "hook"
@@ -40,6 +43,9 @@ class Container:
         self.stopping = False
         self.killed_by_probe = False
         self.env: dict[str, str] = {}
+        self.cgroup: ContainerCgroup | None = None
+        self.oom_kills = 0  # the cgroup's OOM counter when the current process started
+        self.comm = ""  # the process name the kernel reports (an OOM kill names it)
 
     # ---- lifecycle ---------------------------------------------------------------------------
     async def supervise(self) -> None:
@@ -102,11 +108,23 @@ class Container:
             await self.pod.sleep(2.0)
             return not self.stopping and await self._start()
         argv = argv_for(image, self.spec.get("command"), self.spec.get("args"), mounted)
+        if shutil.which(argv[0], path=self.env.get("PATH")) is None:  # as runc reports a missing executable
+            return await self._start_failed(
+                f'exec: "{argv[0]}": executable file not found in $PATH'
+                if os.sep not in argv[0]
+                else f'exec: "{argv[0]}": stat {argv[0]}: no such file or directory'
+            )
+        try:
+            self.cgroup = self.pod.runtime.cgroups.create(self.pod.uid, self.name, Limits.of(self.spec))
+        except (OSError, ValueError) as exc:
+            return await self._start_failed(f"failed to create the container's cgroup: {exc}")
+        self.oom_kills = self.cgroup.stats().oom_kills
+        self.comm = Path(argv[0]).name[:15]
         log_path = self.pod.logs.path(self.pod.ns, self.pod.name, self.pod.uid, self.name, self.state.restart_count)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                *argv,
+                *self.cgroup.wrap(argv),
                 env=self.env,
                 cwd=str(self.pod.workdir),
                 stdin=asyncio.subprocess.DEVNULL,
@@ -116,6 +134,7 @@ class Container:
             )
         except OSError as exc:  # the command of a command image does not exist: the runtime's StartError
             return await self._start_failed(f"exec: {argv[0]!r}: {exc.strerror or exc}")
+        self.cgroup.attach(self.proc.pid)
         self.pod.pidfile(self.name).write_text(str(self.proc.pid))
         st = self.state
         st.container_id = container_id(self.pod.uid, self.name, st.restart_count)
@@ -179,6 +198,14 @@ class Container:
         finished = now_rfc3339()
         reason = "Completed" if code == 0 else "Error"
         exit_code = code if code >= 0 else 128 - code
+        if code != 0 and self.cgroup is not None and self.cgroup.stats().oom_kills > self.oom_kills:
+            # The kernel killed it at its memory limit: what containerd reports and the kubelet's OOM
+            # watcher records on the node.
+            reason, exit_code = "OOMKilled", 137
+            pid = self.proc.pid if self.proc is not None else 0
+            self.state.node_events.append(
+                ("Warning", "SystemOOM", f"System OOM encountered, victim process: {self.comm}, pid: {pid}")
+            )
         term = {
             "exitCode": exit_code,
             "reason": reason,
@@ -276,6 +303,7 @@ class PodProcesses:
         self.name = pod["metadata"]["name"]
         self.spec = pod["spec"]
         self.ip = pod["status"]["podIP"]
+        self.node = pod["spec"].get("nodeName", "")
         self.store = runtime.store
         self.logs = runtime.logs
         self.workdir = runtime.root / "pods" / self.uid
@@ -353,6 +381,7 @@ class ProcessRuntime:
         *,
         placeholder: Any,
         notify: Callable[[str, str], None],
+        cgroups: CgroupDriver,
     ) -> None:
         self.net = net
         self.store = store
@@ -360,6 +389,7 @@ class ProcessRuntime:
         self.root = root
         self.placeholder = placeholder
         self.notify = notify
+        self.cgroups = cgroups
         self.net_map = root / "net.json"
         self.pids = root / "pods"
         self.pids.mkdir(parents=True, exist_ok=True)
@@ -386,9 +416,11 @@ class ProcessRuntime:
         return running.stopped
 
     def forget(self, uid: str) -> None:
-        self.pods.pop(uid, None)
+        if self.pods.pop(uid, None) is not None:
+            self.cgroups.remove_pod(uid)
         self.placeholder.forget(uid)
 
     async def shutdown(self) -> None:
         await asyncio.gather(*(p.stop(2.0) for p in self.pods.values()), return_exceptions=True)
         self.pods.clear()
+        self.cgroups.cleanup()

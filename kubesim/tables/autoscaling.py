@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from kubesim import convert_hpa
+
 from ._util import Cells, Obj, Printer, age, age_col, col, dig, int_of, name, name_col, spec, status
 
 _MAX_METRICS = 2
-_DEFAULT_CPU_UTILIZATION = 80
 
 
 def _q(value: Any) -> str:
@@ -17,21 +18,12 @@ def _q(value: Any) -> str:
 
 
 def _metrics(hpa: Obj) -> tuple[list[Any], list[Any]]:
-    """spec.metrics and status.currentMetrics in v2 shape, converting v1 and applying v2 defaulting."""
-    sp, st = spec(hpa), status(hpa)
-    specs = sp.get("metrics")
-    statuses = st.get("currentMetrics") or []
-    if specs is None:
-        target = sp.get("targetCPUUtilizationPercentage", _DEFAULT_CPU_UTILIZATION)
-        specs = [
-            {
-                "type": "Resource",
-                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": target}},
-            }
-        ]
-        if not statuses and st.get("currentCPUUtilizationPercentage") is not None:
-            current = {"averageUtilization": st["currentCPUUtilizationPercentage"]}
-            statuses = [{"type": "Resource", "resource": {"name": "cpu", "current": current}}]
+    """spec.metrics and status.currentMetrics in v2 shape: the apiserver prints its internal (v2) object, so a v1
+    object is converted back, its annotations' metrics and current metrics included, and v2 defaulting applied."""
+    if hpa.get("apiVersion") == convert_hpa.V1 or spec(hpa).get("metrics") is None:
+        hpa = convert_hpa.v1_to_v2(dict(hpa))
+    specs = spec(hpa).get("metrics") or []
+    statuses = status(hpa).get("currentMetrics") or []
     return specs, statuses
 
 

@@ -22,6 +22,8 @@ from kubernetes import client
 
 from kubesim.reach import Shopper, service_url
 from tests.e2e.conftest import NAMESPACE, Cluster
+from tests.integration.conftest import KUBECTLS, require_kubectl
+from tests.procs import run_bounded
 
 pytestmark = pytest.mark.slow
 INCIDENT = "6"  # the provisioned cluster fixture of tests/e2e/conftest.py
@@ -109,7 +111,36 @@ def test_every_pod_is_a_real_process(cluster: Cluster) -> None:
     assert [s.name for s in rabbit.status.container_statuses] == ["rabbitmq", "rabbitmq-exporter"]
 
 
+def test_kubectl_top_lists_every_shop_pod_with_its_usage(cluster: Cluster) -> None:
+    """metrics-server's view of the live shop: every pod measured from its containers' cgroups."""
+    require_kubectl()
+    kubectl = KUBECTLS[0]
+    env = {**cluster.env, "KUBECONFIG": str(cluster.kubeconfig)}
+
+    def top() -> dict[str, list[str]]:
+        out = run_bounded([str(kubectl), "top", "pods", "-n", NAMESPACE, "--no-headers"], 30, env=env)
+        return {line.split()[0].rsplit("-", 2)[0]: line.split() for line in out.stdout.splitlines() if line.strip()}
+
+    rows = wait(lambda: (got := top()) and len(got) == len(SHOP) and got, timeout=30)
+    assert sorted(rows) == sorted(SHOP)
+    for name, (_, cpu, memory) in rows.items():
+        assert re.fullmatch(r"\d+m", cpu) and re.fullmatch(r"\d+Mi", memory), (name, cpu, memory)
+        assert int(memory[:-2]) > 0, (name, memory)
+    metrics = client.CustomObjectsApi(cluster.api()).list_namespaced_custom_object(
+        "metrics.k8s.io", "v1beta1", NAMESPACE, "pods"
+    )
+    for item in metrics["items"]:
+        for container in item["containers"]:
+            assert int(container["usage"]["cpu"].rstrip("n")) > 0, (item["metadata"]["name"], container)
+            assert int(container["usage"]["memory"].rstrip("Ki")) > 0, (item["metadata"]["name"], container)
+    assert {c["name"] for i in metrics["items"] for c in i["containers"]} >= {"rabbitmq", "rabbitmq-exporter"}
+
+
 def test_an_order_is_paid_shipped_and_its_shipment_consumed(cluster: Cluster, exact: Shopper) -> None:
+    # RabbitMQ boots in about 6 CPU-seconds, 12 s or more at its 500m limit: the shop has no readiness probe that
+    # waits for it, so an order placed earlier loses its shipment, as it would on a cluster. Wait as an operator
+    # would: for queue-master's consumer.
+    wait(lambda: "consuming shipping-task" in log_of(cluster, "queue-master"), timeout=120)
     placed = checkout(exact, HOLY, CROSSED)
     assert placed.status_code == 201, placed.text
     order = placed.json()

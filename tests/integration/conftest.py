@@ -67,8 +67,8 @@ class Cluster:
             check=False,
         )
 
-    def up(self) -> None:
-        out = self.cli("up")
+    def up(self, *args: str) -> None:
+        out = self.cli("up", *args)
         assert out.returncode == 0, out.stdout + out.stderr
         assert f"export KUBECONFIG={self.kubeconfig}" in out.stdout
         info = json.loads((self.state / "server.json").read_text())

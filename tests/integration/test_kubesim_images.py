@@ -212,3 +212,25 @@ def test_an_image_whose_server_is_not_installed_waits_in_image_pull_back_off(clu
         require_kubectl()
         out = cluster.kubectl(KUBECTLS[0], "-n", ns, "get", "pods", "--no-headers")
         assert re.search(r"catalogue-db-\S+\s+0/1\s+(ErrImagePull|ImagePullBackOff)\s+0", out.stdout), out.stdout
+
+
+def test_a_command_missing_from_the_image_fails_to_start_as_runc_reports(cluster: Cluster, ns: str) -> None:
+    pod = {
+        "metadata": {"name": "nocmd"},
+        "spec": {"containers": [{"name": "main", "image": "python:3.11-slim", "command": ["no-such-program", "-x"]}]},
+    }
+    create(cluster, ns, "/api/v1/namespaces/{ns}/pods", pod)
+
+    def waiting() -> dict[str, Any] | None:
+        _, got = cluster.json("GET", f"/api/v1/namespaces/{ns}/pods/nocmd")
+        statuses = (got.get("status") or {}).get("containerStatuses") or [{}]
+        state = statuses[0].get("state", {}).get("waiting") or {}
+        return state if state.get("reason") == "RunContainerError" else None
+
+    state = cluster.wait_for(waiting, timeout=15)
+    assert state["message"] == 'exec: "no-such-program": executable file not found in $PATH'
+    _, events = cluster.json("GET", f"/api/v1/namespaces/{ns}/events")
+    assert any(
+        e["reason"] == "Failed" and e["message"].endswith('exec: "no-such-program": executable file not found in $PATH')
+        for e in events["items"]
+    )

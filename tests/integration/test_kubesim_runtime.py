@@ -184,7 +184,9 @@ def test_pod_logs(cluster: Cluster, stripe: str) -> None:
 def test_scale_to_zero_empties_the_service(cluster: Cluster, stripe: str) -> None:
     _, svc = cluster.json("GET", f"/api/v1/namespaces/{stripe}/services/stripe-mock")
     ip = svc["spec"]["clusterIP"]
-    pid_before = {int(p.read_text()) for p in (cluster.state / "pods").glob("*.pid")}
+    uid = _pod(cluster, stripe)["metadata"]["uid"]  # other tests' pods share this cluster: only this one counts
+    pid_before = {int(p.read_text()) for p in (cluster.state / "pods").glob(f"{uid}_*.pid")}
+    assert pid_before
     status, _ = cluster.json(
         "PATCH",
         f"/apis/apps/v1/namespaces/{stripe}/deployments/stripe-mock/scale",
@@ -209,7 +211,7 @@ def test_scale_to_zero_empties_the_service(cluster: Cluster, stripe: str) -> Non
     # the stopped pod's process is gone
     cluster.wait_for(
         lambda: (
-            not list((cluster.state / "pods").glob("*.pid"))
+            not list((cluster.state / "pods").glob(f"{uid}_*.pid"))
             or all(not os.path.exists(f"/proc/{pid}") for pid in pid_before)
         ),
         timeout=20,
