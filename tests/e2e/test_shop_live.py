@@ -126,8 +126,11 @@ def test_kubectl_top_lists_every_shop_pod_with_its_usage(cluster: Cluster) -> No
     for name, (_, cpu, memory) in rows.items():
         assert re.fullmatch(r"\d+m", cpu) and re.fullmatch(r"\d+Mi", memory), (name, cpu, memory)
         assert int(memory[:-2]) > 0, (name, memory)
-    metrics = client.CustomObjectsApi(cluster.api()).list_namespaced_custom_object(
-        "metrics.k8s.io", "v1beta1", NAMESPACE, "pods"
+    metrics = cast(
+        dict[str, Any],
+        client.CustomObjectsApi(cluster.api()).list_namespaced_custom_object(
+            "metrics.k8s.io", "v1beta1", NAMESPACE, "pods"
+        ),
     )
     for item in metrics["items"]:
         for container in item["containers"]:

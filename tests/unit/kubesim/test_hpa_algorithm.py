@@ -1,17 +1,22 @@
-"""The HPA controller's algorithm (kubesim/controllers/hpa.py against pkg/controller/podautoscaler): replica
+"""The HPA controller's algorithm (kubesim/hpa/ against pkg/controller/podautoscaler): replica
 counts from usage, tolerance, missing and unready pods, min/max, behavior policies and stabilisation windows, and
 the conditions and events worded as upstream words them."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
 
 from kubesim import resources
-from kubesim.controllers import hpa as h
-from kubesim.controllers.hpa import Memory, MetricError, PodMetric, Scale, ScaleEvent
+from kubesim.controllers import hpa as hpa_controller
+from kubesim.hpa import behavior as hpa_behavior
+from kubesim.hpa import model as hpa_model
+from kubesim.hpa import replicas as hpa_replicas
+from kubesim.hpa import sync as hpa_sync
+from kubesim.hpa.model import Event, Memory, MetricError, PodMetric, Result, Scale, ScaleEvent
 from kubesim.registry import Registry
 from kubesim.store import Store
 from kubesim.usage import ContainerUsage
@@ -22,7 +27,7 @@ HPAS = resources.get("autoscaling", "v2", "horizontalpodautoscalers")
 
 
 def t(ago: float) -> str:
-    return h.rfc3339(NOW - ago)
+    return hpa_model.rfc3339(NOW - ago)
 
 
 def pod(
@@ -98,7 +103,7 @@ def mem_util(pct: int) -> dict[str, Any]:
     ],
 )
 def test_milli_quantity_is_decimal_si_canonical(milli: int, text: str) -> None:
-    assert h.milli_quantity(milli) == text
+    assert hpa_model.milli_quantity(milli) == text
 
 
 # ---- usage ratio and tolerance -------------------------------------------------------------------------------------
@@ -119,15 +124,15 @@ def test_desired_is_ceil_of_ratio_times_ready_pods(
 ) -> None:
     pods = [pod(f"web-{i}") for i in range(pods_n)]
     recs = [usage(f"web-{i}", cpu_m=cpu_each_m) for i in range(pods_n)]
-    replicas, util, raw = h.resource_replicas(pods_n, target, "cpu", pods=pods, usage=recs, now=NOW)
+    replicas, util, raw = hpa_replicas.resource_replicas(pods_n, target, "cpu", pods=pods, usage=recs, now=NOW)
     assert (replicas, util, raw) == (expected, utilization, cpu_each_m)
 
 
 def test_utilization_is_a_whole_percentage_of_the_requests_of_pods_with_metrics() -> None:
     pods = [pod("web-0", cpu="300m"), pod("web-1", cpu="100m")]
     recs = [usage("web-0", cpu_m=100), usage("web-1", cpu_m=101)]
-    ratio, util, raw = h.resource_utilization_ratio(
-        h.resource_metrics(recs, pods, "cpu"), h.calculate_pod_requests(pods, "", "cpu"), 50
+    ratio, util, raw = hpa_replicas.resource_utilization_ratio(
+        hpa_replicas.resource_metrics(recs, pods, "cpu"), hpa_replicas.calculate_pod_requests(pods, "", "cpu"), 50
     )
     assert util == 50  # 201 * 100 // 400
     assert ratio == 1.0
@@ -137,8 +142,8 @@ def test_utilization_is_a_whole_percentage_of_the_requests_of_pods_with_metrics(
 def test_without_tolerance_a_small_change_would_scale() -> None:
     pods = [pod(f"web-{i}") for i in range(3)]
     recs = [usage(f"web-{i}", cpu_m=54) for i in range(3)]
-    assert h.resource_replicas(3, 50, "cpu", pods=pods, usage=recs, now=NOW)[0] == 3
-    assert h.resource_replicas(3, 50, "cpu", pods=pods, usage=recs, now=NOW, tolerance=0.0)[0] == 4
+    assert hpa_replicas.resource_replicas(3, 50, "cpu", pods=pods, usage=recs, now=NOW)[0] == 3
+    assert hpa_replicas.resource_replicas(3, 50, "cpu", pods=pods, usage=recs, now=NOW, tolerance=0.0)[0] == 4
 
 
 # ---- missing metrics and unready pods ------------------------------------------------------------------------------
@@ -198,7 +203,7 @@ def test_without_tolerance_a_small_change_would_scale() -> None:
     ids=["missing-up", "missing-down", "missing-flips", "unready-up", "pending-up", "unready-down", "ignored"],
 )
 def test_missing_and_unready_pods(pods: list[Any], recs: list[ContainerUsage], current: int, expected: int) -> None:
-    assert h.resource_replicas(current, 50, "cpu", pods=pods, usage=recs, now=NOW)[0] == expected
+    assert hpa_replicas.resource_replicas(current, 50, "cpu", pods=pods, usage=recs, now=NOW)[0] == expected
 
 
 @pytest.mark.parametrize(
@@ -221,7 +226,7 @@ def test_missing_and_unready_pods(pods: list[Any], recs: list[ContainerUsage], c
 def test_group_pods_for_cpu(kwargs: dict[str, Any], metric_ago: float, group: str) -> None:
     p = pod("web-0", **kwargs)
     metrics = {"web-0": PodMetric(50, NOW - metric_ago, WINDOW)}
-    ready, unready, missing, ignored = h.group_pods([p], metrics, "cpu", NOW)
+    ready, unready, missing, ignored = hpa_replicas.group_pods([p], metrics, "cpu", NOW)
     got = {"ready": ready == 1, "unready": "web-0" in unready, "ignored": "web-0" in ignored}
     assert [k for k, v in got.items() if v] == [group]
     assert not missing
@@ -229,8 +234,8 @@ def test_group_pods_for_cpu(kwargs: dict[str, Any], metric_ago: float, group: st
 
 def test_readiness_only_matters_for_cpu() -> None:
     p = pod("web-0", ready="False")
-    assert h.group_pods([p], {"web-0": PodMetric(1, NOW, WINDOW)}, "memory", NOW)[0] == 1
-    assert h.group_pods([pod("web-1")], {}, "memory", NOW)[2] == {"web-1"}
+    assert hpa_replicas.group_pods([p], {"web-0": PodMetric(1, NOW, WINDOW)}, "memory", NOW)[0] == 1
+    assert hpa_replicas.group_pods([pod("web-1")], {}, "memory", NOW)[2] == {"web-1"}
 
 
 # ---- bad input: the errors upstream gives --------------------------------------------------------------------------
@@ -253,13 +258,13 @@ def test_readiness_only_matters_for_cpu() -> None:
 )
 def test_metric_errors(pods: list[Any], recs: list[ContainerUsage], message: str) -> None:
     with pytest.raises(MetricError) as exc:
-        h.resource_replicas(1, 50, "cpu", pods=pods, usage=recs, now=NOW)
+        hpa_replicas.resource_replicas(1, 50, "cpu", pods=pods, usage=recs, now=NOW)
     assert str(exc.value) == message
 
 
 def test_a_limit_without_a_request_requests_the_limit() -> None:
     c = {"name": "app", "image": "x", "resources": {"limits": {"cpu": "200m"}}}
-    assert h.calculate_pod_requests([pod("web-0", containers=[c])], "", "cpu") == {"web-0": 200}
+    assert hpa_replicas.calculate_pod_requests([pod("web-0", containers=[c])], "", "cpu") == {"web-0": 200}
 
 
 def test_container_metrics_sum_over_the_pod_or_one_container() -> None:
@@ -269,18 +274,20 @@ def test_container_metrics_sum_over_the_pod_or_one_container() -> None:
     ]
     p = pod("web-0", containers=containers)
     recs = [usage("web-0", cpu_m=150, container="app"), usage("web-0", cpu_m=10, container="side")]
-    assert h.resource_replicas(1, 50, "cpu", pods=[p], usage=recs, now=NOW) == (2, 80, 160)
-    assert h.resource_replicas(1, 50, "cpu", pods=[p], usage=recs, now=NOW, container="app") == (3, 150, 150)
+    assert hpa_replicas.resource_replicas(1, 50, "cpu", pods=[p], usage=recs, now=NOW) == (2, 80, 160)
+    assert hpa_replicas.resource_replicas(1, 50, "cpu", pods=[p], usage=recs, now=NOW, container="app") == (3, 150, 150)
     with pytest.raises(MetricError, match="container db not present in metrics for pod shop/web-0"):
-        h.resource_replicas(1, 50, "cpu", pods=[p], usage=recs, now=NOW, container="db")
+        hpa_replicas.resource_replicas(1, 50, "cpu", pods=[p], usage=recs, now=NOW, container="db")
 
 
 def test_average_value_targets() -> None:
     pods = [pod("web-0"), pod("web-1")]
     recs = [usage("web-0", mem_mi=90), usage("web-1", mem_mi=110)]
-    replicas, avg = h.raw_resource_replicas(2, h.milli_value("50Mi"), "memory", pods=pods, usage=recs, now=NOW)
+    replicas, avg = hpa_replicas.raw_resource_replicas(
+        2, hpa_model.milli_value("50Mi"), "memory", pods=pods, usage=recs, now=NOW
+    )
     assert replicas == 4  # 100Mi each on average against 50Mi
-    assert h.milli_quantity(avg) == "104857600"
+    assert hpa_model.milli_quantity(avg) == "104857600"
 
 
 # ---- min/max without behavior ---------------------------------------------------------------------------------------
@@ -309,7 +316,7 @@ def test_average_value_targets() -> None:
 def test_convert_desired_replicas_with_rules(
     current: int, desired: int, lo: int, hi: int, expected: tuple[int, str, str]
 ) -> None:
-    assert h.convert_desired_replicas_with_rules(current, desired, lo, hi) == expected
+    assert hpa_behavior.convert_desired_replicas_with_rules(current, desired, lo, hi) == expected
 
 
 # ---- behavior: rate policies and stabilisation ----------------------------------------------------------------------
@@ -339,7 +346,7 @@ UP_DEFAULT = {
 def test_scale_up_limit_with_policies(
     current: int, rules: dict[str, Any], up_events: list[ScaleEvent], expected: int
 ) -> None:
-    assert h.calculate_scale_up_limit_with_scaling_rules(current, up_events, [], rules, NOW) == expected
+    assert hpa_behavior.calculate_scale_up_limit_with_scaling_rules(current, up_events, [], rules, NOW) == expected
 
 
 @pytest.mark.parametrize(
@@ -380,7 +387,7 @@ def test_scale_up_limit_with_policies(
 def test_scale_down_limit_with_policies(
     current: int, rules: dict[str, Any], down_events: list[ScaleEvent], expected: int
 ) -> None:
-    assert h.calculate_scale_down_limit_with_behaviors(current, [], down_events, rules, NOW) == expected
+    assert hpa_behavior.calculate_scale_down_limit_with_behaviors(current, [], down_events, rules, NOW) == expected
 
 
 @pytest.mark.parametrize(
@@ -400,7 +407,7 @@ def test_stabilization_windows(
     recs: list[tuple[int, float]], current: int, desired: int, windows: tuple[float, float], expected: tuple[int, str]
 ) -> None:
     memory = Memory(recommendations=list(recs))
-    got = h.stabilize_recommendation_with_behaviors(
+    got = hpa_behavior.stabilize_recommendation_with_behaviors(
         memory, current, desired, up_window=windows[0], down_window=windows[1], now=NOW
     )
     assert got[:2] == expected
@@ -409,19 +416,19 @@ def test_stabilization_windows(
 
 def test_stabilization_without_behavior_keeps_the_highest_of_five_minutes() -> None:
     memory = Memory(recommendations=[(5, NOW - 400), (4, NOW - 100)])
-    assert h.stabilize_recommendation(memory, 2, NOW, 300) == 4
+    assert hpa_behavior.stabilize_recommendation(memory, 2, NOW, 300) == 4
     assert memory.recommendations == [(2, NOW), (4, NOW - 100)]  # the stale sample is replaced
 
 
 def test_scale_events_are_kept_per_direction_and_reused_when_outdated() -> None:
-    behavior = h.effective_behavior({})
+    behavior = hpa_behavior.effective_behavior({})
     memory = Memory()
-    h.store_scale_event(memory, behavior, 1, 5, NOW - 100)
-    h.store_scale_event(memory, behavior, 5, 7, NOW)
+    hpa_behavior.store_scale_event(memory, behavior, 1, 5, NOW - 100)
+    hpa_behavior.store_scale_event(memory, behavior, 5, 7, NOW)
     assert [e.change for e in memory.scale_up_events] == [2]  # the first one aged out of 15 s and was replaced
-    h.store_scale_event(memory, behavior, 7, 3, NOW)
+    hpa_behavior.store_scale_event(memory, behavior, 7, 3, NOW)
     assert [e.change for e in memory.scale_down_events] == [4]
-    h.store_scale_event(memory, None, 3, 9, NOW)  # without behavior nothing is kept
+    hpa_behavior.store_scale_event(memory, None, 3, 9, NOW)  # without behavior nothing is kept
     assert [e.change for e in memory.scale_up_events] == [2]
 
 
@@ -452,14 +459,14 @@ class Writer:
     def __call__(self, n: int) -> None:
         self.calls.append(n)
         if self.fail:
-            raise h.ScaleUpdateError(self.fail)
+            raise hpa_model.ScaleUpdateError(self.fail)
 
 
 def run(hpa: Any, replicas: int, pods: list[Any], recs: list[ContainerUsage], *, memory: Memory | None = None,
-        now: float = NOW, writer: Writer | None = None, scale: Any = None) -> tuple[h.Result, Writer]:  # fmt: skip
+        now: float = NOW, writer: Writer | None = None, scale: Any = None) -> tuple[Result, Writer]:  # fmt: skip
     writer = writer or Writer()
     scale = scale if scale is not None else Scale(replicas, replicas, "app=web")
-    result = h.sync(hpa, scale, pods=pods, usage=recs, memory=memory or Memory(), now=now, update_scale=writer)
+    result = hpa_sync.sync(hpa, scale, pods=pods, usage=recs, memory=memory or Memory(), now=now, update_scale=writer)
     return result, writer
 
 
@@ -471,7 +478,7 @@ def test_scale_out_on_cpu() -> None:
     result, writer = run(hpa_obj([cpu_util(50)]), 1, [pod("web-0")], [usage("web-0", cpu_m=200)])
     assert writer.calls == [4]
     assert result.events == [
-        h.Event(
+        Event(
             "Normal",
             "SuccessfulRescale",
             "New size: 4; reason: cpu resource utilization (percentage of request) above target",
@@ -479,7 +486,7 @@ def test_scale_out_on_cpu() -> None:
     ]
     st = result.status
     assert st["currentReplicas"] == 1 and st["desiredReplicas"] == 4
-    assert st["lastScaleTime"] == h.rfc3339(NOW) and st["observedGeneration"] == 1
+    assert st["lastScaleTime"] == hpa_model.rfc3339(NOW) and st["observedGeneration"] == 1
     assert st["currentMetrics"] == [
         {
             "type": "Resource",
@@ -540,7 +547,7 @@ def test_scale_down_waits_for_the_default_five_minute_window() -> None:
     )
     result, writer = run(hpa_obj([cpu_util(50)], lo=2), 4, pods, recs, memory=memory, now=NOW + 301)
     assert writer.calls == [2]
-    assert result.events == [h.Event("Normal", "SuccessfulRescale", "New size: 2; reason: All metrics below target")]
+    assert result.events == [Event("Normal", "SuccessfulRescale", "New size: 2; reason: All metrics below target")]
     assert conds(result.status)["ScalingLimited"] == (
         "True",
         "TooFewReplicas",
@@ -591,8 +598,8 @@ def test_no_metrics_at_all() -> None:
         "metrics API"
     )
     assert result.events == [
-        h.Event("Warning", "FailedGetResourceMetric", err),
-        h.Event(
+        Event("Warning", "FailedGetResourceMetric", err),
+        Event(
             "Warning",
             "FailedComputeMetricsReplicas",
             f"invalid metrics (1 invalid out of 1), first error is: failed to get cpu resource metric value: {err}",
@@ -614,7 +621,7 @@ def test_no_metrics_at_all() -> None:
 
 def test_a_target_without_requests() -> None:
     result, _ = run(hpa_obj([cpu_util(50)]), 1, [pod("web-0", cpu=None)], [usage("web-0", cpu_m=50)])
-    assert result.events[0] == h.Event(
+    assert result.events[0] == Event(
         "Warning",
         "FailedGetResourceMetric",
         "failed to get cpu utilization: missing request for cpu in container app of Pod web-0",
@@ -676,7 +683,7 @@ def test_replicas_outside_the_range(
 
 def test_failed_get_scale() -> None:
     result, _ = run(hpa_obj([cpu_util(50)]), 1, [], [], scale='deployments.apps "web" not found')
-    assert result.events == [h.Event("Warning", "FailedGetScale", 'deployments.apps "web" not found')]
+    assert result.events == [Event("Warning", "FailedGetScale", 'deployments.apps "web" not found')]
     assert conds(result.status) == {
         "AbleToScale": (
             "False",
@@ -688,7 +695,7 @@ def test_failed_get_scale() -> None:
 
 def test_failed_rescale() -> None:
     result, _ = run(hpa_obj([cpu_util(50)]), 1, [pod("web-0")], [usage("web-0", cpu_m=200)], writer=Writer("boom"))
-    assert result.events[-1] == h.Event(
+    assert result.events[-1] == Event(
         "Warning",
         "FailedRescale",
         "New size: 4; reason: cpu resource utilization (percentage of request) above target; error: boom",
@@ -703,7 +710,7 @@ def test_failed_rescale() -> None:
 
 def test_missing_selector() -> None:
     result, _ = run(hpa_obj([cpu_util(50)]), 1, [], [], scale=Scale(1, 1, ""))
-    assert result.events[0] == h.Event("Warning", "SelectorRequired", "selector is required")
+    assert result.events[0] == Event("Warning", "SelectorRequired", "selector is required")
     assert conds(result.status)["ScalingActive"] == (
         "False",
         "InvalidSelector",
@@ -748,7 +755,7 @@ class FakeCluster:
 
 
 def test_the_controller_scales_the_deployment_through_its_scale(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert h.HorizontalPodAutoscalerController.sync_period_s == 15.0
+    assert hpa_controller.HorizontalPodAutoscalerController.sync_period_s == 15.0
     cluster = FakeCluster()
     reg = cluster.registry
     reg.create(resources.get("", "v1", "namespaces"), "", {"metadata": {"name": "shop"}})
@@ -772,10 +779,10 @@ def test_the_controller_scales_the_deployment_through_its_scale(monkeypatch: pyt
     p["metadata"]["labels"] = {"app": "web"}
     reg.store.put("pods", p)
     reg.create(HPAS, "shop", hpa_obj([cpu_util(50)]))
-    ctl = h.HorizontalPodAutoscalerController(cluster)
+    ctl = hpa_controller.HorizontalPodAutoscalerController(cluster)
     reg.store.subscribe(ctl.on_change)
     cluster.usage = FakeUsage([usage("web-0", cpu_m=200, ago=0)])
-    monkeypatch.setattr(h.time, "time", lambda: NOW + 1)
+    monkeypatch.setattr(time, "time", lambda: NOW + 1)
     ctl.reconcile("shop", "web")
     assert reg.get(deploy, "shop", "web")["spec"]["replicas"] == 4
     stored = reg.get(HPAS, "shop", "web")
@@ -789,7 +796,7 @@ def test_the_controller_scales_the_deployment_through_its_scale(monkeypatch: pyt
     ctl._due.clear()
     reg.patch(HPAS, "shop", "web", "application/merge-patch+json", {"spec": {"maxReplicas": 9}})
     assert list(ctl._due) == [("shop", "web")]
-    assert ctl._due[("shop", "web")] > h.time.monotonic() + 14
+    assert ctl._due[("shop", "web")] > time.monotonic() + 14
     reg.delete(HPAS, "shop", "web")
     assert not ctl._due and not ctl.memory
 
@@ -802,6 +809,6 @@ def test_the_cluster_runs_the_controller(tmp_path: Any) -> None:
 
     cluster = asyncio.run(build())
     try:
-        assert any(isinstance(c, h.HorizontalPodAutoscalerController) for c in cluster.controllers)
+        assert any(isinstance(c, hpa_controller.HorizontalPodAutoscalerController) for c in cluster.controllers)
     finally:
         cluster.store.close()
