@@ -9,7 +9,7 @@ replica counts in status, and every pod, with the restart counts of the pods tha
 
 What is left out is bookkeeping that changes whenever anything happens and says nothing about the state:
 resourceVersion, generation, managedFields, timestamps, the controllers' own annotations, Events
-(history), old ReplicaSets a Deployment keeps at 0 replicas (rollout history: the Deployment's spec says what
+(history), resources that are computed on each read rather than stored (metrics.k8s.io), old ReplicaSets a Deployment keeps at 0 replicas (rollout history: the Deployment's spec says what
 runs), EndpointSlices (the same facts as Endpoints) and the pod addresses behind an Endpoints object.
 Secret values are reduced to a digest, so a snapshot on disk never holds a secret.
 
@@ -198,10 +198,13 @@ def build(namespace: str, objects: Iterable[dict[str, Any]], taken_at: str) -> d
 
 
 def listable_kinds(client: Any) -> list[tuple[str, str]]:
-    """(apiVersion, kind) of every namespaced resource the server lists, at its group's preferred version."""
+    """(apiVersion, kind) of every namespaced resource the server stores and lists, at its group's preferred
+    version. Resources that cannot be watched are computed on request, not stored (metrics.k8s.io's PodMetrics,
+    a fresh sample on every read): they are not state to restore."""
     found = []
     for resource in client.resources.search(namespaced=True, preferred=True):
-        if "/" in resource.name or resource.kind.endswith("List") or "list" not in (resource.verbs or []):
+        verbs = set(resource.verbs or [])
+        if "/" in resource.name or resource.kind.endswith("List") or not {"list", "watch"} <= verbs:
             continue
         if resource.kind not in SKIPPED_KINDS:
             found.append((resource.group_version, resource.kind))

@@ -358,3 +358,34 @@ def test_bad_baselines_are_refused(tmp_path: Path, content: str | None, state: s
     with pytest.raises(IncidentError, match=message):
         namespace_snapshot.decide(live, params(path, state=state), check_mode=False)
     assert live.calls == 0
+
+
+class _Discovered:
+    def __init__(self, group_version: str, kind: str, name: str, verbs: list[str]) -> None:
+        self.group_version, self.kind, self.name, self.verbs = group_version, kind, name, verbs
+
+
+class _Discovery:
+    """The dynamic client's `resources.search`, answering what the embedded cluster's discovery lists."""
+
+    def __init__(self, found: list[_Discovered]) -> None:
+        self.found = found
+
+    def search(self, **_: Any) -> list[_Discovered]:
+        return self.found
+
+
+def test_only_stored_objects_are_snapshotted_not_metrics_computed_per_read() -> None:
+    crud = ["create", "delete", "get", "list", "patch", "update", "watch"]
+    client = type("Client", (), {})()
+    client.resources = _Discovery(
+        [
+            _Discovered("apps/v1", "Deployment", "deployments", crud),
+            _Discovered("apps/v1", "Deployment", "deployments/scale", ["get", "patch", "update"]),
+            _Discovered("v1", "Event", "events", crud),
+            _Discovered("v1", "Pod", "pods", crud),
+            _Discovered("metrics.k8s.io/v1beta1", "PodMetrics", "pods", ["get", "list"]),
+            _Discovered("v1", "Binding", "bindings", ["create"]),
+        ]
+    )
+    assert snap.listable_kinds(client) == [("apps/v1", "Deployment"), ("v1", "Pod")]
