@@ -8,9 +8,10 @@ namespace exactly: every object's spec (replicas, images, env, resources...), la
 replica counts in status, and every pod, with the restart counts of the pods that must not restart.
 
 What is left out is bookkeeping that changes whenever anything happens and says nothing about the state:
-resourceVersion, generation, managedFields, timestamps, the controllers' own annotations, Events
-(history), resources that are computed on each read rather than stored (metrics.k8s.io), old ReplicaSets a Deployment keeps at 0 replicas (rollout history: the Deployment's spec says what
-runs), EndpointSlices (the same facts as Endpoints) and the pod addresses behind an Endpoints object.
+resourceVersion, generation, managedFields, timestamps, the controllers' own annotations, Events (history),
+resources computed on each read rather than stored (metrics.k8s.io), old ReplicaSets a Deployment keeps at 0
+replicas (rollout history: the Deployment's spec says what runs), EndpointSlices (the same facts as Endpoints)
+and the pod addresses behind an Endpoints object.
 Secret values are reduced to a digest, so a snapshot on disk never holds a secret.
 
 Pods are compared by the workload that owns them (Deployment -> ReplicaSet -> Pod): a pod replaced by its
