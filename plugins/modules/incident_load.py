@@ -93,6 +93,10 @@ plan:
       description: Recovery confirmations of kind C(orders), checked with incident_signals on the test order.
       type: list
       elements: dict
+    confirm_cluster:
+      description: Recovery confirmations read from the cluster with incident_signals (logs, queues, workload state).
+      type: list
+      elements: dict
     reconcile:
       description: The recovery confirmation of kind C(reconcile) (order_reconcile over the incident window), or null.
       type: dict
@@ -253,6 +257,9 @@ def build_plan(incident: dict[str, Any], namespace: str) -> dict[str, Any]:
         "cluster_signals": [s for s in incident["signals"] if s["kind"] != "probe"],
         "confirm_probes": [s for s in incident["recovery"]["confirm"] if s["kind"] == "probe"],
         "confirm_orders": [s for s in incident["recovery"]["confirm"] if s["kind"] == "orders"],
+        "confirm_cluster": [
+            s for s in incident["recovery"]["confirm"] if s["kind"] not in ("probe", "orders", "reconcile")
+        ],
         "reconcile": next((s for s in incident["recovery"]["confirm"] if s["kind"] == "reconcile"), None),
         "test_order": incident["recovery"].get("test_order"),
         "traffic": incident["traffic"],

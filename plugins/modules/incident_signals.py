@@ -23,6 +23,8 @@ description:
     API service proxy (C(status), C(shipment)). A C(pod_log) check with C(per_order) needs a line for every one of
     them. Without I(orders) (check mode places none) these signals are C(not_checked); when orders should have been
     placed and none were, they fail.
+  - Kind C(queue) reads a RabbitMQ queue's depth and consumers (C(rabbitmq_queue_messages),
+    C(rabbitmq_queue_consumers)) from the broker's exporter sidecar on C(/metrics), through the API service proxy.
   - Probe signals are not handled here; the engine sends them with payment_probe.
 version_added: "0.1.0"
 author: sockshop-incidents contributors
@@ -85,6 +87,7 @@ options:
     default: ""
 requirements:
   - kubernetes >= 24.2.0
+  - prometheus_client (for C(queue) signals)
 notes:
   - Only reads; supports check mode and runs the same there.
 """
@@ -139,6 +142,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.sockshop_cluster import ConfigMaps, LiveState
 from ansible.module_utils.sockshop_incident import (
     LEDGER_KEY,
@@ -151,6 +155,13 @@ from ansible.module_utils.sockshop_incident import (
 from ansible.module_utils.sockshop_module import Connect, ModuleError, main_of, parse_iso
 from ansible.module_utils.sockshop_service_proxy import ServiceProxyError, call_service, status_message
 from ansible.module_utils.urls import open_url
+
+try:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    HAS_PROMETHEUS_CLIENT = True
+except ImportError:  # pragma: no cover - prometheus_client is part of the controller's requirements
+    HAS_PROMETHEUS_CLIENT = False
 
 ARGUMENT_SPEC = incident_spec(
     {
@@ -354,6 +365,36 @@ def judge_numeric(expect: dict[str, Any], series: list[dict[str, Any]]) -> Verdi
     return ok, f"{shown} (want {expect['op']} {expect['value']})"
 
 
+QUEUE_FIELDS = ("messages", "consumers")
+
+
+def queue_state(metrics: str, vhost: str, queue: str) -> dict[str, float]:
+    """rabbitmq_queue_messages and rabbitmq_queue_consumers of one queue, from the exporter's /metrics text
+    (kbudde's names and labels; parsed with prometheus_client's own parser)."""
+    state: dict[str, float] = {}
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            field = sample.name.removeprefix("rabbitmq_queue_")
+            if field in QUEUE_FIELDS and sample.labels.get("queue") == queue and sample.labels.get("vhost") == vhost:
+                state[field] = sample.value
+    return state
+
+
+def judge_queue(check: dict[str, Any], metrics: str) -> Verdict:
+    vhost, queue = check.get("vhost", "/"), check["queue"]
+    state = queue_state(metrics, vhost, queue)
+    if not state:
+        return False, f"the exporter reports no queue {queue!r} in vhost {vhost!r}"
+    ok, seen = True, []
+    for field in QUEUE_FIELDS:
+        if field not in check:
+            continue
+        expect, value = check[field], state.get(field)
+        ok = ok and value is not None and OPS[expect["op"]](value, expect["value"])
+        seen.append(f"{field} {'absent' if value is None else f'{value:g}'} (want {expect['op']} {expect['value']:g})")
+    return ok, f"queue {queue}: " + ", ".join(seen)
+
+
 def promql_series(answer: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {"labels": item.get("metric", {}), "value": float(item["value"][1])}
@@ -450,6 +491,16 @@ class Observer:
             return f"GET {path} answered something that is not JSON"
         return doc if isinstance(doc, dict) else f"GET {path} answered {type(doc).__name__}, not an order"
 
+    def observe_queue(self, check: dict[str, Any]) -> Verdict:
+        if not HAS_PROMETHEUS_CLIENT:
+            raise ModuleError(missing_required_lib("prometheus_client"))
+        if self.call is None:
+            return False, "no client to read the exporter with"
+        response = self.call(check.get("service", "rabbitmq"), check.get("port", 9090), "/metrics")
+        if response.status != 200:
+            return False, f"GET /metrics answered HTTP {response.status}"
+        return judge_queue(check, response.body.decode("utf-8", "replace"))
+
     def query(self, kind: str, name: str) -> str:
         for entry in (self.params.get("queries") or {}).get(kind, []):
             if entry["name"] == name:
@@ -491,6 +542,8 @@ class Observer:
                 # The lines come from this phase's own probes and orders, which check mode does not send.
                 return None, f"check mode sent no request that would log it ({verdict[1]})"
             return verdict
+        if kind == "queue":
+            return self.observe_queue(check)
         if kind == "promql":
             if not self.params["prometheus_url"]:
                 return None

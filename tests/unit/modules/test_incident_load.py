@@ -28,11 +28,11 @@ def rewrite(catalog: Path, incident_id: str, change) -> None:
     path.write_text(yaml.safe_dump(doc))
 
 
-@pytest.mark.parametrize("incident_id", ["3", "6"])
+@pytest.mark.parametrize("incident_id", ["3", "5", "6"])
 def test_every_committed_incident_is_valid(incident_id: str) -> None:
     loaded = incident_load.load_incident(str(CATALOG), incident_id)
     assert loaded["incident"]["id"] == incident_id
-    assert loaded["known_ids"] == ["3", "6"]
+    assert loaded["known_ids"] == ["3", "5", "6"]
 
 
 def test_plan_for_incident_6() -> None:
@@ -45,6 +45,20 @@ def test_plan_for_incident_6() -> None:
     assert [s["name"] for s in plan["probe_signals"]] == ["payments declined with connection refused"]
     assert all(s["kind"] != "probe" for s in plan["cluster_signals"])
     assert [s["name"] for s in plan["confirm_probes"]] == ["payments authorised again"]
+
+
+def test_plan_for_incident_5_confirms_the_recovery_in_the_cluster() -> None:
+    plan = incident_load.load_incident(str(CATALOG), "5")["plan"]
+    assert plan["ledger_objects"] == [
+        {"api_version": "apps/v1", "kind": "Deployment", "name": "queue-master", "fields": ["spec.replicas"]}
+    ]
+    assert plan["restart_watch"] == ["rabbitmq", "shipping"]
+    assert plan["probe_signals"] == [] and plan["confirm_probes"] == [] and plan["test_order"] is None
+    assert [(s["kind"], s["name"]) for s in plan["confirm_cluster"]] == [
+        ("pod_log", "queue-master consumes the backlog"),
+        ("queue", "shipping-task drains with a consumer back"),
+    ]
+    assert incident_load.load_incident(str(CATALOG), "6")["plan"]["confirm_cluster"] == []
 
 
 def test_namespace_override() -> None:
@@ -81,7 +95,7 @@ def test_bad_incident_is_refused_with_its_path(catalog: Path, change, expected: 
 
 
 def test_unknown_id_lists_the_known_ones(catalog: Path) -> None:
-    with pytest.raises(incident_load.CatalogError, match=r"unknown incident id '42'; known ids: 3, 6"):
+    with pytest.raises(incident_load.CatalogError, match=r"unknown incident id '42'; known ids: 3, 5, 6"):
         incident_load.load_incident(str(catalog), "42")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from ansible.module_utils.sockshop_module import parse_iso
 
 from plugins.modules import incident_signals as sig
@@ -178,3 +179,77 @@ def test_check_mode_does_not_fail_a_log_line_its_own_requests_would_have_written
         (LINE, True): True,  # lines already there still count
     }
     assert str(verdicts[("", True)]).count("check mode sent no request that would log it") == 1
+
+
+EXPORTER = """\
+# HELP rabbitmq_queue_messages Sum of ready and unacknowledged messages (queue depth).
+# TYPE rabbitmq_queue_messages gauge
+rabbitmq_queue_messages{cluster="rabbit@rabbitmq",durable="true",policy="",queue="shipping-task",self="1",vhost="/"} 7
+rabbitmq_queue_messages{cluster="rabbit@rabbitmq",durable="true",policy="",queue="other",self="1",vhost="/"} 99
+# HELP rabbitmq_queue_consumers Number of consumers.
+# TYPE rabbitmq_queue_consumers gauge
+rabbitmq_queue_consumers{cluster="rabbit@rabbitmq",durable="true",policy="",queue="shipping-task",self="1",vhost="/"} 0
+rabbitmq_queue_consumers{cluster="rabbit@rabbitmq",durable="true",policy="",queue="shipping-task",self="1",vhost="x"} 4
+"""
+
+
+@pytest.mark.parametrize(
+    ("check", "held", "evidence"),
+    [
+        (
+            {"queue": "shipping-task", "messages": {"op": "ge", "value": 5}, "consumers": {"op": "eq", "value": 0}},
+            True,
+            "queue shipping-task: messages 7 (want ge 5), consumers 0 (want eq 0)",
+        ),
+        (
+            {"queue": "shipping-task", "messages": {"op": "eq", "value": 0}},
+            False,
+            "queue shipping-task: messages 7 (want eq 0)",
+        ),
+        (
+            {"queue": "shipping-task", "vhost": "x", "consumers": {"op": "gt", "value": 0}},
+            True,
+            "queue shipping-task: consumers 4 (want gt 0)",
+        ),
+        (
+            {"queue": "shipping-task", "vhost": "x", "messages": {"op": "ge", "value": 0}},
+            False,
+            "queue shipping-task: messages absent (want ge 0)",
+        ),
+        (
+            {"queue": "gone", "messages": {"op": "ge", "value": 0}},
+            False,
+            "the exporter reports no queue 'gone' in vhost '/'",
+        ),
+    ],
+)
+def test_queue_depth_and_consumers_from_the_exporter(check: dict, held: bool, evidence: str) -> None:
+    assert sig.judge_queue(check, EXPORTER) == (held, evidence)
+
+
+class _Answer:
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status, self.body = status, body
+
+
+def test_queue_signal_reads_the_exporter_through_the_service_proxy() -> None:
+    asked = []
+
+    def call(service: str, port: int, path: str) -> _Answer:
+        asked.append((service, port, path))
+        return _Answer(200, EXPORTER.encode())
+
+    params = {"since": "2026-12-02T10:00:00Z", "incident_id": "5", "namespace": "sock-shop"}
+    observer = sig.Observer(FakeLive(), FakeConfigMaps(), params, http=lambda *a, **k: {}, call=call)
+    signal = {
+        "name": "q",
+        "kind": "queue",
+        "within_s": 5,
+        "check": {"queue": "shipping-task", "consumers": {"op": "eq", "value": 0}},
+    }
+    assert observer(signal) == (True, "queue shipping-task: consumers 0 (want eq 0)")
+    assert asked == [("rabbitmq", 9090, "/metrics")]
+    refused = sig.Observer(
+        FakeLive(), FakeConfigMaps(), params, http=lambda *a, **k: {}, call=lambda *a: _Answer(503, b"")
+    )
+    assert refused(signal) == (False, "GET /metrics answered HTTP 503")

@@ -1,0 +1,74 @@
+"""INCIDENT-5 end to end on a freshly started embedded cluster: queue-master, the only consumer of
+shipping-task, scaled to zero while orders keep coming; `phase=all` as an operator runs it.
+
+The backlog is read from the broker itself (the exporter sidecar's /metrics, through the API server's service
+proxy) and from the orders service, independent of the engine's own signals: the orders placed during the
+incident are PAID with a shipment, their messages wait in shipping-task with no consumer, and after recovery
+queue-master consumes every one of them and the queue is empty again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from ansible.module_utils.sockshop_module import parse_iso
+from kubernetes import client
+
+from tests.e2e.conftest import NAMESPACE, Cluster, ok
+
+pytestmark = pytest.mark.slow
+INCIDENT = "5"  # the provisioned cluster fixture of tests/e2e/conftest.py
+
+
+def shipping_task(cluster: Cluster) -> dict[str, float]:
+    """Depth and consumers of shipping-task, from the rabbitmq pod's exporter sidecar."""
+    text = client.CoreV1Api(cluster.api()).connect_get_namespaced_service_proxy_with_path(
+        "rabbitmq:9090", NAMESPACE, "metrics"
+    )
+    found = {}
+    for name in ("messages", "consumers"):
+        line = re.search(rf'^rabbitmq_queue_{name}{{[^}}]*queue="shipping-task"[^}}]*}} (\S+)$', text, re.M)
+        assert line, f"no rabbitmq_queue_{name} for shipping-task in the exporter's answer"
+        found[name] = float(line.group(1))
+    return found
+
+
+def test_all_passes_and_the_backlog_is_shipped_after_recovery(cluster: Cluster, baseline: dict[str, Any]) -> None:
+    before = {o["id"] for o in cluster.orders()}
+    result = cluster.run("incident-5.yml", "-e", "phase=all")
+    ok(result)
+    assert re.search(r"Wrote \S+/incident-5-\d{8}T\d{6}Z:\s+passed", result.stdout), result.stdout[-3000:]
+    (path,) = cluster.reports.glob("incident-5-*/report.json")
+    report = json.loads(path.read_text())
+    assert report["verdict"] == "passed", report["failed_signals"]
+    assert report["diff_empty"] is True
+    assert cluster.differences(baseline) == ""
+
+    signals = {s["name"]: s for s in report["signals"]}
+    piled = signals["shipping-task piles up with no consumer"]
+    assert piled["status"] == "passed" and piled["time_to_signal_s"] <= 20, piled
+    depth = re.search(r"messages (\d+)", piled["evidence"])
+    assert depth and int(depth.group(1)) >= 5 and "consumers 0 (want eq 0)" in piled["evidence"], piled
+    drained = signals["shipping-task drains with a consumer back"]
+    assert drained["status"] == "passed" and "messages 0 (want eq 0)" in drained["evidence"], drained
+    assert {s["name"] for s in report["signals"] if s["status"] == "not_checked"} == {
+        "prometheus sees shipping-task growing with no consumer",
+        "datadog shows queue-master not running",
+    }
+
+    # What the orders service holds: every order placed during the incident was paid and got its shipment.
+    timeline = report["timeline"]
+    start, end = parse_iso(timeline["activated_at"]), parse_iso(timeline["recovery_started_at"])
+    during = [o for o in cluster.orders() if o["id"] not in before and start <= parse_iso(o["date"]) <= end]
+    assert len(during) == 5, during
+    assert all(o["status"] == "PAID" and o["shipment"] for o in during), during
+
+    # The broker after recovery: the backlog consumed, one consumer back; queue-master logged each shipment.
+    assert shipping_task(cluster) == {"messages": 0.0, "consumers": 1.0}
+    (pod,) = cluster.core().list_namespaced_pod(NAMESPACE, label_selector="name=queue-master").items
+    log = cluster.core().read_namespaced_pod_log(pod.metadata.name, NAMESPACE)
+    assert all(f"Received shipment task: {o['shipment']['name']}" in log for o in during), log[-2000:]
+    assert not {"sockshop-incident-5-ledger", "sockshop-incident-lock"} & cluster.configmaps()
