@@ -123,6 +123,9 @@ results:
     time_to_signal_s:
       description: Seconds from the start of the check until the signal held; null unless passed.
       type: float
+    answered_at:
+      description: When the signal held (RFC 3339, UTC); only when passed.
+      type: str
     within_s:
       description: The signal's budget.
       type: float
@@ -152,7 +155,7 @@ from ansible.module_utils.sockshop_incident import (
     ready_ratio,
     restart_counts,
 )
-from ansible.module_utils.sockshop_module import Connect, ModuleError, main_of, parse_iso
+from ansible.module_utils.sockshop_module import Connect, ModuleError, iso, main_of, parse_iso, utc_now
 from ansible.module_utils.sockshop_service_proxy import ServiceProxyError, call_service, status_message
 from ansible.module_utils.urls import open_url
 
@@ -417,8 +420,11 @@ def poll(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
     poll_s: float,
+    *,
+    wall: Callable[[], str] = lambda: iso(utc_now()),
 ) -> list[dict[str, Any]]:
-    """Look at every signal until it holds or its budget runs out. observe() returns None for 'not checked'."""
+    """Look at every signal until it holds or its budget runs out. observe() returns None for 'not checked'.
+    A signal that holds records when (`answered_at`, UTC): a recovery is confirmed at the last of them."""
     start = clock()
     results: dict[str, dict[str, Any]] = {}
     pending = list(signals)
@@ -441,7 +447,7 @@ def poll(
                 )
             elif verdict[0]:
                 results[signal["name"]] = dict(
-                    base, status="passed", time_to_signal_s=round(elapsed, 3), evidence=verdict[1]
+                    base, status="passed", time_to_signal_s=round(elapsed, 3), evidence=verdict[1], answered_at=wall()
                 )
             elif elapsed >= signal["within_s"]:
                 results[signal["name"]] = dict(

@@ -54,6 +54,9 @@ def test_all_passes_and_the_backlog_is_shipped_after_recovery(cluster: Cluster, 
     assert depth and int(depth.group(1)) >= 5 and "consumers 0 (want eq 0)" in piled["evidence"], piled
     drained = signals["shipping-task drains with a consumer back"]
     assert drained["status"] == "passed" and "messages 0 (want eq 0)" in drained["evidence"], drained
+    # The recovery is confirmed when the last confirmation held: the backlog drained, not the restore's write.
+    assert report["timeline"]["recovered_at"] == drained["answered_at"]
+    assert report["timeline"]["mttr_s"] >= drained["time_to_signal_s"]
     assert {s["name"] for s in report["signals"] if s["status"] == "not_checked"} == {
         "prometheus sees shipping-task growing with no consumer",
         "datadog shows queue-master not running",
