@@ -16,7 +16,7 @@ SCENARIOS := $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule
 # The real servers the local cluster runs for Sock Shop (Debian's packages; scripts/install-servers).
 SERVER_PACKAGES := mariadb-server redis-server rabbitmq-server
 
-.PHONY: help setup demo test lint unit integration e2e molecule bench cluster-up cluster-down cluster-status clean
+.PHONY: help setup demo catalog test lint unit integration e2e molecule bench cluster-up cluster-down cluster-status clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -39,6 +39,13 @@ demo: setup ## Start the local cluster, provision Sock Shop, run INCIDENT-6 thro
 	$(BIN)/ansible-playbook playbooks/provision.yml && \
 	$(BIN)/ansible-playbook playbooks/incident-6.yml -e phase=all && \
 	$(BIN)/python scripts/report_summary.py reports --incident 6
+
+catalog: setup ## Start the local cluster, provision Sock Shop, run every incident (phase=all), one line each.
+	@was_running=$$($(BIN)/python -m kubesim status >/dev/null 2>&1 && echo yes); \
+	trap 'if [ -z "$$was_running" ] && [ -z "$(KEEP_CLUSTER)" ]; then $(BIN)/python -m kubesim down; \
+	      else echo "cluster left running: export KUBECONFIG=$(CURDIR)/.cluster/kubeconfig"; fi' EXIT; \
+	$(BIN)/ansible-playbook playbooks/provision.yml >/dev/null && \
+	$(BIN)/python scripts/catalog.py
 
 test: setup lint ## Run every check and test (lint, unit, integration, end to end, Molecule).
 	$(BIN)/pytest -q -n 2 --dist loadfile
