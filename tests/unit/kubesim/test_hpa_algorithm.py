@@ -20,6 +20,7 @@ from kubesim.hpa.model import Event, Memory, MetricError, PodMetric, Result, Sca
 from kubesim.registry import Registry
 from kubesim.store import Store
 from kubesim.usage import ContainerUsage
+from tests.unit.kubesim.usage_fakes import FakeUsage, usage_record
 
 NOW = 1_750_000_000.0
 WINDOW = 5.0
@@ -54,24 +55,14 @@ def pod(
 
 
 def usage(name: str, *, cpu_m: float = 0, mem_mi: float = 0, container: str = "app", ago: float = 1) -> ContainerUsage:
-    return ContainerUsage(
+    return usage_record(
+        name,
+        container,
         namespace="shop",
-        pod=name,
-        uid=f"uid-{name}",
-        container=container,
-        node="sockshop-worker",
-        image="x",
-        cgroup="/x",
         timestamp=NOW - ago,
         window_s=WINDOW,
-        cpu_seconds_total=0.0,
         cpu_cores=cpu_m / 1000,
         memory_working_set_bytes=int(mem_mi * 1024 * 1024),
-        memory_rss_bytes=0,
-        cfs_periods_total=0,
-        cfs_throttled_periods_total=0,
-        cfs_throttled_seconds_total=0.0,
-        oom_kills=0,
     )
 
 
@@ -740,14 +731,6 @@ def test_conditions_keep_their_transition_time_while_their_status_holds() -> Non
 
 
 # ---- the controller against an in-process registry ------------------------------------------------------------------
-class FakeUsage:
-    def __init__(self, recs: list[ContainerUsage]) -> None:
-        self.recs = recs
-
-    def containers(self) -> list[ContainerUsage]:
-        return self.recs
-
-
 class FakeCluster:
     def __init__(self) -> None:
         self.registry = Registry(Store(None))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from kubesim.logs import LogStore
 from kubesim.registry import Registry
 from kubesim.store import Store
 from kubesim.usage import ContainerUsage
+from tests.unit.kubesim.usage_fakes import FakeUsage, usage_record
 
 NOW = 1_790_000_000.0  # 2026-09-21T14:13:20Z
 NOW_TEXT = "2026-09-21T14:13:20Z"
@@ -27,37 +27,17 @@ WORKER = "sockshop-worker"
 CONTROL_PLANE = "sockshop-control-plane"
 
 
-class FakeUsage:
-    """A UsageSource answering a fixed list of records."""
-
-    def __init__(self, records: list[ContainerUsage]) -> None:
-        self.records = records
-
-    def containers(self) -> list[ContainerUsage]:
-        return list(self.records)
-
-
 def rec(pod: str, container: str, cpu: float, memory: int, *, ns: str = NS, **kw: Any) -> ContainerUsage:
-    base = ContainerUsage(
-        namespace=ns,
-        pod=pod,
-        uid=f"uid-{pod}",
-        container=container,
-        node=WORKER,
-        image="weaveworksdemos/carts:0.4.8",
-        cgroup=f"/kubepods/pod-{pod}/{container}",
-        timestamp=NOW - 1,
-        window_s=2.005,
-        cpu_seconds_total=12.5,
-        cpu_cores=cpu,
-        memory_working_set_bytes=memory,
-        memory_rss_bytes=memory // 2,
-        cfs_periods_total=0,
-        cfs_throttled_periods_total=0,
-        cfs_throttled_seconds_total=0.0,
-        oom_kills=0,
-    )
-    return replace(base, **kw)
+    fields: dict[str, Any] = {
+        "namespace": ns,
+        "timestamp": NOW - 1,
+        "window_s": 2.005,
+        "cpu_seconds_total": 12.5,
+        "cpu_cores": cpu,
+        "memory_working_set_bytes": memory,
+        "memory_rss_bytes": memory // 2,
+    }
+    return usage_record(pod, container, **(fields | kw))
 
 
 def put_pod(

@@ -3,7 +3,6 @@ text-format parser: each family's type, HELP, labels and values."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,41 +11,26 @@ from prometheus_client.parser import text_string_to_metric_families
 from kubesim import metrics
 from kubesim.store import Store
 from kubesim.usage import ContainerUsage
+from tests.unit.kubesim.usage_fakes import FakeUsage, usage_record
 
 NS = "sock-shop"
 NODE = "sockshop-worker"
 ODD_IMAGE = 'registry.local/odd:"quoted"\\back\nslash'
 
 
-class FakeUsage:
-    def __init__(self, records: list[ContainerUsage]) -> None:
-        self.records = records
-
-    def containers(self) -> list[ContainerUsage]:
-        return list(self.records)
-
-
 def rec(pod: str, container: str, **kw: Any) -> ContainerUsage:
-    base = ContainerUsage(
-        namespace=NS,
-        pod=pod,
-        uid=f"uid-{pod}",
-        container=container,
-        node=NODE,
-        image="weaveworksdemos/carts:0.4.8",
-        cgroup=f"/kubepods/burstable/pod-{pod}/cgroup-{container}",
-        timestamp=1_790_000_000.0,
-        window_s=5.0,
-        cpu_seconds_total=42.25,
-        cpu_cores=0.3,
-        memory_working_set_bytes=734_003_200,
-        memory_rss_bytes=700_000_000,
-        cfs_periods_total=1200,
-        cfs_throttled_periods_total=300,
-        cfs_throttled_seconds_total=12.5,
-        oom_kills=2,
-    )
-    return replace(base, **kw)
+    fields: dict[str, Any] = {
+        "cgroup": f"/kubepods/burstable/pod-{pod}/cgroup-{container}",
+        "cpu_seconds_total": 42.25,
+        "cpu_cores": 0.3,
+        "memory_working_set_bytes": 734_003_200,
+        "memory_rss_bytes": 700_000_000,
+        "cfs_periods_total": 1200,
+        "cfs_throttled_periods_total": 300,
+        "cfs_throttled_seconds_total": 12.5,
+        "oom_kills": 2,
+    }
+    return usage_record(pod, container, **(fields | kw))
 
 
 def _pod(name: str, containers: list[dict[str, Any]], statuses: list[dict[str, Any]]) -> dict[str, Any]:
