@@ -132,7 +132,7 @@ class Container:
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
             )
-        except OSError as exc:  # the command of a command image does not exist: the runtime's StartError
+        except OSError as exc:  # the process could not be started at all: the runtime's StartError
             return await self._start_failed(f"exec: {argv[0]!r}: {exc.strerror or exc}")
         self.cgroup.attach(self.proc.pid)
         self.pod.pidfile(self.name).write_text(str(self.proc.pid))
@@ -198,7 +198,7 @@ class Container:
         finished = now_rfc3339()
         reason = "Completed" if code == 0 else "Error"
         exit_code = code if code >= 0 else 128 - code
-        if code != 0 and self.cgroup is not None and self.cgroup.stats().oom_kills > self.oom_kills:
+        if code != 0 and self._oom_killed():
             # The kernel killed it at its memory limit: what containerd reports and the kubelet's OOM
             # watcher records on the node.
             reason, exit_code = "OOMKilled", 137
@@ -222,6 +222,15 @@ class Container:
         else:
             st.terminated = term
         self.pod.changed()
+
+    def _oom_killed(self) -> bool:
+        """Whether the cgroup's OOM counter rose since the current process started."""
+        if self.cgroup is None:
+            return False
+        try:
+            return self.cgroup.stats().oom_kills > self.oom_kills
+        except OSError:  # the cgroup is already gone: nothing to tell
+            return False
 
     async def _pump(self, stream: asyncio.StreamReader, path: Path) -> None:
         with path.open("a", encoding="utf-8") as fh:
