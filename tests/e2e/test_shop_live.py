@@ -213,7 +213,13 @@ def test_a_max_length_policy_with_publisher_confirms_rejects_the_fourth(cluster:
     }
     assert requests.put(policy, json=body, auth=("guest", "guest"), timeout=10).ok
     try:
-        wait(lambda: apps(cluster).read_namespaced_deployment("shipping", NAMESPACE).status.updated_replicas == 1)
+        # The shop has no readiness probes: wait until the old shipping pod is gone and the new one serves (its
+        # start takes a few seconds at its 300m CPU limit), as an operator would before placing orders.
+        def rolled() -> bool:
+            pods = cluster.core().list_namespaced_pod(NAMESPACE, label_selector="name=shipping").items
+            return len(pods) == 1 and "publisher confirms on" in log_of(cluster, "shipping")
+
+        wait(rolled)
         answers = [checkout(exact, CROSSED) for _ in range(4)]
         assert [a.status_code for a in answers[:3]] == [201, 201, 201], [a.text for a in answers]
         assert answers[3].status_code == 500, answers[3].text
