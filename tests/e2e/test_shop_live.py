@@ -86,7 +86,9 @@ def exact(cluster: Cluster) -> Iterator[Shopper]:
     before = cluster.snapshot()
     TOUCHED.clear()
     shopper = Shopper(cluster.state)
-    assert shopper.login().status_code == 200
+    # user-db loads its seeded customers at start, slower at its CPU limit, and the shop has no readiness probes:
+    # a login right after provisioning may find no customer yet (401), so wait for one, as an operator would.
+    wait(lambda: shopper.login().status_code == 200, timeout=120, interval=0.5)
     yield shopper
     found = sockshop_snapshot.compare(before, cluster.snapshot(), TOUCHED)
     assert found == [], sockshop_snapshot.describe(found)
