@@ -15,9 +15,9 @@ from typing import Any
 from ansible.module_utils.sockshop_incident import Conflict, get_path, selector_string
 
 try:
-    from kubernetes.dynamic.exceptions import ConflictError, NotFoundError
+    from kubernetes.dynamic.exceptions import ConflictError, NotFoundError, ResourceNotFoundError
 except ImportError:  # reported by AnsibleK8SModule (requires kubernetes)
-    ConflictError = NotFoundError = Exception  # type: ignore[misc,assignment]
+    ConflictError = NotFoundError = ResourceNotFoundError = Exception  # type: ignore[misc,assignment]
 
 
 class ConfigMaps:
@@ -54,7 +54,7 @@ class ConfigMaps:
 
 
 class LiveState:
-    """Live objects in one namespace: reads, and the two writes a fault and its restore make."""
+    """Live objects in one namespace: reads, and the writes a fault and its restore make."""
 
     def __init__(self, client: Any, namespace: str) -> None:
         self.namespace = namespace
@@ -80,6 +80,28 @@ class LiveState:
             body=patch, name=name, namespace=self.namespace, content_type="application/merge-patch+json"
         )
 
+    def json_patch(self, api_version: str, kind: str, name: str, ops: list[dict[str, Any]]) -> None:
+        """RFC 6902 JSON patch, as `kubectl patch --type=json` sends it."""
+        self._client.resource(kind, api_version).patch(
+            body=ops, name=name, namespace=self.namespace, content_type="application/json-patch+json"
+        )
+
+    def create(self, body: dict[str, Any]) -> None:
+        self._client.resource(body["kind"], body["apiVersion"]).create(body=body, namespace=self.namespace)
+
+    def replace(self, body: dict[str, Any]) -> None:
+        """PUT carrying metadata.resourceVersion, so a concurrent change answers 409."""
+        self._client.resource(body["kind"], body["apiVersion"]).replace(body=body, namespace=self.namespace)
+
+    def delete(self, api_version: str, kind: str, name: str) -> None:
+        """Delete in the foreground, as `kubectl delete --cascade=foreground`: a Job's pods go before the Job."""
+        try:
+            self._client.resource(kind, api_version).delete(
+                name=name, namespace=self.namespace, body={"propagationPolicy": "Foreground"}
+            )
+        except NotFoundError:
+            return
+
     def pods_of(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
         labels = get_path(deployment, "spec.selector.matchLabels") or {}
         pods = self._client.resource("Pod", "v1").get(namespace=self.namespace, label_selector=selector_string(labels))
@@ -94,6 +116,14 @@ class LiveState:
             for item in events.to_dict().get("items", [])
             if get_path(item, "involvedObject.kind") == kind and get_path(item, "involvedObject.name") == name
         ]
+
+    def pod_metrics(self) -> list[dict[str, Any]]:
+        """PodMetrics of the namespace (metrics.k8s.io, what `kubectl top pods` reads); [] where it is not served."""
+        try:
+            found = self._client.resource("PodMetrics", "metrics.k8s.io/v1beta1").get(namespace=self.namespace)
+        except (NotFoundError, ResourceNotFoundError):
+            return []
+        return list(found.to_dict().get("items", []))
 
     def pod_log(self, pod: str, container: str | None = None) -> str:
         params: list[tuple[str, str]] = [("timestamps", "true")]

@@ -82,6 +82,60 @@ def get_path(obj: Any, dotted: str) -> Any:
     return node
 
 
+# Server-owned metadata: what a put or a restore neither writes nor compares.
+SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink",
+                   "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "finalizers")  # fmt: skip
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def body_ref(body: dict[str, Any]) -> dict[str, Any]:
+    """api_version, kind and name of a manifest: how the ledger and the faults name an object."""
+    return {"api_version": body["apiVersion"], "kind": body["kind"], "name": body["metadata"]["name"]}
+
+
+def essential(obj: dict[str, Any]) -> dict[str, Any]:
+    """An object as its owner wrote it: no status, no server-owned metadata, no last-applied annotation."""
+    metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in SERVER_METADATA and v is not None}
+    annotations = {k: v for k, v in (metadata.get("annotations") or {}).items() if k != LAST_APPLIED}
+    metadata.pop("annotations", None)
+    if annotations:
+        metadata["annotations"] = annotations
+    body = {k: v for k, v in obj.items() if k not in ("status", "metadata") and v is not None}
+    return dict(body, metadata=metadata)
+
+
+def covers(live: Any, wanted: Any) -> bool:
+    """Whether every field of `wanted` holds in `live` (fields the server added to `live` do not count)."""
+    if isinstance(wanted, dict):
+        return isinstance(live, dict) and all(covers(live.get(key), value) for key, value in wanted.items())
+    if isinstance(wanted, list):
+        return (
+            isinstance(live, list)
+            and len(live) == len(wanted)
+            and all(covers(have, want) for have, want in zip(live, wanted, strict=True))
+        )
+    return bool(live == wanted)
+
+
+def not_rolled_out(live: Any, objects: list[dict[str, Any]]) -> list[str]:
+    """The scalable workloads among `objects` (api_version, kind, name) that are not yet updated and available at
+    their size (observedGeneration current, every replica updated and available)."""
+    waiting = []
+    for obj in objects:
+        current = live.get(obj.get("api_version", "apps/v1"), obj["kind"], obj["name"])
+        wanted = get_path(current, "spec.replicas") if current else None
+        if wanted is None:
+            continue  # missing (a difference) or not a scalable workload
+        status = current.get("status") or {}
+        available = status.get("availableReplicas", status.get("readyReplicas")) or 0
+        settled = (status.get("observedGeneration") or 0) >= (get_path(current, "metadata.generation") or 0) and (
+            (status.get("replicas") or 0) == (status.get("updatedReplicas") or 0) == available == wanted
+        )
+        if not settled:
+            waiting.append(f"{obj['kind']}/{obj['name']} {available}/{wanted} available")
+    return waiting
+
+
 def selector_string(match_labels: dict[str, str]) -> str:
     return ",".join(f"{key}={value}" for key, value in sorted(match_labels.items()))
 

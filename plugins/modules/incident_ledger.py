@@ -60,11 +60,23 @@ options:
         description: Name of the object.
         type: str
         required: true
+      step:
+        description: Position of the fault step that changes it; the restore goes through the steps in reverse.
+        type: int
+        default: 0
       fields:
-        description: Dotted paths of the fields the fault changes, such as C(spec.replicas).
+        description:
+          - JSON pointers of the fields the fault changes, such as C(/spec/replicas); a list element may be named
+            C(name=<value>) and is recorded by its index. A field that does not exist is recorded as C(<absent>).
         type: list
         elements: str
-        required: true
+        default: []
+      whole:
+        description:
+          - Record the whole object (its spec or data, labels and annotations) instead of fields, or that it does
+            not exist - for the objects a fault creates or replaces.
+        type: bool
+        default: false
   restart_watch:
     description: With C(state=present), Deployments whose pods' container restart counts are recorded.
     type: list
@@ -102,7 +114,7 @@ EXAMPLES = r"""
     state: present
     run_id: "{{ run_id }}"
     objects:
-      - {api_version: apps/v1, kind: Deployment, name: stripe-mock, fields: [spec.replicas]}
+      - {api_version: apps/v1, kind: Deployment, name: stripe-mock, fields: [/spec/replicas]}
     restart_watch: [payment]
 
 - name: Wait for the restored workloads, prove recovery, clear the ledger and release the lock
@@ -131,7 +143,7 @@ differences:
   returned: with state diff and absent
   type: list
   elements: dict
-  sample: [{object: Deployment/stripe-mock, field: spec.replicas, ledger: 1, live: 0}]
+  sample: [{object: Deployment/stripe-mock, field: /spec/replicas, ledger: 1, live: 0}]
 action:
   description: recorded, kept (already recorded), cleared, none, or would_* in check mode.
   returned: always
@@ -160,6 +172,7 @@ from ansible.module_utils.sockshop_incident import (
     IncidentError,
     LockHeld,
     describe,
+    essential,
     incident_spec,
     dumps,
     get_path,
@@ -167,11 +180,13 @@ from ansible.module_utils.sockshop_incident import (
     ledger_of,
     lock_of,
     managed_labels,
+    not_rolled_out,
     release,
     restart_counts,
     who,
 )
 from ansible.module_utils.sockshop_module import Connect, iso, main_of, utc_now
+from ansible.module_utils.sockshop_pointer import ABSENT, PointerError, absent_root, get, resolve
 
 ARGUMENT_SPEC = incident_spec(
     {
@@ -185,7 +200,9 @@ ARGUMENT_SPEC = incident_spec(
                 "api_version": {"type": "str", "required": True},
                 "kind": {"type": "str", "required": True},
                 "name": {"type": "str", "required": True},
-                "fields": {"type": "list", "elements": "str", "required": True},
+                "step": {"type": "int", "default": 0},
+                "fields": {"type": "list", "elements": "str", "default": []},
+                "whole": {"type": "bool", "default": False},
             },
         },
         "restart_watch": {"type": "list", "elements": "str", "default": []},
@@ -196,7 +213,6 @@ ARGUMENT_SPEC = incident_spec(
 )
 REQUIRED_IF = [("state", "present", ("objects", "run_id"))]
 
-ABSENT = "<absent>"
 POLL_S = 0.05  # between two looks at the restored rollout: the recovery's measured time ends at the first that holds
 
 
@@ -205,23 +221,33 @@ def object_ref(obj: dict[str, Any]) -> str:
 
 
 def snapshot(live: Any, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The current value of every listed field; a missing object is a refusal (nothing to record)."""
+    """The current value of every listed field, or the whole object; a missing object whose fields a fault changes
+    is a refusal (nothing to record)."""
     recorded = []
     for spec in objects:
+        entry = {key: spec[key] for key in ("api_version", "kind", "name")}
+        entry["step"] = spec.get("step") or 0
         current = live.get(spec["api_version"], spec["kind"], spec["name"])
-        if current is None:
+        if spec.get("whole"):
+            entry["whole"] = None if current is None else essential(current)
+        elif current is None:
             raise IncidentError(
                 f"cannot record {object_ref(spec)} in namespace {live.namespace}: it does not exist. "
                 "Provision the environment first (ansible-playbook playbooks/provision.yml). Nothing was changed."
             )
-        recorded.append(
-            {
-                "api_version": spec["api_version"],
-                "kind": spec["kind"],
-                "name": spec["name"],
-                "fields": {field: get_path(current, field) for field in spec["fields"]},
-            }
-        )
+        else:
+            try:
+                paths = [resolve(current, field) for field in spec["fields"]]
+            except PointerError as exc:
+                raise IncidentError(
+                    f"cannot record {object_ref(spec)}: {exc}. Correct the pointer in the incident file. "
+                    "Nothing was changed."
+                ) from exc
+            entry["fields"] = {}
+            for path in paths:
+                value = get(current, path)
+                entry["fields"][absent_root(current, path) if value == ABSENT else path] = value
+        recorded.append(entry)
     return recorded
 
 
@@ -255,12 +281,26 @@ def build_ledger(
 
 
 def differences(ledger: dict[str, Any], live: Any) -> list[dict[str, Any]]:
-    """Every recorded field whose live value is not the recorded one."""
+    """Every recorded field whose live value is not the recorded one, and every recorded object not as it was."""
     found = []
     for recorded in ledger["objects"]:
         current = live.get(recorded["api_version"], recorded["kind"], recorded["name"])
+        if "whole" in recorded:
+            was, now = recorded["whole"], current and essential(current)
+            deleting = current is not None and get_path(current, "metadata.deletionTimestamp")
+            if now != was or deleting:
+                seen = "(deleting)" if deleting else ("(present)" if was is None else "(changed)")
+                found.append(
+                    {
+                        "object": object_ref(recorded),
+                        "field": "",
+                        "ledger": ABSENT if was is None else "(as recorded)",
+                        "live": ABSENT if current is None else seen,
+                    }
+                )
+            continue
         for field, value in sorted(recorded["fields"].items()):
-            now = ABSENT if current is None else get_path(current, field)
+            now = ABSENT if current is None else get(current, field)
             if now != value:
                 found.append({"object": object_ref(recorded), "field": field, "ledger": value, "live": now})
     return found
@@ -316,22 +356,9 @@ def compare(store: Any, live: Any, incident_id: str) -> dict[str, Any]:
     }
 
 
-def not_rolled_out(ledger: dict[str, Any], live: Any) -> list[str]:
-    """Recorded workloads (objects with spec.replicas) that are not yet updated and available at their size."""
-    waiting = []
-    for recorded in ledger["objects"]:
-        current = live.get(recorded["api_version"], recorded["kind"], recorded["name"])
-        wanted = get_path(current, "spec.replicas") if current else None
-        if wanted is None:
-            continue  # missing (a difference) or not a scalable workload
-        status = current.get("status") or {}
-        available = status.get("availableReplicas", status.get("readyReplicas")) or 0
-        settled = (status.get("observedGeneration") or 0) >= (get_path(current, "metadata.generation") or 0) and (
-            (status.get("replicas") or 0) == (status.get("updatedReplicas") or 0) == available == wanted
-        )
-        if not settled:
-            waiting.append(f"{object_ref(recorded)} {available}/{wanted} available")
-    return waiting
+def rolled_out_objects(ledger: dict[str, Any]) -> list[dict[str, Any]]:
+    """The recorded objects whose fields the restore wrote back: the ones whose rollout the clear waits for."""
+    return [entry for entry in ledger["objects"] if "whole" not in entry]
 
 
 def clear(
@@ -351,13 +378,13 @@ def clear(
     if check_mode:  # the plan: recovery restores first, so differences now are what it would undo
         return dict(result, changed=True, action="would_clear")
     start = clock()
-    waiting = not_rolled_out(result["ledger"], live)
+    waiting = not_rolled_out(live, rolled_out_objects(result["ledger"]))
     while (result["differences"] or waiting) and clock() - start < wait_s:
         sleep(POLL_S)
         result = compare(store, live, incident_id)
         if not result["exists"]:
             return result  # another run cleared it meanwhile
-        waiting = not_rolled_out(result["ledger"], live)
+        waiting = not_rolled_out(live, rolled_out_objects(result["ledger"]))
     result["waited_s"] = round(clock() - start, 3)
     if (result["differences"] or waiting) and not force:
         listed = "; ".join(

@@ -14,8 +14,10 @@ description:
   - Reads C(incidents/incident-<id>.yml) on the controller, validates it against C(incidents/schema.json)
     (JSON Schema draft 2020-12) and against the cross-references the schema cannot express
     (checklist items and promql/datadog signals must name things that exist).
-  - Returns the incident and the plan the engine derives from it (which fields the fault changes, which
-    restart counts the ledger keeps, which signals are probes).
+  - Returns the incident and the plan the engine derives from it - each fault reduced to the steps incident_fault
+    applies (C(scale_to_zero), C(patch), C(put)), what the ledger records before them, which restart counts it
+    keeps, which signals are probes. A C(load) fault's Job, locustfile ConfigMap and statistics Service are
+    rendered here, with its users and spawn rate scaled by I(users_factor).
   - Touches no cluster, so the engine runs it before any phase writes anything.
 version_added: "0.1.0"
 author: sockshop-incidents contributors
@@ -33,6 +35,12 @@ options:
       - Namespace the incident runs in. Empty means the incident's C(target.namespace).
     type: str
     default: ""
+  users_factor:
+    description:
+      - Scale of a C(load) fault's users and spawn rate for the target (C(sockshop_load_users_factor) of the
+        inventory; 1.0 is the lab's figure, the local target's measured capacity gives 0.4).
+    type: float
+    default: 1.0
 requirements:
   - jsonschema >= 4.18
   - PyYAML
@@ -50,7 +58,7 @@ EXAMPLES = r"""
 
 - name: Show the fault
   ansible.builtin.debug:
-    msg: "{{ loaded.incident.fault }}"
+    msg: "{{ loaded.incident.faults }}"
 """
 
 RETURN = r"""
@@ -66,11 +74,12 @@ plan:
     namespace:
       description: Namespace every object lives in.
       type: str
-    fault_type:
-      description: The fault type.
-      type: str
+    faults:
+      description: The steps incident_fault applies in order, each with C(step), C(type) and its target.
+      type: list
+      elements: dict
     ledger_objects:
-      description: The objects and fields the fault changes; the ledger records their prior values.
+      description: The objects and fields the faults change; the ledger records their prior values (or whole objects).
       type: list
       elements: dict
     restart_watch:
@@ -132,6 +141,8 @@ import re
 from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.sockshop_incident import body_ref
+from ansible.module_utils.sockshop_locust import manifests
 from ansible.module_utils.sockshop_module import Connect, ModuleError, iso, main_of, utc_now
 
 try:
@@ -148,10 +159,7 @@ try:
 except ImportError:
     HAS_JSONSCHEMA = False
 
-# What each implemented fault type changes. The incident role applies and restores exactly these.
-FAULT_FIELDS = {
-    "scale_to_zero": {"api_version": "apps/v1", "fields": ["spec.replicas"]},
-}
+FAULT_TYPES = ("scale_to_zero", "patch", "set_resources", "load")
 FILE_PATTERN = re.compile(r"^incident-([0-9]+[A-Z]?)\.yml$")
 
 
@@ -183,8 +191,9 @@ def describe_error(error: Any) -> str:
         allowed = set(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - allowed)
         return f"unknown field {', '.join(repr(u) for u in unknown)} at {where} (allowed: {', '.join(sorted(allowed))})"
-    if list(error.absolute_path) == ["fault", "type"]:
-        return f"unknown fault type {error.instance!r} at fault.type (implemented: {', '.join(sorted(FAULT_FIELDS))})"
+    path = list(error.absolute_path)
+    if len(path) == 3 and path[0] == "faults" and path[2] == "type" and error.validator == "enum":
+        return f"unknown fault type {error.instance!r} at {where} (implemented: {', '.join(FAULT_TYPES)})"
     return f"{where}: {error.message}"
 
 
@@ -227,6 +236,13 @@ def validate(doc: Any, schema: dict[str, Any]) -> list[str]:
             if ref not in names
         ]
     problems += order_problems(doc)
+    jobs = {fault["job"] for fault in doc["faults"] if fault["type"] == "load"}
+    problems += [
+        f"signal {signal['name']!r} reads the load {signal['check']['job']!r}, but no load fault runs a job of that "
+        f"name (load jobs: {', '.join(sorted(jobs)) or 'none'})"
+        for signal in signals
+        if signal["kind"] == "load" and signal["check"]["job"] not in jobs
+    ]
     for index, signal in enumerate(doc["signals"]):
         if signal["kind"] in ("promql", "datadog_logs", "datadog_metrics"):
             queries = [q["name"] for q in doc["queries"][signal["kind"]]]
@@ -236,23 +252,55 @@ def validate(doc: Any, schema: dict[str, Any]) -> list[str]:
     return problems
 
 
-def build_plan(incident: dict[str, Any], namespace: str) -> dict[str, Any]:
-    fault = incident["fault"]
-    spec = FAULT_FIELDS[fault["type"]]
+def workload_ref(workload: dict[str, Any]) -> dict[str, Any]:
+    return {"api_version": workload.get("api_version", "apps/v1"), "kind": workload["kind"], "name": workload["name"]}
+
+
+def resource_paths(fault: dict[str, Any]) -> list[dict[str, Any]]:
+    """set_resources as the patch it is: one pointer per request and limit, the container addressed by name."""
+    base = f"/spec/template/spec/containers/name={fault['container']}/resources"
+    return [
+        {"path": f"{base}/{section}/{resource}", "value": str(value)}
+        for section in ("requests", "limits")
+        for resource, value in sorted((fault["resources"].get(section) or {}).items())
+    ]
+
+
+def fault_steps(
+    index: int, fault: dict[str, Any], namespace: str, incident_id: str, users_factor: float
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One fault of the file as the step incident_fault applies and the ledger entries recorded before it."""
+    kind = fault["type"]
+    if kind == "scale_to_zero":
+        obj = workload_ref(fault["workload"])
+        return {"step": index, "type": kind, "object": obj}, [dict(obj, step=index, fields=["/spec/replicas"])]
+    if kind in ("patch", "set_resources"):
+        obj = workload_ref(fault["object"] if kind == "patch" else fault["workload"])
+        sets = fault["set"] if kind == "patch" else resource_paths(fault)
+        return (
+            {"step": index, "type": "patch", "object": obj, "set": sets},
+            [dict(obj, step=index, fields=[entry["path"] for entry in sets])],
+        )
+    bodies = manifests(fault, namespace=namespace, incident_id=incident_id, users_factor=users_factor)
+    recorded = [dict(body_ref(b), step=index, whole=True) for b in bodies]
+    return {"step": index, "type": "put", "objects": bodies}, recorded
+
+
+def build_plan(incident: dict[str, Any], namespace: str, users_factor: float = 1.0) -> dict[str, Any]:
+    steps, ledger = [], []
+    for index, fault in enumerate(incident["faults"]):
+        step, entries = fault_steps(index, fault, namespace, incident["id"], users_factor)
+        steps.append(step)
+        ledger += entries
     k8s_state = [s["check"] for s in incident["signals"] if s["kind"] == "k8s_state"]
     return {
         "namespace": namespace,
-        "fault_type": fault["type"],
-        "workload": fault["workload"],
-        "ledger_objects": [
-            {
-                "api_version": spec["api_version"],
-                "kind": fault["workload"]["kind"],
-                "name": fault["workload"]["name"],
-                "fields": list(spec["fields"]),
-            }
-        ],
-        "restart_watch": sorted({c["deployment"] for c in k8s_state if c.get("restarts") == "unchanged"}),
+        "faults": steps,
+        "ledger_objects": ledger,
+        "restart_watch": sorted(
+            {c["deployment"] for c in k8s_state if c.get("restarts") == "unchanged"}
+            | {s["check"]["deployment"] for s in incident["signals"] if s["kind"] == "termination"}
+        ),
         "probe_signals": [s for s in incident["signals"] if s["kind"] == "probe"],
         "cluster_signals": [s for s in incident["signals"] if s["kind"] != "probe"],
         "confirm_probes": [s for s in incident["recovery"]["confirm"] if s["kind"] == "probe"],
@@ -273,7 +321,7 @@ def yaml_problem(exc: yaml.YAMLError) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark is not None else problem
 
 
-def load_incident(catalog_dir: str, incident_id: str, namespace: str = "") -> dict[str, Any]:
+def load_incident(catalog_dir: str, incident_id: str, namespace: str = "", users_factor: float = 1.0) -> dict[str, Any]:
     ids = known_ids(catalog_dir)
     if incident_id not in ids:
         raise CatalogError(
@@ -301,7 +349,7 @@ def load_incident(catalog_dir: str, incident_id: str, namespace: str = "") -> di
         raise CatalogError(f"{path} is not a valid incident: " + "; ".join(problems) + ". Nothing was changed.")
     return {
         "incident": doc,
-        "plan": build_plan(doc, namespace or doc["target"]["namespace"]),
+        "plan": build_plan(doc, namespace or doc["target"]["namespace"], users_factor),
         "known_ids": ids,
         "incident_file": path,
     }
@@ -311,6 +359,7 @@ ARGUMENT_SPEC = {
     "id": {"type": "str", "required": True},
     "catalog_dir": {"type": "path", "required": True},
     "namespace": {"type": "str", "default": ""},
+    "users_factor": {"type": "float", "default": 1.0},
 }
 
 
@@ -323,7 +372,7 @@ def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str,
     return {
         "changed": False,
         "loaded_at": started,
-        **load_incident(params["catalog_dir"], params["id"], params["namespace"]),
+        **load_incident(params["catalog_dir"], params["id"], params["namespace"], params["users_factor"]),
     }
 
 

@@ -155,7 +155,9 @@ from ansible.module_utils.sockshop_incident import (
     ready_ratio,
     restart_counts,
 )
+from ansible.module_utils.sockshop_locust import judge_load, summarize
 from ansible.module_utils.sockshop_module import Connect, ModuleError, iso, main_of, parse_iso, utc_now
+from ansible.module_utils.sockshop_resource_signals import judge_http, judge_termination, judge_usage, pod_metrics_for
 from ansible.module_utils.sockshop_service_proxy import ServiceProxyError, call_service, status_message
 from ansible.module_utils.urls import open_url
 
@@ -191,6 +193,7 @@ OPS: dict[str, Callable[[float, float], bool]] = {
     "ge": lambda a, b: a >= b,
 }
 Verdict = tuple[bool | None, str]  # None: not checked, with the reason
+LOCUST_WEB_PORT = 8089  # a load fault's Service (sockshop_locust.manifests)
 
 
 # ---------------------------------------------------------------- evaluation (pure)
@@ -507,6 +510,28 @@ class Observer:
             return False, f"GET /metrics answered HTTP {response.status}"
         return judge_queue(check, response.body.decode("utf-8", "replace"))
 
+    def observe_load(self, check: dict[str, Any]) -> Verdict:
+        """Locust's own statistics, from its web UI through the load's Service (the Job's pod serves it)."""
+        if self.call is None:
+            return False, "no client to read the load's statistics with"
+        response = self.call(check["job"], LOCUST_WEB_PORT, "/stats/requests")
+        if response.status != 200:
+            detail = status_message(response.body) or f"HTTP {response.status}"
+            return False, f"the load {check['job']} serves no statistics yet ({detail})"
+        return judge_load(check, summarize(json.loads(response.body)))
+
+    def request(self, check: dict[str, Any]) -> dict[str, Any]:
+        """One request as judge_http reads it: status, elapsed_s, body, or the transport error."""
+        if self.call is None:
+            return {"status": None, "elapsed_s": 0.0, "body": b"", "error": "no client to send the request with"}
+        try:
+            response = self.call(
+                check["service"], check.get("port", 80), check["path"], method=check.get("method", "GET")
+            )
+        except ServiceProxyError as exc:
+            return {"status": None, "elapsed_s": exc.elapsed_s, "body": b"", "error": str(exc)}
+        return {"status": response.status, "elapsed_s": response.elapsed_s, "body": response.body, "error": None}
+
     def query(self, kind: str, name: str) -> str:
         for entry in (self.params.get("queries") or {}).get(kind, []):
             if entry["name"] == name:
@@ -550,6 +575,19 @@ class Observer:
             return verdict
         if kind == "queue":
             return self.observe_queue(check)
+        if kind == "load":
+            return self.observe_load(check)
+        if kind in ("usage", "termination"):
+            deployment = self.live.get("apps/v1", "Deployment", check["deployment"])
+            pods = self.live.pods_of(deployment) if deployment else []
+            if kind == "usage":
+                return judge_usage(check, pods, pod_metrics_for(self.live.pod_metrics(), pods))
+            recorded = ((self.ledger or {}).get("restart_counts") or {}).get(check["deployment"])
+            if recorded is None and "restarts_increased_by" in check:
+                return False, f"no ledger restart counts of {check['deployment']} to compare with (was it activated?)"
+            return judge_termination(check, pods, recorded or {})
+        if kind == "http":
+            return judge_http(check, self.request(check))
         if kind == "promql":
             if not self.params["prometheus_url"]:
                 return None
@@ -590,8 +628,8 @@ def http_json(url: str, headers: dict[str, str] | None = None, body: Any = None)
 def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
     client, namespace = connect(), params["namespace"]
 
-    def call(service: str, port: Any, path: str) -> Any:
-        return call_service(client, namespace, service, port, path, timeout=10)
+    def call(service: str, port: Any, path: str, method: str = "GET") -> Any:
+        return call_service(client, namespace, service, port, path, method=method, timeout=10)
 
     try:
         observer = Observer(

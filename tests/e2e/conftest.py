@@ -30,7 +30,12 @@ BIN = Path(sys.executable).parent
 NAMESPACE = "sock-shop"
 LOCK = "sockshop-incident-lock"
 # The workloads each incident acts on: their pods are replaced by the fault and its recovery.
-FAULTED = {"6": ["Deployment/stripe-mock"], "3": ["Deployment/payment"], "5": ["Deployment/queue-master"]}
+FAULTED = {
+    "6": ["Deployment/stripe-mock"],
+    "3": ["Deployment/payment"],
+    "5": ["Deployment/queue-master"],
+    "8B": ["Deployment/catalogue-db"],
+}
 
 
 class Cluster:

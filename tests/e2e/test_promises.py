@@ -225,10 +225,10 @@ def broken_catalog(tmp: Path, how: str) -> Path:
     shutil.copytree(ROOT / "incidents", catalog)
     target = catalog / "incident-6.yml"
     if how == "yaml":
-        target.write_text(target.read_text().replace("fault:\n", "fault: [\n", 1))
+        target.write_text(target.read_text().replace("faults:\n", "faults: [\n", 1))
     else:
         doc = yaml.safe_load(target.read_text())
-        doc["fault"]["replicas"] = 3
+        doc["faults"][0]["replicas"] = 3
         target.write_text(yaml.safe_dump(doc))
     return catalog
 
@@ -252,7 +252,7 @@ def bad_inputs(cluster: Cluster, tmp: Path) -> list[tuple[str, Any, str]]:
         (
             "unknown incident",
             lambda: cluster.phase("activate", "-e", "incident_id=99"),
-            "unknown incident id '99'; known ids: 3, 5, 6",
+            "unknown incident id '99'; known ids: 3, 5, 6, 8B",
         ),
         (
             "unknown phase",
@@ -267,7 +267,7 @@ def bad_inputs(cluster: Cluster, tmp: Path) -> list[tuple[str, Any, str]]:
         (
             "schema violation",
             lambda: cluster.phase("activate", "-e", f"incident_catalog_dir={broken_catalog(tmp, 'schema')}"),
-            "unknown field 'replicas' at fault",
+            "unknown field 'replicas' at faults[0]",
         ),
         (
             "bad extra var",

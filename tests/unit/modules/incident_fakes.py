@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import jsonpatch
 from ansible.module_utils.sockshop_incident import Conflict
 
 
@@ -74,20 +75,27 @@ def pod(name: str, restarts: int = 0, ready: bool = True) -> dict[str, Any]:
 
 
 class FakeLive:
-    """Live Deployments and their pods."""
+    """Live Deployments and their pods, and any other object by (api_version, kind, name); counts every write."""
 
     def __init__(self, namespace: str = "sock-shop") -> None:
         self.namespace = namespace
         self.deployments: dict[str, dict[str, Any]] = {}
         self.pods: dict[str, list[dict[str, Any]]] = {}
+        self.others: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.patches: list[list[dict[str, Any]]] = []
+        self._version = 500
 
     def add(self, name: str, replicas: int, pods: list[dict[str, Any]]) -> None:
         self.deployments[name] = deployment(name, replicas, len(pods))
         self.pods[name] = pods
 
+    def _store(self, api_version: str, kind: str) -> dict[str, dict[str, Any]]:
+        if (api_version, kind) == ("apps/v1", "Deployment"):
+            return self.deployments
+        return {key[2]: body for key, body in self.others.items() if key[:2] == (api_version, kind)}
+
     def get(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
-        assert (api_version, kind) == ("apps/v1", "Deployment")
-        found = self.deployments.get(name)
+        found = self._store(api_version, kind).get(name)
         return copy.deepcopy(found) if found else None
 
     def pods_of(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
@@ -100,17 +108,38 @@ class FakeLive:
         self.writes += 1
         self.deployments[name]["spec"]["replicas"] = replicas
 
-    def merge_patch(self, api_version: str, kind: str, name: str, patch: dict[str, Any]) -> None:
+    def json_patch(self, api_version: str, kind: str, name: str, ops: list[dict[str, Any]]) -> None:
+        """RFC 6902 applied by jsonpatch, as the API server applies it (a bad op raises)."""
         self.writes += 1
+        self.patches.append(ops)
+        target = self.deployments if kind == "Deployment" else None
+        current = self.get(api_version, kind, name)
+        assert current is not None, f"{kind}/{name} does not exist"
+        patched = jsonpatch.apply_patch(current, ops)
+        patched["metadata"]["generation"] = int(patched["metadata"].get("generation") or 1) + 1
+        if target is not None:
+            target[name] = patched
+        else:
+            self.others[(api_version, kind, name)] = patched
 
-        def merge(into: dict[str, Any], change: dict[str, Any]) -> None:
-            for key, value in change.items():
-                if isinstance(value, dict):
-                    merge(into.setdefault(key, {}), value)
-                else:
-                    into[key] = value
+    def create(self, body: dict[str, Any]) -> None:
+        key = (body["apiVersion"], body["kind"], body["metadata"]["name"])
+        assert self.get(*key) is None, f"{key} exists"
+        self.writes += 1
+        self._version += 1
+        stored = copy.deepcopy(body)
+        stored["metadata"].update(resourceVersion=str(self._version), uid=f"uid-{self._version}")
+        self.others[key] = stored
 
-        merge(self.deployments[name], patch)
+    def replace(self, body: dict[str, Any]) -> None:
+        key = (body["apiVersion"], body["kind"], body["metadata"]["name"])
+        assert self.others[key]["metadata"]["resourceVersion"] == body["metadata"]["resourceVersion"]
+        self.writes += 1
+        self.others[key] = copy.deepcopy(body)
+
+    def delete(self, api_version: str, kind: str, name: str) -> None:
+        if self.others.pop((api_version, kind, name), None) is not None:
+            self.writes += 1
 
     def terminate(self, name: str) -> None:
         """The controller caught up: the Deployment counts as many pods as it wants."""

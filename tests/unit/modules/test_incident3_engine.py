@@ -106,7 +106,7 @@ def test_plan_knows_traffic_test_order_and_reconciliation() -> None:
             lambda d: d["signals"].append(dict(d["recovery"]["confirm"][2], name="early")),
             "reconcile signals belong in recovery.confirm",
         ),
-        (lambda d: d["fault"].update(kind="x"), "unknown field 'kind' at fault"),
+        (lambda d: d["faults"][0].update(kind="x"), "unknown field 'kind' at faults[0]"),
     ],
 )
 def test_order_signals_need_something_to_judge(change: Any, problem: str) -> None:

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 from ansible.module_utils.sockshop_incident import IncidentError
+from ansible.module_utils.sockshop_pointer import ABSENT
 
 from plugins.modules import incident_fault
 from tests.unit.modules.incident_fakes import FakeLive, pod
 
-GATEWAY = {"kind": "Deployment", "name": "stripe-mock"}
-FAULT = {"type": "scale_to_zero", "workload": GATEWAY}
+GATEWAY = {"api_version": "apps/v1", "kind": "Deployment", "name": "stripe-mock"}
+FAULT = [{"step": 0, "type": "scale_to_zero", "object": GATEWAY}]
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def test_apply_scales_to_zero_and_waits_until_no_pod_is_counted(live: FakeLive) 
     result = incident_fault.apply(live, FAULT, 60, False, clock=clock, sleep=clock.sleep)
     assert result["changed"] is True
     assert result["changes"] == [
-        {"object": "Deployment/stripe-mock", "field": "spec.replicas", "before": 1, "after": 0}
+        {"object": "Deployment/stripe-mock", "field": "/spec/replicas", "before": 1, "after": 0}
     ]
     assert result["waited_s"] == round(3 * incident_fault.POLL_S, 3)
     assert live.deployments["stripe-mock"]["spec"]["replicas"] == 0 and live.writes == 1
@@ -68,20 +69,23 @@ def test_apply_in_check_mode_writes_nothing_and_does_not_wait(live: FakeLive) ->
 def test_apply_fails_when_the_pods_do_not_go(live: FakeLive) -> None:
     clock = Clock()
     with pytest.raises(
-        IncidentError, match=r"still counts 1 pod\(s\) 1 s after it was scaled to 0.*run phase=recover"
+        IncidentError,
+        match=r"not in effect 1 s after it was written: Deployment/stripe-mock still counts 1 pod\(s\)"
+        r".*run phase=recover",
     ) as err:
         incident_fault.apply(live, FAULT, 1, False, clock=clock, sleep=clock.sleep)
-    assert err.value.partial["changes"][0]["field"] == "spec.replicas"  # the result says what was written
+    assert err.value.partial["changes"][0]["field"] == "/spec/replicas"  # the result says what was written
 
 
 @pytest.mark.parametrize(
     ("objects", "expected_changes", "replicas"),
     [
-        ([{**GATEWAY, "api_version": "apps/v1", "fields": {"spec.replicas": 1}}], 1, 1),
-        ([{**GATEWAY, "api_version": "apps/v1", "fields": {"spec.replicas": 0}}], 0, 0),
+        ([{**GATEWAY, "fields": {"/spec/replicas": 1}}], 1, 1),
+        ([{**GATEWAY, "fields": {"/spec/replicas": 0}}], 0, 0),
+        ([{**GATEWAY, "fields": {"spec.replicas": 1}}], 1, 1),
         ([], 0, 0),
     ],
-    ids=["restores", "already-as-recorded", "nothing-recorded"],
+    ids=["restores", "already-as-recorded", "a-first-format-ledger-with-a-dotted-path", "nothing-recorded"],
 )
 def test_restore_writes_back_what_differs(
     live: FakeLive, objects: list[dict[str, Any]], expected_changes: int, replicas: int
@@ -95,10 +99,13 @@ def test_restore_writes_back_what_differs(
     assert incident_fault.restore(live, objects, False)["changed"] is False  # a second restore changes nothing
 
 
-def test_restore_of_any_field_by_merge_patch(live: FakeLive) -> None:
-    limit = "spec.template.spec.terminationGracePeriodSeconds"
+def test_restore_of_any_field_by_json_patch(live: FakeLive) -> None:
+    limit = "/spec/template/spec/terminationGracePeriodSeconds"
     result = incident_fault.restore(live, [{**GATEWAY, "fields": {limit: 30}}], False)
-    assert result["changes"] == [{"object": "Deployment/stripe-mock", "field": limit, "before": None, "after": 30}]
+    assert result["changes"] == [{"object": "Deployment/stripe-mock", "field": limit, "before": ABSENT, "after": 30}]
+    assert live.patches == [
+        [{"op": "add", "path": "/spec/template", "value": {"spec": {"terminationGracePeriodSeconds": 30}}}]
+    ]
     assert live.deployments["stripe-mock"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 30
 
 
@@ -112,6 +119,190 @@ def test_restore_in_check_mode_writes_nothing(live: FakeLive) -> None:
 def test_a_missing_workload_is_refused(live: FakeLive) -> None:
     with pytest.raises(IncidentError, match=r"Deployment/gone does not exist in namespace sock-shop\. Provision"):
         incident_fault.apply(
-            live, {"type": "scale_to_zero", "workload": {"kind": "Deployment", "name": "gone"}}, 0, False
+            live, [{"step": 0, "type": "scale_to_zero", "object": dict(GATEWAY, name="gone")}], 0, False
         )
     assert live.writes == 0
+
+
+# ---------------------------------------------------------------- patch (set_resources) and put (load)
+
+DB = {"api_version": "apps/v1", "kind": "Deployment", "name": "catalogue-db"}
+CPU = "/spec/template/spec/containers/name=catalogue-db/resources/limits/cpu"
+MEMORY_REQUEST = "/spec/template/spec/containers/name=catalogue-db/resources/requests/memory"
+
+
+@pytest.fixture
+def db(live: FakeLive) -> FakeLive:
+    live.add("catalogue-db", 1, [pod("catalogue-db-1")])
+    live.deployments["catalogue-db"]["spec"]["template"] = {
+        "spec": {
+            "containers": [
+                {"name": "exporter", "image": "exporter"},
+                {"name": "catalogue-db", "image": "mariadb", "resources": {"limits": {"cpu": "500m"}}},
+            ]
+        }
+    }
+    return live
+
+
+def patch_step(*sets: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"step": 0, "type": "patch", "object": DB, "set": list(sets)}]
+
+
+def test_patch_sets_a_field_by_container_name_and_adds_missing_parents(db: FakeLive) -> None:
+    steps = patch_step({"path": CPU, "value": "50m"}, {"path": MEMORY_REQUEST, "value": "64Mi"})
+    result = incident_fault.apply(db, steps, 0, False)
+    container = "/spec/template/spec/containers/1/resources"
+    assert result["changes"] == [
+        {"object": "Deployment/catalogue-db", "field": f"{container}/limits/cpu", "before": "500m", "after": "50m"},
+        {
+            "object": "Deployment/catalogue-db",
+            "field": f"{container}/requests/memory",
+            "before": ABSENT,
+            "after": "64Mi",
+        },
+    ]
+    assert db.patches == [
+        [
+            {"op": "replace", "path": f"{container}/limits/cpu", "value": "50m"},
+            {"op": "add", "path": f"{container}/requests", "value": {"memory": "64Mi"}},
+        ]
+    ]
+    assert db.deployments["catalogue-db"]["spec"]["template"]["spec"]["containers"][1]["resources"] == {
+        "limits": {"cpu": "50m"},
+        "requests": {"memory": "64Mi"},
+    }
+    writes = db.writes
+    assert incident_fault.apply(db, steps, 0, False)["changed"] is False and db.writes == writes  # idempotent
+
+
+def test_restore_removes_a_field_that_was_absent_and_puts_back_the_rest(db: FakeLive) -> None:
+    incident_fault.apply(
+        db, patch_step({"path": CPU, "value": "50m"}, {"path": MEMORY_REQUEST, "value": "64Mi"}), 0, False
+    )
+    container = "/spec/template/spec/containers/1/resources"
+    ledger = [{**DB, "step": 0, "fields": {f"{container}/limits/cpu": "500m", f"{container}/requests/memory": ABSENT}}]
+    result = incident_fault.restore(db, ledger, False)
+    assert [(c["field"], c["after"]) for c in result["changes"]] == [
+        (f"{container}/limits/cpu", "500m"),
+        (f"{container}/requests/memory", ABSENT),
+    ]
+    resources = db.deployments["catalogue-db"]["spec"]["template"]["spec"]["containers"][1]["resources"]
+    assert resources == {"limits": {"cpu": "500m"}, "requests": {}}
+    assert incident_fault.restore(db, ledger, False)["changed"] is False
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        (
+            "/spec/template/spec/containers/name=nope/resources/limits/cpu",
+            r"no element named 'nope' \(names: exporter, catalogue-db\)",
+        ),
+        ("/spec/template/spec/containers/7/resources/limits/cpu", r"index 7 is past the end of a list of 2"),
+        ("/spec/replicas/x", r"/spec/replicas holds int, not an object"),
+    ],
+    ids=["unknown-container", "index-past-the-end", "through-a-number"],
+)
+def test_a_pointer_to_a_missing_place_is_refused_with_nothing_written(db: FakeLive, path: str, message: str) -> None:
+    with pytest.raises(IncidentError, match=message):
+        incident_fault.apply(db, patch_step({"path": path, "value": "1"}), 0, False)
+    assert db.writes == 0
+
+
+def test_patch_in_check_mode_reports_and_writes_nothing(db: FakeLive) -> None:
+    result = incident_fault.apply(db, patch_step({"path": CPU, "value": "50m"}), 60, True)
+    assert result["changed"] is True and result["changes"][0]["before"] == "500m"
+    assert db.writes == 0
+
+
+def test_patch_waits_for_the_rollout(db: FakeLive) -> None:
+    def rolled() -> None:
+        db.deployments["catalogue-db"]["status"]["observedGeneration"] = 2
+
+    clock = Clock({2: rolled})
+    result = incident_fault.apply(
+        db, patch_step({"path": CPU, "value": "50m"}), 60, False, clock=clock, sleep=clock.sleep
+    )
+    assert result["waited_s"] == round(2 * incident_fault.POLL_S, 3)
+
+
+JOB = {
+    "apiVersion": "batch/v1",
+    "kind": "Job",
+    "metadata": {"name": "locust-x", "namespace": "sock-shop", "labels": {"sockshop.io/role": "load"}},
+    "spec": {"backoffLimit": 0, "template": {"spec": {"containers": [{"name": "locust"}]}}},
+}
+CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "locustfile-x"}, "data": {"a": "b"}}
+
+
+def test_put_creates_then_leaves_alone_and_the_restore_deletes_in_reverse(live: FakeLive) -> None:
+    steps = [{"step": 0, "type": "put", "objects": [CONFIGMAP, JOB]}]
+    result = incident_fault.apply(live, steps, 0, False)
+    assert [c["object"] for c in result["changes"]] == ["ConfigMap/locustfile-x", "Job/locust-x"]
+    # the server adds fields (status, uid, defaults): a second put still sees its objects in place
+    live.others[("batch/v1", "Job", "locust-x")]["spec"]["completions"] = 1
+    assert incident_fault.apply(live, steps, 0, False)["changed"] is False
+    ledger = [
+        {"api_version": "v1", "kind": "ConfigMap", "name": "locustfile-x", "step": 0, "whole": None},
+        {"api_version": "batch/v1", "kind": "Job", "name": "locust-x", "step": 0, "whole": None},
+    ]
+    restored = incident_fault.restore(live, ledger, False)
+    assert [(c["object"], c["after"]) for c in restored["changes"]] == [
+        ("ConfigMap/locustfile-x", ABSENT),
+        ("Job/locust-x", ABSENT),
+    ]
+    assert live.others == {}
+    assert incident_fault.restore(live, ledger, False)["changed"] is False
+
+
+def test_put_waits_until_the_job_has_a_pod(live: FakeLive) -> None:
+    def started() -> None:
+        live.others[("batch/v1", "Job", "locust-x")]["status"] = {"active": 1}
+
+    clock = Clock({3: started})
+    result = incident_fault.apply(
+        live, [{"step": 0, "type": "put", "objects": [JOB]}], 60, False, clock=clock, sleep=clock.sleep
+    )
+    assert result["waited_s"] == round(3 * incident_fault.POLL_S, 3)
+
+
+def test_restore_goes_through_the_steps_in_reverse(db: FakeLive) -> None:
+    order: list[str] = []
+    db.scale = lambda *args: order.append("scale")  # type: ignore[method-assign]
+    db.json_patch = lambda *args: order.append("patch")  # type: ignore[method-assign]
+    db.scale("apps/v1", "Deployment", "stripe-mock", 0)
+    order.clear()
+    db.deployments["stripe-mock"]["spec"]["replicas"] = 0
+    ledger = [
+        {**GATEWAY, "step": 0, "fields": {"/spec/replicas": 1}},
+        {**DB, "step": 1, "fields": {"/spec/template/spec/containers/1/resources/limits/cpu": "1"}},
+    ]
+    incident_fault.restore(db, ledger, False)
+    assert order == ["patch", "scale"]
+
+
+def test_each_step_is_in_effect_before_the_next_is_written(db: FakeLive) -> None:
+    """A load starts only once the patched database has rolled out (its clients would otherwise lose it)."""
+    seen: list[bool] = []
+
+    def rolled() -> None:
+        seen.append(db.get("batch/v1", "Job", "locust-x") is None)  # no load while the rollout is under way
+        db.deployments["catalogue-db"]["status"]["observedGeneration"] = 2
+
+    def started() -> None:
+        db.others[("batch/v1", "Job", "locust-x")]["status"] = {"active": 1}
+
+    clock = Clock({2: rolled, 3: started})
+    steps = patch_step({"path": CPU, "value": "50m"}) + [{"step": 1, "type": "put", "objects": [JOB]}]
+    result = incident_fault.apply(db, steps, 60, False, clock=clock, sleep=clock.sleep)
+    assert seen == [True] and [c["object"] for c in result["changes"]] == ["Deployment/catalogue-db", "Job/locust-x"]
+    assert clock.sleeps == 3
+
+
+def test_a_step_not_in_effect_in_time_stops_before_the_next(db: FakeLive) -> None:
+    clock = Clock()
+    steps = patch_step({"path": CPU, "value": "50m"}) + [{"step": 1, "type": "put", "objects": [JOB]}]
+    with pytest.raises(IncidentError, match=r"not in effect 1 s after it was written: Deployment/catalogue-db 1/1"):
+        incident_fault.apply(db, steps, 1, False, clock=clock, sleep=clock.sleep)
+    assert db.get("batch/v1", "Job", "locust-x") is None

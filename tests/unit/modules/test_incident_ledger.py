@@ -10,7 +10,7 @@ from ansible.module_utils.sockshop_incident import LOCK_NAME, IncidentError, Loc
 from plugins.modules import incident_ledger
 from tests.unit.modules.incident_fakes import FakeConfigMaps, FakeLive, pod
 
-OBJECTS = [{"api_version": "apps/v1", "kind": "Deployment", "name": "stripe-mock", "fields": ["spec.replicas"]}]
+OBJECTS = [{"api_version": "apps/v1", "kind": "Deployment", "name": "stripe-mock", "fields": ["/spec/replicas"]}]
 PARAMS = {"incident_id": "6", "run_id": "run-a", "objects": OBJECTS, "restart_watch": ["payment"]}
 NOW = "2026-11-23T08:24:47.000Z"
 
@@ -39,7 +39,13 @@ def test_record_keeps_exact_prior_state(live) -> None:
         "recorded_at": NOW,
         "recorded_by": "ops@laptop",
         "objects": [
-            {"api_version": "apps/v1", "kind": "Deployment", "name": "stripe-mock", "fields": {"spec.replicas": 1}}
+            {
+                "api_version": "apps/v1",
+                "kind": "Deployment",
+                "name": "stripe-mock",
+                "step": 0,
+                "fields": {"/spec/replicas": 1},
+            }
         ],
         "restart_counts": {"payment": {"payment-def-1": {"main": 2}}},
     }
@@ -52,14 +58,14 @@ def test_second_record_never_overwrites(live) -> None:
     live.deployments["stripe-mock"]["spec"]["replicas"] = 0
     result = incident_ledger.record(store, live, dict(PARAMS, run_id="run-b"), False, by="someone@else", now=NOW)
     assert (result["changed"], result["action"]) == (False, "kept")
-    assert result["ledger"]["objects"][0]["fields"]["spec.replicas"] == 1
+    assert result["ledger"]["objects"][0]["fields"]["/spec/replicas"] == 1
     assert store.get(ledger_name("6")) == before
 
 
 def test_record_in_check_mode_writes_nothing(live) -> None:
     store = FakeConfigMaps()
     result = record(store, live, check=True)
-    assert result["action"] == "would_record" and result["ledger"]["objects"][0]["fields"] == {"spec.replicas": 1}
+    assert result["action"] == "would_record" and result["ledger"]["objects"][0]["fields"] == {"/spec/replicas": 1}
     assert store.writes == 0
 
 
@@ -72,8 +78,8 @@ def test_record_refuses_a_missing_object() -> None:
     ("live_replicas", "expected"),
     [
         (1, []),
-        (0, [{"object": "Deployment/stripe-mock", "field": "spec.replicas", "ledger": 1, "live": 0}]),
-        (None, [{"object": "Deployment/stripe-mock", "field": "spec.replicas", "ledger": 1, "live": "<absent>"}]),
+        (0, [{"object": "Deployment/stripe-mock", "field": "/spec/replicas", "ledger": 1, "live": 0}]),
+        (None, [{"object": "Deployment/stripe-mock", "field": "/spec/replicas", "ledger": 1, "live": "<absent>"}]),
     ],
 )
 def test_diff(live, live_replicas, expected) -> None:
@@ -90,7 +96,7 @@ def test_clear_refuses_until_restored_then_clears(live) -> None:
     store = FakeConfigMaps()
     record(store, live)
     live.deployments["stripe-mock"]["spec"]["replicas"] = 0
-    with pytest.raises(IncidentError, match=r"spec\.replicas: ledger 1, live 0"):
+    with pytest.raises(IncidentError, match=r"/spec/replicas: ledger 1, live 0"):
         incident_ledger.clear(store, live, "6", False, False)
     assert ledger_name("6") in store.objects
     live.deployments["stripe-mock"]["spec"]["replicas"] = 1
@@ -159,7 +165,7 @@ def rolled(replicas: int, available: int, *, updated: int | None = None, observe
 def test_not_rolled_out(live, current, expected) -> None:
     live.deployments["stripe-mock"] = current
     ledger = {"objects": OBJECTS}
-    assert incident_ledger.not_rolled_out(ledger, live) == expected
+    assert incident_ledger.not_rolled_out(live, incident_ledger.rolled_out_objects(ledger)) == expected
 
 
 class Clock:
@@ -279,3 +285,53 @@ def test_a_ledger_that_differs_keeps_the_lock(live) -> None:
     with pytest.raises(IncidentError, match="live state differs"):
         incident_ledger.decide(store, live, ABSENT_AND_RELEASE, False)
     assert {LOCK_NAME, ledger_name("6")} <= set(store.objects)
+
+
+# ---------------------------------------------------------------- fields by pointer, absent fields, whole objects
+
+RESOURCES = "/spec/template/spec/containers/name=main/resources"
+CATALOGUE_DB = {"api_version": "apps/v1", "kind": "Deployment", "name": "catalogue-db"}
+JOB = {"api_version": "batch/v1", "kind": "Job", "name": "locust-x"}
+
+
+@pytest.fixture
+def db(live: FakeLive) -> FakeLive:
+    live.add("catalogue-db", 1, [pod("catalogue-db-1")])
+    live.deployments["catalogue-db"]["spec"]["template"] = {
+        "spec": {"containers": [{"name": "side"}, {"name": "main", "resources": {"limits": {"cpu": "500m"}}}]}
+    }
+    return live
+
+
+def test_snapshot_resolves_names_and_records_an_absent_field_at_its_first_missing_parent(db: FakeLive) -> None:
+    fields = [f"{RESOURCES}/limits/cpu", f"{RESOURCES}/requests/cpu", f"{RESOURCES}/requests/memory"]
+    recorded = incident_ledger.snapshot(db, [dict(CATALOGUE_DB, step=1, fields=fields), dict(JOB, step=2, whole=True)])
+    resources = "/spec/template/spec/containers/1/resources"
+    assert recorded == [
+        dict(CATALOGUE_DB, step=1, fields={f"{resources}/limits/cpu": "500m", f"{resources}/requests": "<absent>"}),
+        dict(JOB, step=2, whole=None),
+    ]
+
+
+def test_snapshot_refuses_a_pointer_to_a_container_that_does_not_exist(db: FakeLive) -> None:
+    with pytest.raises(
+        IncidentError, match=r"cannot record Deployment/catalogue-db: .*no element named 'db'.*Nothing was changed"
+    ):
+        incident_ledger.snapshot(db, [dict(CATALOGUE_DB, fields=["/spec/template/spec/containers/name=db/image"])])
+
+
+def test_differences_of_whole_objects(db: FakeLive) -> None:
+    ledger = {"objects": [dict(JOB, step=0, whole=None)]}
+    assert incident_ledger.differences(ledger, db) == []
+    db.create({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "locust-x"}, "spec": {}})
+    assert incident_ledger.differences(ledger, db) == [
+        {"object": "Job/locust-x", "field": "", "ledger": "<absent>", "live": "(present)"}
+    ]
+    db.others[("batch/v1", "Job", "locust-x")]["metadata"]["deletionTimestamp"] = "2026-12-03T06:00:00Z"
+    assert incident_ledger.differences(ledger, db)[0]["live"] == "(deleting)"
+    del db.others[("batch/v1", "Job", "locust-x")]["metadata"]["deletionTimestamp"]
+    body = db.get("batch/v1", "Job", "locust-x")
+    kept = {"objects": [dict(JOB, step=0, whole=incident_ledger.essential(body))]}
+    assert incident_ledger.differences(kept, db) == []
+    db.others[("batch/v1", "Job", "locust-x")]["spec"]["parallelism"] = 2
+    assert incident_ledger.differences(kept, db)[0]["live"] == "(changed)"

@@ -28,18 +28,21 @@ def rewrite(catalog: Path, incident_id: str, change) -> None:
     path.write_text(yaml.safe_dump(doc))
 
 
-@pytest.mark.parametrize("incident_id", ["3", "5", "6"])
+IDS = ["3", "5", "6", "8B"]
+
+
+@pytest.mark.parametrize("incident_id", IDS)
 def test_every_committed_incident_is_valid(incident_id: str) -> None:
     loaded = incident_load.load_incident(str(CATALOG), incident_id)
     assert loaded["incident"]["id"] == incident_id
-    assert loaded["known_ids"] == ["3", "5", "6"]
+    assert loaded["known_ids"] == IDS
 
 
 def test_plan_for_incident_6() -> None:
     plan = incident_load.load_incident(str(CATALOG), "6")["plan"]
     assert plan["namespace"] == "sock-shop"
     assert plan["ledger_objects"] == [
-        {"api_version": "apps/v1", "kind": "Deployment", "name": "stripe-mock", "fields": ["spec.replicas"]}
+        {"api_version": "apps/v1", "kind": "Deployment", "name": "stripe-mock", "step": 0, "fields": ["/spec/replicas"]}
     ]
     assert plan["restart_watch"] == ["payment"]
     assert [s["name"] for s in plan["probe_signals"]] == ["payments declined with connection refused"]
@@ -50,7 +53,13 @@ def test_plan_for_incident_6() -> None:
 def test_plan_for_incident_5_confirms_the_recovery_in_the_cluster() -> None:
     plan = incident_load.load_incident(str(CATALOG), "5")["plan"]
     assert plan["ledger_objects"] == [
-        {"api_version": "apps/v1", "kind": "Deployment", "name": "queue-master", "fields": ["spec.replicas"]}
+        {
+            "api_version": "apps/v1",
+            "kind": "Deployment",
+            "name": "queue-master",
+            "step": 0,
+            "fields": ["/spec/replicas"],
+        }
     ]
     assert plan["restart_watch"] == ["rabbitmq", "shipping"]
     assert plan["probe_signals"] == [] and plan["confirm_probes"] == [] and plan["test_order"] is None
@@ -71,8 +80,8 @@ def test_namespace_override() -> None:
         (lambda d: d.update(bogus=1), "unknown field 'bogus' at (top level)"),
         (lambda d: d["signals"][2]["check"].update(restart=0), "unknown field 'restart' at signals[2].check"),
         (
-            lambda d: d["fault"].update(type="set_env"),
-            "unknown fault type 'set_env' at fault.type (implemented: scale_to_zero)",
+            lambda d: d["faults"][0].update(type="set_env"),
+            "unknown fault type 'set_env' at faults[0].type (implemented: scale_to_zero, patch, set_resources, load)",
         ),
         (lambda d: d["signals"][0].update(kind="smoke"), "signals[0].kind: 'smoke' is not one of"),
         (
@@ -95,7 +104,7 @@ def test_bad_incident_is_refused_with_its_path(catalog: Path, change, expected: 
 
 
 def test_unknown_id_lists_the_known_ones(catalog: Path) -> None:
-    with pytest.raises(incident_load.CatalogError, match=r"unknown incident id '42'; known ids: 3, 5, 6"):
+    with pytest.raises(incident_load.CatalogError, match=r"unknown incident id '42'; known ids: 3, 5, 6, 8B"):
         incident_load.load_incident(str(catalog), "42")
 
 

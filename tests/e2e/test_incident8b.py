@@ -1,0 +1,67 @@
+"""INCIDENT-8B end to end on a freshly started embedded cluster: catalogue-db's resources cut to 50m / 128Mi and a
+Locust Job of looping clients; `phase=all` as an operator runs it.
+
+What an operator would check by hand, independent of the engine's own signals: the database ran at its CPU limit
+(the metrics API), catalogue logged its breaker opening, and after recovery catalogue-db has exactly the requests
+and limits it had before, the load's Job, ConfigMap and Service are gone, and the namespace is as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tests.e2e.conftest import NAMESPACE, Cluster, ok
+
+pytestmark = pytest.mark.slow
+INCIDENT = "8B"  # the provisioned cluster fixture of tests/e2e/conftest.py
+LOAD = "catalogue-browse-8b"
+
+
+def resources(cluster: Cluster) -> dict[str, Any]:
+    apps: Any = client.AppsV1Api(cluster.api())
+    deployment = apps.read_namespaced_deployment("catalogue-db", NAMESPACE).to_dict()
+    (container,) = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "catalogue-db"]
+    return {key: value for key, value in container["resources"].items() if value is not None}
+
+
+def test_all_passes_and_the_database_gets_its_exact_resources_back(cluster: Cluster, baseline: dict[str, Any]) -> None:
+    before = resources(cluster)
+    assert before == {"limits": {"cpu": "500m", "memory": "500Mi"}, "requests": {"cpu": "100m", "memory": "200Mi"}}
+    result = cluster.run("incident-8B.yml", "-e", "phase=all")
+    ok(result)
+    assert re.search(r"Wrote \S+/incident-8B-\d{8}T\d{6}Z:\s+passed", result.stdout), result.stdout[-3000:]
+    (path,) = cluster.reports.glob("incident-8B-*/report.json")
+    report = json.loads(path.read_text())
+    assert report["verdict"] == "passed", report["failed_signals"]
+    assert report["diff_empty"] is True
+
+    signals = {s["name"]: s for s in report["signals"]}
+    throttled = signals["catalogue-db is held at its CPU limit"]
+    share = re.search(r"cpu [0-9.]+ of limit 0\.05 \((\d+)%\)", throttled["evidence"])
+    assert throttled["status"] == "passed" and share and int(share.group(1)) >= 90, throttled
+    breaker = signals["catalogue opens its circuit breaker"]
+    assert breaker["status"] == "passed" and "circuit breaker 'List' is open" in breaker["evidence"], breaker
+    failing = signals["the catalogue page fails for users"]
+    assert failing["status"] == "passed" and "500 Server Error" in failing["evidence"], failing
+    assert signals["catalogue-db stays Running without a restart"]["evidence"].startswith("restarts +0")
+    fast = signals["the catalogue answers fast again"]
+    assert fast["status"] == "passed" and "-> 200 in" in fast["evidence"], fast
+    assert {s["name"] for s in report["signals"] if s["status"] == "not_checked"} == {
+        "prometheus sees catalogue-db throttled",
+        "datadog shows catalogue-db's CPU at its limit",
+    }
+
+    # After recovery: the exact resources, the load gone, the namespace as it was (catalogue-db's pod replaced).
+    assert resources(cluster) == before
+    core, batch = cluster.core(), client.BatchV1Api(cluster.api())
+    assert not [j for j in batch.list_namespaced_job(NAMESPACE).items if j.metadata.name == LOAD]
+    assert not [s for s in core.list_namespaced_service(NAMESPACE).items if s.metadata.name == LOAD]
+    assert LOAD not in cluster.configmaps()
+    assert not core.list_namespaced_pod(NAMESPACE, label_selector=f"job-name={LOAD}").items
+    assert cluster.differences(baseline) == ""
+    assert not {"sockshop-incident-8b-ledger", "sockshop-incident-lock"} & cluster.configmaps()
