@@ -294,7 +294,7 @@ def test_each_step_is_in_effect_before_the_next_is_written(db: FakeLive) -> None
         db.others[("batch/v1", "Job", "locust-x")]["status"] = {"active": 1}
 
     clock = Clock({2: rolled, 3: started})
-    steps = patch_step({"path": CPU, "value": "50m"}) + [{"step": 1, "type": "put", "objects": [JOB]}]
+    steps = [*patch_step({"path": CPU, "value": "50m"}), {"step": 1, "type": "put", "objects": [JOB]}]
     result = incident_fault.apply(db, steps, 60, False, clock=clock, sleep=clock.sleep)
     assert seen == [True] and [c["object"] for c in result["changes"]] == ["Deployment/catalogue-db", "Job/locust-x"]
     assert clock.sleeps == 3
@@ -302,7 +302,7 @@ def test_each_step_is_in_effect_before_the_next_is_written(db: FakeLive) -> None
 
 def test_a_step_not_in_effect_in_time_stops_before_the_next(db: FakeLive) -> None:
     clock = Clock()
-    steps = patch_step({"path": CPU, "value": "50m"}) + [{"step": 1, "type": "put", "objects": [JOB]}]
+    steps = [*patch_step({"path": CPU, "value": "50m"}), {"step": 1, "type": "put", "objects": [JOB]}]
     with pytest.raises(IncidentError, match=r"not in effect 1 s after it was written: Deployment/catalogue-db 1/1"):
         incident_fault.apply(db, steps, 1, False, clock=clock, sleep=clock.sleep)
     assert db.get("batch/v1", "Job", "locust-x") is None
