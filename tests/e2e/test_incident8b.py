@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from kubernetes import client
@@ -58,7 +58,7 @@ def test_all_passes_and_the_database_gets_its_exact_resources_back(cluster: Clus
 
     # After recovery: the exact resources, the load gone, the namespace as it was (catalogue-db's pod replaced).
     assert resources(cluster) == before
-    core, batch = cluster.core(), client.BatchV1Api(cluster.api())
+    core, batch = cluster.core(), cast(Any, client.BatchV1Api(cluster.api()))
     assert not [j for j in batch.list_namespaced_job(NAMESPACE).items if j.metadata.name == LOAD]
     assert not [s for s in core.list_namespaced_service(NAMESPACE).items if s.metadata.name == LOAD]
     assert LOAD not in cluster.configmaps()
