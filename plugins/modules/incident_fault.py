@@ -226,7 +226,7 @@ def pending(live: Any, step: dict[str, Any]) -> list[str]:
         return [f"{ref(step['object'])} still counts {left} pod(s)"] if left else []
     if step["type"] == "patch":
         return not_rolled_out(live, [step["object"]])
-    waiting = []
+    waiting = not_rolled_out(live, [body_ref(b) for b in step["objects"] if b["kind"] == "Deployment"])
     for body in step["objects"]:
         if body["kind"] != "Job":
             continue

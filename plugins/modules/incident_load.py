@@ -41,6 +41,12 @@ options:
         inventory; 1.0 is the lab's figure, the local target's measured capacity gives 0.4).
     type: float
     default: 1.0
+  files_dir:
+    description:
+      - Directory of the files a fault ships into the cluster (the incident role's C(files/)); a C(service_latency)
+        fault reads its proxy, C(latency_proxy.py), from there.
+    type: path
+    default: ""
 requirements:
   - jsonschema >= 4.18
   - PyYAML
@@ -141,6 +147,7 @@ import re
 from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils import sockshop_latency as latency
 from ansible.module_utils.sockshop_incident import body_ref
 from ansible.module_utils.sockshop_locust import manifests
 from ansible.module_utils.sockshop_module import Connect, ModuleError, iso, main_of, utc_now
@@ -159,7 +166,8 @@ try:
 except ImportError:
     HAS_JSONSCHEMA = False
 
-FAULT_TYPES = ("scale_to_zero", "patch", "set_resources", "load")
+FAULT_TYPES = ("scale_to_zero", "patch", "set_resources", "load", "service_latency")
+LATENCY_PROXY = "latency_proxy.py"
 FILE_PATTERN = re.compile(r"^incident-([0-9]+[A-Z]?)\.yml$")
 
 
@@ -267,31 +275,51 @@ def resource_paths(fault: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def fault_steps(
-    index: int, fault: dict[str, Any], namespace: str, incident_id: str, users_factor: float
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """One fault of the file as the step incident_fault applies and the ledger entries recorded before it."""
+    fault: dict[str, Any], namespace: str, incident_id: str, options: dict[str, Any]
+) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """One fault of the file as the steps incident_fault applies, each with the ledger entries recorded before it
+    (step numbers are filled in by build_plan)."""
     kind = fault["type"]
     if kind == "scale_to_zero":
         obj = workload_ref(fault["workload"])
-        return {"step": index, "type": kind, "object": obj}, [dict(obj, step=index, fields=["/spec/replicas"])]
+        return [({"type": kind, "object": obj}, [dict(obj, fields=["/spec/replicas"])])]
     if kind in ("patch", "set_resources"):
         obj = workload_ref(fault["object"] if kind == "patch" else fault["workload"])
         sets = fault["set"] if kind == "patch" else resource_paths(fault)
-        return (
-            {"step": index, "type": "patch", "object": obj, "set": sets},
-            [dict(obj, step=index, fields=[entry["path"] for entry in sets])],
-        )
-    bodies = manifests(fault, namespace=namespace, incident_id=incident_id, users_factor=users_factor)
-    recorded = [dict(body_ref(b), step=index, whole=True) for b in bodies]
-    return {"step": index, "type": "put", "objects": bodies}, recorded
+        return [({"type": "patch", "object": obj, "set": sets}, [dict(obj, fields=[entry["path"] for entry in sets])])]
+    if kind == "load":
+        bodies = manifests(fault, namespace=namespace, incident_id=incident_id, users_factor=options["users_factor"])
+        return [({"type": "put", "objects": bodies}, [dict(body_ref(b), whole=True) for b in bodies])]
+    # service_latency: the proxy first, then the Service's selector moves to it
+    bodies = latency.manifests(fault, namespace=namespace, incident_id=incident_id, source=proxy_source(options))
+    service = {"api_version": "v1", "kind": "Service", "name": fault["service"]}
+    selector = {"path": "/spec/selector", "value": latency.proxy_selector(fault["service"])}
+    return [
+        ({"type": "put", "objects": bodies}, [dict(body_ref(b), whole=True) for b in bodies]),
+        ({"type": "patch", "object": service, "set": [selector]}, [dict(service, fields=["/spec/selector"])]),
+    ]
 
 
-def build_plan(incident: dict[str, Any], namespace: str, users_factor: float = 1.0) -> dict[str, Any]:
-    steps, ledger = [], []
-    for index, fault in enumerate(incident["faults"]):
-        step, entries = fault_steps(index, fault, namespace, incident["id"], users_factor)
-        steps.append(step)
-        ledger += entries
+def proxy_source(options: dict[str, Any]) -> str:
+    path = os.path.join(options.get("files_dir") or "", LATENCY_PROXY)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise CatalogError(
+            f"a service_latency fault needs the proxy's script, {LATENCY_PROXY}, in files_dir (the incident role's "
+            f"files/): cannot read {path}: {exc.strerror or exc}. Nothing was changed."
+        ) from exc
+
+
+def build_plan(incident: dict[str, Any], namespace: str, **options: Any) -> dict[str, Any]:
+    steps: list[dict[str, Any]] = []
+    ledger: list[dict[str, Any]] = []
+    options.setdefault("users_factor", 1.0)
+    for fault in incident["faults"]:
+        for step, entries in fault_steps(fault, namespace, incident["id"], options):
+            steps.append(dict(step, step=len(steps)))
+            ledger += [dict(entry, step=len(steps) - 1) for entry in entries]
     k8s_state = [s["check"] for s in incident["signals"] if s["kind"] == "k8s_state"]
     return {
         "namespace": namespace,
@@ -321,7 +349,7 @@ def yaml_problem(exc: yaml.YAMLError) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark is not None else problem
 
 
-def load_incident(catalog_dir: str, incident_id: str, namespace: str = "", users_factor: float = 1.0) -> dict[str, Any]:
+def load_incident(catalog_dir: str, incident_id: str, namespace: str = "", **options: Any) -> dict[str, Any]:
     ids = known_ids(catalog_dir)
     if incident_id not in ids:
         raise CatalogError(
@@ -349,7 +377,7 @@ def load_incident(catalog_dir: str, incident_id: str, namespace: str = "", users
         raise CatalogError(f"{path} is not a valid incident: " + "; ".join(problems) + ". Nothing was changed.")
     return {
         "incident": doc,
-        "plan": build_plan(doc, namespace or doc["target"]["namespace"], users_factor),
+        "plan": build_plan(doc, namespace or doc["target"]["namespace"], **options),
         "known_ids": ids,
         "incident_file": path,
     }
@@ -360,6 +388,7 @@ ARGUMENT_SPEC = {
     "catalog_dir": {"type": "path", "required": True},
     "namespace": {"type": "str", "default": ""},
     "users_factor": {"type": "float", "default": 1.0},
+    "files_dir": {"type": "path", "default": ""},
 }
 
 
@@ -372,7 +401,13 @@ def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str,
     return {
         "changed": False,
         "loaded_at": started,
-        **load_incident(params["catalog_dir"], params["id"], params["namespace"], params["users_factor"]),
+        **load_incident(
+            params["catalog_dir"],
+            params["id"],
+            params["namespace"],
+            users_factor=params["users_factor"],
+            files_dir=params["files_dir"],
+        ),
     }
 
 

@@ -80,6 +80,9 @@ options:
       max_latency_s:
         description: Largest acceptable latency in seconds.
         type: float
+      min_latency_s:
+        description: Smallest acceptable latency in seconds (a decline that comes only after a timeout upstream).
+        type: float
   budget_s:
     description: Seconds to keep retrying for O(expect). Ignored without O(expect).
     type: float
@@ -217,6 +220,7 @@ ARGUMENT_SPEC = cluster_spec(
                 "classification": {"type": "str", "choices": list(CLASSIFICATIONS)},
                 "message_contains": {"type": "str"},
                 "max_latency_s": {"type": "float"},
+                "min_latency_s": {"type": "float"},
             },
         },
         "budget_s": {"type": "float", "default": 60},
@@ -325,6 +329,9 @@ def unmet(result: dict[str, Any], expect: dict[str, Any]) -> list[str]:
     limit = expect.get("max_latency_s")
     if limit is not None and result["latency_s"] > limit:
         misses.append(f"latency <= {limit:g}s")
+    floor = expect.get("min_latency_s")
+    if floor is not None and result["latency_s"] < floor:
+        misses.append(f"latency >= {floor:g}s")
     return misses
 
 
@@ -338,6 +345,8 @@ def describe_expect(expect: dict[str, Any]) -> str:
         parts.append(f"message containing {expect['message_contains']!r}")
     if expect.get("max_latency_s") is not None:
         parts.append(f"latency <= {expect['max_latency_s']:g}s")
+    if expect.get("min_latency_s") is not None:
+        parts.append(f"latency >= {expect['min_latency_s']:g}s")
     return ", ".join(parts) or "any answer"
 
 

@@ -14,7 +14,7 @@ import yaml
 from ansible.module_utils.sockshop_pointer import patch_ops, resolve
 
 from plugins.modules import incident_load
-from tests.unit.test_manifests import sockshop_manifests
+from tests.unit.test_manifests import simple_role_manifests, sockshop_manifests
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "incidents"
@@ -26,7 +26,11 @@ IDS = incident_load.known_ids(str(CATALOG))
 
 
 def plan(incident_id: str) -> dict[str, Any]:
-    return dict(incident_load.load_incident(str(CATALOG), incident_id, users_factor=KIND_FACTOR)["plan"])
+    return dict(
+        incident_load.load_incident(
+            str(CATALOG), incident_id, users_factor=KIND_FACTOR, files_dir=str(ROOT / "roles/incident/files")
+        )["plan"]
+    )
 
 
 @pytest.mark.parametrize("incident_id", IDS)
@@ -40,11 +44,16 @@ def test_created_objects_validate_against_kubernetes_1_32(incident_id: str) -> N
 @pytest.mark.parametrize("incident_id", IDS)
 def test_patched_fields_validate_on_the_provisioned_workload(incident_id: str) -> None:
     """A patch applied to the workload as provisioned still validates (quantities, types, container names)."""
-    deployments = {d["metadata"]["name"]: d for d in sockshop_manifests() if d["kind"] == "Deployment"}
+    provisioned = {
+        (m["kind"], m["metadata"]["name"]): m
+        for m in sockshop_manifests()
+        + simple_role_manifests("stripe_mock", ["service.yml.j2", "deployment.yml.j2"])
+        + simple_role_manifests("payment_gateway", ["service.yml.j2", "deployment.yml.j2"])
+    }
     for step in plan(incident_id)["faults"]:
         if step["type"] != "patch":
             continue
-        body = deployments[step["object"]["name"]]
+        body = provisioned[(step["object"]["kind"], step["object"]["name"])]
         for entry in step["set"]:
             path = resolve(body, entry["path"])
             body = jsonpatch.apply_patch(body, patch_ops(body, path, entry["value"]))

@@ -28,12 +28,14 @@ def rewrite(catalog: Path, incident_id: str, change) -> None:
     path.write_text(yaml.safe_dump(doc))
 
 
-IDS = ["3", "5", "6", "8B"]
+IDS = ["3", "5", "6", "6B", "8B"]
 
 
 @pytest.mark.parametrize("incident_id", IDS)
 def test_every_committed_incident_is_valid(incident_id: str) -> None:
-    loaded = incident_load.load_incident(str(CATALOG), incident_id)
+    loaded = incident_load.load_incident(
+        str(CATALOG), incident_id, files_dir=str(CATALOG.parent / "roles/incident/files")
+    )
     assert loaded["incident"]["id"] == incident_id
     assert loaded["known_ids"] == IDS
 
@@ -81,7 +83,7 @@ def test_namespace_override() -> None:
         (lambda d: d["signals"][2]["check"].update(restart=0), "unknown field 'restart' at signals[2].check"),
         (
             lambda d: d["faults"][0].update(type="set_env"),
-            "unknown fault type 'set_env' at faults[0].type (implemented: scale_to_zero, patch, set_resources, load)",
+            "unknown fault type 'set_env' at faults[0].type (implemented: scale_to_zero, patch, set_resources, load, service_latency)",
         ),
         (lambda d: d["signals"][0].update(kind="smoke"), "signals[0].kind: 'smoke' is not one of"),
         (
@@ -104,7 +106,7 @@ def test_bad_incident_is_refused_with_its_path(catalog: Path, change, expected: 
 
 
 def test_unknown_id_lists_the_known_ones(catalog: Path) -> None:
-    with pytest.raises(incident_load.CatalogError, match=r"unknown incident id '42'; known ids: 3, 5, 6, 8B"):
+    with pytest.raises(incident_load.CatalogError, match=r"unknown incident id '42'; known ids: 3, 5, 6, 6B, 8B"):
         incident_load.load_incident(str(catalog), "42")
 
 
