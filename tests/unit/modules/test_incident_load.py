@@ -83,7 +83,8 @@ def test_namespace_override() -> None:
         (lambda d: d["signals"][2]["check"].update(restart=0), "unknown field 'restart' at signals[2].check"),
         (
             lambda d: d["faults"][0].update(type="set_env"),
-            "unknown fault type 'set_env' at faults[0].type (implemented: scale_to_zero, patch, set_resources, load, service_latency)",
+            "unknown fault type 'set_env' at faults[0].type "
+            "(implemented: scale_to_zero, patch, set_resources, load, service_latency)",
         ),
         (lambda d: d["signals"][0].update(kind="smoke"), "signals[0].kind: 'smoke' is not one of"),
         (
