@@ -84,6 +84,13 @@ plan:
       description: The steps incident_fault applies in order, each with C(step), C(type) and its target.
       type: list
       elements: dict
+    segments:
+      description:
+        - The steps cut at each C(gate) fault - C(faults) (steps) then C(gate) (a signal, or null) - in order. The
+          engine applies a segment's steps, then checks its gate before the next segment; a gate that does not
+          open restores what was applied.
+      type: list
+      elements: dict
     ledger_objects:
       description: The objects and fields the faults change; the ledger records their prior values (or whole objects).
       type: list
@@ -166,7 +173,7 @@ try:
 except ImportError:
     HAS_JSONSCHEMA = False
 
-FAULT_TYPES = ("scale_to_zero", "patch", "set_resources", "load", "service_latency")
+FAULT_TYPES = ("scale_to_zero", "patch", "set_resources", "load", "service_latency", "gate")
 LATENCY_PROXY = "latency_proxy.py"
 FILE_PATTERN = re.compile(r"^incident-([0-9]+[A-Z]?)\.yml$")
 
@@ -244,6 +251,15 @@ def validate(doc: Any, schema: dict[str, Any]) -> list[str]:
             if ref not in names
         ]
     problems += order_problems(doc)
+    for index, fault in enumerate(doc["faults"]):
+        if fault["type"] == "gate" and fault["signal"]["kind"] in ("probe", "orders", "reconcile"):
+            problems.append(
+                f"faults[{index}] ({fault['signal']['name']}): a gate reads the cluster, not a "
+                f"{fault['signal']['kind']} signal (use k8s_state, k8s_event, pod_log, queue, load, usage, "
+                "termination or http)"
+            )
+    if all(fault["type"] == "gate" for fault in doc["faults"]):
+        problems.append("faults: there is no fault, only gates")
     jobs = {fault["job"] for fault in doc["faults"] if fault["type"] == "load"}
     problems += [
         f"signal {signal['name']!r} reads the load {signal['check']['job']!r}, but no load fault runs a job of that "
@@ -315,15 +331,22 @@ def proxy_source(options: dict[str, Any]) -> str:
 def build_plan(incident: dict[str, Any], namespace: str, **options: Any) -> dict[str, Any]:
     steps: list[dict[str, Any]] = []
     ledger: list[dict[str, Any]] = []
+    segments: list[dict[str, Any]] = [{"faults": [], "gate": None}]
     options.setdefault("users_factor", 1.0)
     for fault in incident["faults"]:
+        if fault["type"] == "gate":
+            segments[-1]["gate"] = fault["signal"]
+            segments.append({"faults": [], "gate": None})
+            continue
         for step, entries in fault_steps(fault, namespace, incident["id"], options):
             steps.append(dict(step, step=len(steps)))
+            segments[-1]["faults"].append(steps[-1])
             ledger += [dict(entry, step=len(steps) - 1) for entry in entries]
     k8s_state = [s["check"] for s in incident["signals"] if s["kind"] == "k8s_state"]
     return {
         "namespace": namespace,
         "faults": steps,
+        "segments": [segment for segment in segments if segment["faults"] or segment["gate"]],
         "ledger_objects": ledger,
         "restart_watch": sorted(
             {c["deployment"] for c in k8s_state if c.get("restarts") == "unchanged"}

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from ansible.module_utils.sockshop_module import parse_iso
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.e2e.conftest import NAMESPACE, Cluster, ok
+from tests.e2e.conftest import NAMESPACE, ROOT, Cluster, ok
 
 pytestmark = pytest.mark.slow
 INCIDENT = "5"  # the provisioned cluster fixture of tests/e2e/conftest.py
@@ -91,3 +94,33 @@ def test_all_passes_and_the_backlog_is_shipped_after_recovery(cluster: Cluster, 
     log = cluster.core().read_namespaced_pod_log(pod.metadata.name, NAMESPACE)
     assert all(f"Received shipment task: {o['shipment']['name']}" in log for o in during), log[-2000:]
     assert not {"sockshop-incident-5-ledger", "sockshop-incident-lock"} & cluster.configmaps()
+
+
+def test_a_gate_that_never_opens_restores_what_was_applied(
+    cluster: Cluster, baseline: dict[str, Any], tmp_path: Path
+) -> None:
+    """The gate after the scale-down asks for 99 consumers: the activation stops with one sentence naming the gate,
+    queue-master is scaled back, the ledger and the lock are gone and the namespace is as it was."""
+    catalog = tmp_path / "incidents"
+    shutil.copytree(ROOT / "incidents", catalog)
+    doc = yaml.safe_load((catalog / "incident-5.yml").read_text())
+    gate = doc["faults"][2]["signal"]
+    assert gate["name"] == "shipping-task has lost its consumer"
+    gate.update(within_s=3, check={"queue": "shipping-task", "consumers": {"op": "eq", "value": 99}})
+    (catalog / "incident-5.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    result = cluster.run("incident-5.yml", "-e", "phase=activate", "-e", f"incident_catalog_dir={catalog}")
+    assert result.returncode != 0
+    message = re.search(
+        r"Incident 5 was not activated: gate .*? and the lock released\.", " ".join(result.stdout.split())
+    )
+    assert message, result.stdout[-3000:]
+    assert "gate 'shipping-task has lost its consumer' did not open within 3 s" in message.group(0)
+    assert "(want eq 99)" in message.group(0)
+    assert cluster.replicas("queue-master") == 1
+    assert not {"sockshop-incident-5-ledger", "sockshop-incident-lock"} & cluster.configmaps()
+    deadline = time.monotonic() + 60
+    while not consuming(cluster):
+        assert time.monotonic() < deadline, "queue-master did not consume shipping-task again"
+        time.sleep(0.5)
+    assert cluster.differences(baseline) == ""

@@ -84,7 +84,7 @@ def test_namespace_override() -> None:
         (
             lambda d: d["faults"][0].update(type="set_env"),
             "unknown fault type 'set_env' at faults[0].type "
-            "(implemented: scale_to_zero, patch, set_resources, load, service_latency)",
+            "(implemented: scale_to_zero, patch, set_resources, load, service_latency, gate)",
         ),
         (lambda d: d["signals"][0].update(kind="smoke"), "signals[0].kind: 'smoke' is not one of"),
         (
@@ -134,3 +134,35 @@ def test_known_ids_order(tmp_path: Path) -> None:
 
 def test_loading_twice_gives_the_same_answer() -> None:
     assert incident_load.load_incident(str(CATALOG), "6") == incident_load.load_incident(str(CATALOG), "6")
+
+
+def test_plan_cuts_the_faults_at_each_gate() -> None:
+    plan = incident_load.load_incident(str(CATALOG), "5")["plan"]
+    assert [([f["type"] for f in s["faults"]], s["gate"] and s["gate"]["name"]) for s in plan["segments"]] == [
+        ([], "shipping-task has its consumer before the fault"),
+        (["scale_to_zero"], "shipping-task has lost its consumer"),
+    ]
+    assert [f["step"] for f in plan["faults"]] == [0]  # a gate is no step of its own and ledgers nothing
+    assert incident_load.load_incident(str(CATALOG), "6")["plan"]["segments"] == [
+        {"faults": incident_load.load_incident(str(CATALOG), "6")["plan"]["faults"], "gate": None}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda d: d["faults"][0]["signal"].update(
+                kind="probe", check={"service": "payment", "amount": 50, "expect": {"authorised": True}}
+            ),
+            "faults[0] (shipping-task has its consumer before the fault): a gate reads the cluster, not a probe signal",
+        ),
+        (lambda d: d.update(faults=d["faults"][:1]), "faults: there is no fault, only gates"),
+        (lambda d: d["faults"][0].pop("signal"), "'signal' is a required property"),
+    ],
+)
+def test_bad_gates_are_refused(catalog: Path, change, expected: str) -> None:
+    rewrite(catalog, "5", change)
+    with pytest.raises(incident_load.CatalogError) as error:
+        incident_load.load_incident(str(catalog), "5")
+    assert expected in str(error.value) and "Nothing was changed" in str(error.value)
