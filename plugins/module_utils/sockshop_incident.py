@@ -14,6 +14,7 @@ from __future__ import annotations
 import getpass
 import json
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from ansible.module_utils.sockshop_module import NAMESPACE_SPEC, ModuleError, cluster_spec
@@ -22,6 +23,16 @@ LOCK_NAME = "sockshop-incident-lock"
 INCIDENT_SPEC: dict[str, Any] = {"incident_id": {"type": "str", "required": True}}
 MANAGED_BY = "sockshop-incidents"
 LEDGER_KEY = "ledger.json"
+# The comparisons a signal's expectation names (`{op: ge, value: 0.9}`), and a signal's verdict: True, False, or
+# None for "not checked", with the evidence or the reason.
+OPS: dict[str, Callable[[float, float], bool]] = {
+    "eq": lambda a, b: a == b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+}
+Verdict = tuple[bool | None, str]
 
 
 class Conflict(Exception):

@@ -31,7 +31,7 @@ import pprint
 import re
 from typing import Any
 
-from ansible.module_utils.sockshop_incident import managed_labels
+from ansible.module_utils.sockshop_incident import OPS, managed_labels
 
 IMAGE = "locustio/locust:2.32.1"
 WEB_PORT = 8089
@@ -42,13 +42,6 @@ METHODS = ("GET", "POST", "PUT", "DELETE")
 DEFAULT_TIMEOUT_S = 30.0
 ID_PLACEHOLDER = "{id}"
 AGGREGATED = "Aggregated"
-OPS = {
-    "eq": lambda have, want: have == want,
-    "lt": lambda have, want: have < want,
-    "le": lambda have, want: have <= want,
-    "gt": lambda have, want: have > want,
-    "ge": lambda have, want: have >= want,
-}
 CHECK_FIELDS = ("requests", "failure_ratio", "p50_s", "p95_s", "current_p50_s", "current_p95_s", "users")
 RUN_TIME = re.compile(r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$")
 

@@ -15,27 +15,18 @@ C(termination) and C(http) signals.
 
 Everything here is pure: callers pass plain dicts (Pod, PodMetrics, a response), nothing imports the kubernetes
 client. A malformed check raises ValueError (the engine reports it as bad signal input); what the cluster shows
-is judged, never raised. ``OPS`` and ``Verdict`` are the engine's comparison table and verdict type.
+is judged, never raised. ``OPS`` and ``Verdict`` (sockshop_incident) are the comparisons and the verdict type
+every signal judge shares.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ansible.module_utils.sockshop_incident import get_path
-
-OPS: dict[str, Callable[[float, float], bool]] = {
-    "eq": lambda a, b: a == b,
-    "lt": lambda a, b: a < b,
-    "le": lambda a, b: a <= b,
-    "gt": lambda a, b: a > b,
-    "ge": lambda a, b: a >= b,
-}
-Verdict = tuple[bool | None, str]  # None: not checked, with the reason
+from ansible.module_utils.sockshop_incident import OPS, Verdict, get_path
 
 RESOURCES = ("cpu", "memory")
 OF = ("limit", "request", "absolute")

@@ -149,6 +149,8 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.sockshop_cluster import ConfigMaps, LiveState
 from ansible.module_utils.sockshop_incident import (
     LEDGER_KEY,
+    OPS,
+    Verdict,
     get_path,
     incident_spec,
     ledger_name,
@@ -185,14 +187,6 @@ ARGUMENT_SPEC = incident_spec(
 
 # Kubernetes event and log timestamps have whole seconds; allow that much before the window opens.
 SLACK_S = 1.0
-OPS: dict[str, Callable[[float, float], bool]] = {
-    "eq": lambda a, b: a == b,
-    "lt": lambda a, b: a < b,
-    "le": lambda a, b: a <= b,
-    "gt": lambda a, b: a > b,
-    "ge": lambda a, b: a >= b,
-}
-Verdict = tuple[bool | None, str]  # None: not checked, with the reason
 LOCUST_WEB_PORT = 8089  # a load fault's Service (sockshop_locust.manifests)
 
 
