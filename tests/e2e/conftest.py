@@ -35,6 +35,7 @@ FAULTED = {
     "3": ["Deployment/payment"],
     "5": ["Deployment/queue-master"],
     "8B": ["Deployment/catalogue-db"],
+    "8C": ["Deployment/catalogue-db"],
     "6B": [],
 }
 

@@ -1,8 +1,9 @@
 """Interrupting a phase at a named step, and proving that recover puts the namespace back exactly.
 
-A kill point is a task of the incident role, found by its banner in the default callback's output
-(`TASK [incident : <name>] ***`): everything before that task has finished when its banner shows, so the
-state at the kill is known without a single sleep. The test process group is killed (SIGINT as a terminal's
+A kill point is a task of the incident role. The test-only callback `tests/e2e/callback_plugins/freeze_at.py`
+holds the playbook at that task's start and says so (`FROZEN AT <name>`): everything before the task has
+finished and nothing after it has started, so the state at the kill is known without a single sleep, however
+slowly the test reads the output. The test process group is killed (SIGINT as a terminal's
 Ctrl-C sends it, or SIGKILL), then recover runs, a second time when the first one was the run interrupted,
 and the whole namespace is compared with the baseline taken before the incident.
 """
@@ -32,7 +33,7 @@ class KillPoint:
 
     @property
     def marker(self) -> str:
-        return f"TASK [incident : {self.task}"
+        return f"FROZEN AT {self.task}"
 
 
 def expect(**wanted: Any) -> Callable[[Cluster], str]:
@@ -54,7 +55,11 @@ def expect(**wanted: Any) -> Callable[[Cluster], str]:
 
 ACTIVATE = [
     KillPoint("activate", "Note the lock this activation took", expect(lock=True, ledger=False, replicas=1)),
-    KillPoint("activate", "Apply the fault", expect(lock=True, ledger=True)),
+    KillPoint(
+        "activate",
+        "Apply the faults in order, each in effect before the next, and check the gates between them",
+        expect(lock=True, ledger=True, replicas=1),
+    ),
     KillPoint("activate", "Record that the fault is in place", expect(lock=True, ledger=True, replicas=0)),
     KillPoint("activate", "Journal the activation", expect(activated=True, replicas=0)),
 ]
@@ -82,10 +87,16 @@ def point_id(point: KillPoint) -> str:
 
 def kill_at(cluster: Cluster, point: KillPoint, sig: signal.Signals) -> str:
     """Run the phase, kill its process group when the banner shows; returns what it printed."""
+    env = dict(
+        cluster.env,
+        SOCKSHOP_FREEZE_AT=point.task,
+        ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "tests/e2e/callback_plugins"),
+        ANSIBLE_CALLBACKS_ENABLED="freeze_at",
+    )
     run = subprocess.Popen(
         cluster.playbook(f"incident-{cluster.incident}.yml", "-e", f"phase={point.phase}"),
         cwd=ROOT,
-        env=cluster.env,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -19,7 +19,6 @@ from tests.e2e.conftest import NAMESPACE, Cluster, ok
 
 pytestmark = pytest.mark.slow
 INCIDENT = "8B"  # the provisioned cluster fixture of tests/e2e/conftest.py
-LOAD = "catalogue-browse-8b"
 
 
 def resources(cluster: Cluster) -> dict[str, Any]:
@@ -30,12 +29,18 @@ def resources(cluster: Cluster) -> dict[str, Any]:
 
 
 def test_all_passes_and_the_database_gets_its_exact_resources_back(cluster: Cluster, baseline: dict[str, Any]) -> None:
+    check_slow_database(cluster, baseline, INCIDENT)
+
+
+def check_slow_database(cluster: Cluster, baseline: dict[str, Any], incident: str) -> None:
+    """phase=all of a slow-database incident (8B, 8C), checked against the cluster itself."""
+    load = f"catalogue-browse-{incident.lower()}"
     before = resources(cluster)
     assert before == {"limits": {"cpu": "500m", "memory": "500Mi"}, "requests": {"cpu": "100m", "memory": "200Mi"}}
-    result = cluster.run("incident-8B.yml", "-e", "phase=all")
+    result = cluster.run(f"incident-{incident}.yml", "-e", "phase=all")
     ok(result)
-    assert re.search(r"Wrote \S+/incident-8B-\d{8}T\d{6}Z:\s+passed", result.stdout), result.stdout[-3000:]
-    (path,) = cluster.reports.glob("incident-8B-*/report.json")
+    assert re.search(rf"Wrote \S+/incident-{incident}-\d{{8}}T\d{{6}}Z:\s+passed", result.stdout), result.stdout[-3000:]
+    (path,) = cluster.reports.glob(f"incident-{incident}-*/report.json")
     report = json.loads(path.read_text())
     assert report["verdict"] == "passed", report["failed_signals"]
     assert report["diff_empty"] is True
@@ -59,9 +64,9 @@ def test_all_passes_and_the_database_gets_its_exact_resources_back(cluster: Clus
     # After recovery: the exact resources, the load gone, the namespace as it was (catalogue-db's pod replaced).
     assert resources(cluster) == before
     core, batch = cluster.core(), cast(Any, client.BatchV1Api(cluster.api()))
-    assert not [j for j in batch.list_namespaced_job(NAMESPACE).items if j.metadata.name == LOAD]
-    assert not [s for s in core.list_namespaced_service(NAMESPACE).items if s.metadata.name == LOAD]
-    assert LOAD not in cluster.configmaps()
-    assert not core.list_namespaced_pod(NAMESPACE, label_selector=f"job-name={LOAD}").items
+    assert not [j for j in batch.list_namespaced_job(NAMESPACE).items if j.metadata.name == load]
+    assert not [s for s in core.list_namespaced_service(NAMESPACE).items if s.metadata.name == load]
+    assert load not in cluster.configmaps()
+    assert not core.list_namespaced_pod(NAMESPACE, label_selector=f"job-name={load}").items
     assert cluster.differences(baseline) == ""
-    assert not {"sockshop-incident-8b-ledger", "sockshop-incident-lock"} & cluster.configmaps()
+    assert not {f"sockshop-incident-{incident.lower()}-ledger", "sockshop-incident-lock"} & cluster.configmaps()

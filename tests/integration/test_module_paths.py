@@ -122,12 +122,16 @@ CASES = [
     ),
     Case(
         "incident_fault",
-        lambda c, ns, t: {**kube(c, ns), "fault": {"type": "scale_to_zero", "workload": GATEWAY}, "wait_s": 30},
+        lambda c, ns, t: {
+            **kube(c, ns),
+            "faults": [{"step": 0, "type": "scale_to_zero", "object": GATEWAY}],
+            "wait_s": 30,
+        },
         setup=lambda c, ns, t: deployment(c, ns, "gw", 1),
     ),
     Case(
         "incident_fault",
-        lambda c, ns, t: {**kube(c, ns), "state": "absent", "objects": [dict(GATEWAY, fields={"spec.replicas": 2})]},
+        lambda c, ns, t: {**kube(c, ns), "state": "absent", "objects": [dict(GATEWAY, fields={"/spec/replicas": 2})]},
         setup=lambda c, ns, t: deployment(c, ns, "gw", 0),
     ),
     Case(
