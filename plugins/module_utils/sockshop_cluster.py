@@ -75,11 +75,6 @@ class LiveState:
             content_type="application/merge-patch+json",
         )
 
-    def merge_patch(self, api_version: str, kind: str, name: str, patch: dict[str, Any]) -> None:
-        self._client.resource(kind, api_version).patch(
-            body=patch, name=name, namespace=self.namespace, content_type="application/merge-patch+json"
-        )
-
     def json_patch(self, api_version: str, kind: str, name: str, ops: list[dict[str, Any]]) -> None:
         """RFC 6902 JSON patch, as `kubectl patch --type=json` sends it."""
         self._client.resource(kind, api_version).patch(

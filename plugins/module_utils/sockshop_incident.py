@@ -99,6 +99,11 @@ SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
+def object_ref(obj: dict[str, Any]) -> str:
+    """Kind/name, as the ledger, the faults and their messages name an object."""
+    return f"{obj['kind']}/{obj['name']}"
+
+
 def body_ref(body: dict[str, Any]) -> dict[str, Any]:
     """api_version, kind and name of a manifest: how the ledger and the faults name an object."""
     return {"api_version": body["apiVersion"], "kind": body["kind"], "name": body["metadata"]["name"]}

@@ -121,6 +121,7 @@ from ansible.module_utils.sockshop_incident import (
     essential,
     get_path,
     not_rolled_out,
+    object_ref,
 )
 from ansible.module_utils.sockshop_module import NAMESPACE_SPEC, Connect, cluster_spec, iso, main_of, utc_now
 from ansible.module_utils.sockshop_pointer import ABSENT, PointerError, get, patch_ops, resolve
@@ -139,15 +140,11 @@ POLL_S = 0.1
 REPLICAS = "/spec/replicas"
 
 
-def ref(obj: dict[str, Any]) -> str:
-    return f"{obj['kind']}/{obj['name']}"
-
-
 def current(live: Any, obj: dict[str, Any]) -> dict[str, Any]:
     found = live.get(obj.get("api_version", "apps/v1"), obj["kind"], obj["name"])
     if found is None:
         raise IncidentError(
-            f"{ref(obj)} does not exist in namespace {live.namespace}. Provision the environment first "
+            f"{object_ref(obj)} does not exist in namespace {live.namespace}. Provision the environment first "
             "(ansible-playbook playbooks/provision.yml)."
         )
     return found
@@ -172,10 +169,10 @@ def set_fields(live: Any, obj: dict[str, Any], wanted: dict[str, Any], check_mod
                 ops += patch_ops(live_obj, path, value)
         except PointerError as exc:
             raise IncidentError(
-                f"{ref(obj)}: {exc}. Correct the pointer in the incident file; nothing more was written.",
+                f"{object_ref(obj)}: {exc}. Correct the pointer in the incident file; nothing more was written.",
                 changes=changes,
             ) from exc
-        changes.append({"object": ref(obj), "field": path, "before": before, "after": value})
+        changes.append({"object": object_ref(obj), "field": path, "before": before, "after": value})
     if ops and not check_mode:
         live.json_patch(api_version, obj["kind"], obj["name"], ops)
     return changes
@@ -194,7 +191,9 @@ def put(live: Any, body: dict[str, Any], check_mode: bool) -> list[dict[str, Any
             live.replace(
                 dict(body, metadata=dict(body["metadata"], resourceVersion=found["metadata"]["resourceVersion"]))
             )
-    return [{"object": ref(obj), "field": "", "before": ABSENT if found is None else "(other)", "after": "(created)"}]
+    return [
+        {"object": object_ref(obj), "field": "", "before": ABSENT if found is None else "(other)", "after": "(created)"}
+    ]
 
 
 def remove(live: Any, obj: dict[str, Any], check_mode: bool) -> list[dict[str, Any]]:
@@ -204,7 +203,7 @@ def remove(live: Any, obj: dict[str, Any], check_mode: bool) -> list[dict[str, A
         return []
     if not check_mode:
         live.delete(obj["api_version"], obj["kind"], obj["name"])
-    return [{"object": ref(obj), "field": "", "before": "(present)", "after": ABSENT}]
+    return [{"object": object_ref(obj), "field": "", "before": "(present)", "after": ABSENT}]
 
 
 def apply_step(live: Any, step: dict[str, Any], check_mode: bool) -> list[dict[str, Any]]:
@@ -223,7 +222,7 @@ def pending(live: Any, step: dict[str, Any]) -> list[str]:
     """What of the step is not in effect yet."""
     if step["type"] == "scale_to_zero":
         left = int(get_path(current(live, step["object"]), "status.replicas") or 0)
-        return [f"{ref(step['object'])} still counts {left} pod(s)"] if left else []
+        return [f"{object_ref(step['object'])} still counts {left} pod(s)"] if left else []
     if step["type"] == "patch":
         return not_rolled_out(live, [step["object"]])
     waiting = not_rolled_out(live, [body_ref(b) for b in step["objects"] if b["kind"] == "Deployment"])

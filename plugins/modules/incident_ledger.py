@@ -181,6 +181,7 @@ from ansible.module_utils.sockshop_incident import (
     lock_of,
     managed_labels,
     not_rolled_out,
+    object_ref,
     release,
     restart_counts,
     who,
@@ -214,10 +215,6 @@ ARGUMENT_SPEC = incident_spec(
 REQUIRED_IF = [("state", "present", ("objects", "run_id"))]
 
 POLL_S = 0.05  # between two looks at the restored rollout: the recovery's measured time ends at the first that holds
-
-
-def object_ref(obj: dict[str, Any]) -> str:
-    return f"{obj['kind']}/{obj['name']}"
 
 
 def snapshot(live: Any, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -479,6 +479,11 @@ class Observer:
         cm = store.get(ledger_name(params["incident_id"]))
         self.ledger = json.loads(cm["data"][LEDGER_KEY]) if cm and LEDGER_KEY in (cm.get("data") or {}) else None
 
+    def workload(self, name: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """A Deployment and its live pods (none when it does not exist)."""
+        deployment = self.live.get("apps/v1", "Deployment", name)
+        return deployment, self.live.pods_of(deployment) if deployment else []
+
     def read_order(self, check: dict[str, Any], order_id: str) -> dict[str, Any] | str:
         """The order as GET /orders/<id> shows it, or why it could not be read."""
         if self.call is None:
@@ -551,14 +556,12 @@ class Observer:
                 live = {str(o["id"]): self.read_order(check, str(o["id"])) for o in self.orders if o.get("id")}
             return judge_orders(check, self.orders, live)
         if kind == "k8s_state":
-            deployment = self.live.get("apps/v1", "Deployment", check["deployment"])
-            pods = self.live.pods_of(deployment) if deployment else []
+            deployment, pods = self.workload(check["deployment"])
             return judge_k8s_state(check, deployment, pods, self.ledger)
         if kind == "k8s_event":
             return judge_k8s_event(check, self.live.events_about(check["kind"], check["name"]), self.since)
         if kind == "pod_log":
-            deployment = self.live.get("apps/v1", "Deployment", check["deployment"])
-            pods = self.live.pods_of(deployment) if deployment else []
+            deployment, pods = self.workload(check["deployment"])
             logs = {
                 p["metadata"]["name"]: self.live.pod_log(p["metadata"]["name"], check.get("container")) for p in pods
             }
@@ -572,8 +575,7 @@ class Observer:
         if kind == "load":
             return self.observe_load(check)
         if kind in ("usage", "termination"):
-            deployment = self.live.get("apps/v1", "Deployment", check["deployment"])
-            pods = self.live.pods_of(deployment) if deployment else []
+            deployment, pods = self.workload(check["deployment"])
             if kind == "usage":
                 return judge_usage(check, pods, pod_metrics_for(self.live.pod_metrics(), pods))
             recorded = ((self.ledger or {}).get("restart_counts") or {}).get(check["deployment"])

@@ -8,6 +8,7 @@ lands in the repository.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import subprocess
@@ -153,6 +154,19 @@ def changed(result: subprocess.CompletedProcess[str]) -> int:
     match = re.search(r"changed=(\d+)", result.stdout)
     assert match, result.stdout[-2000:]
     return int(match.group(1))
+
+
+def all_passes(cluster: Cluster, incident: str) -> dict[str, Any]:
+    """Run incident `incident`'s phase=all; it must succeed, say its report passed, and that report (the only one of
+    the incident) must have verdict passed and an empty ledger diff. Returns the report."""
+    result = cluster.run(f"incident-{incident}.yml", "-e", "phase=all")
+    ok(result)
+    assert re.search(rf"Wrote \S+/incident-{incident}-\d{{8}}T\d{{6}}Z:\s+passed", result.stdout), result.stdout[-3000:]
+    (path,) = cluster.reports.glob(f"incident-{incident}-*/report.json")
+    report: dict[str, Any] = json.loads(path.read_text())
+    assert report["verdict"] == "passed", report["failed_signals"]
+    assert report["diff_empty"] is True
+    return report
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> None:
