@@ -38,7 +38,7 @@ options:
   users_factor:
     description:
       - Scale of a C(load) fault's users and spawn rate for the target (C(sockshop_load_users_factor) of the
-        inventory; 1.0 is the lab's figure, the local target's measured capacity gives 0.4).
+        inventory; 1.0 is the lab's figure, the local target's measured capacity gives 1.3).
     type: float
     default: 1.0
   files_dir:
