@@ -421,35 +421,51 @@ def poll(
     wall: Callable[[], str] = lambda: iso(utc_now()),
 ) -> list[dict[str, Any]]:
     """Look at every signal until it holds or its budget runs out. observe() returns None for 'not checked'.
-    A signal that holds records when (`answered_at`, UTC): a recovery is confirmed at the last of them."""
+    A signal that holds records when (`answered_at`, UTC): a recovery is confirmed at the last of them.
+
+    A `hold` signal is an invariant: looked at on every round until every other signal is decided and for at
+    least its within_s; it passes if it held at every look and fails at the first look where it did not."""
     start = clock()
     results: dict[str, dict[str, Any]] = {}
     pending = list(signals)
+    looks: dict[str, int] = {}
     while pending:
-        still = []
-        for signal in pending:
+        still: list[dict[str, Any]] = []
+        # events first, so a hold signal is concluded in the round that decides the last event
+        for signal in sorted(pending, key=lambda s: bool(s.get("hold"))):
+            events_pending = any(not s.get("hold") for s in still)
             verdict = observe(signal)
             elapsed = clock() - start
-            base = {
-                "name": signal["name"],
-                "kind": signal["kind"],
-                "within_s": signal["within_s"],
-                "time_to_signal_s": None,
-            }
+            name = signal["name"]
+            looks[name] = looks.get(name, 0) + 1
+            base = {"name": name, "kind": signal["kind"], "within_s": signal["within_s"], "time_to_signal_s": None}
             if verdict is None or verdict[0] is None:
-                results[signal["name"]] = dict(
+                results[name] = dict(
                     base,
                     status="not_checked",
                     evidence=verdict[1] if verdict else "backend not configured for this inventory",
                 )
+            elif signal.get("hold"):
+                if not verdict[0]:
+                    results[name] = dict(
+                        base, status="failed", evidence=f"stopped holding after {elapsed:.0f} s: {verdict[1]}"
+                    )
+                elif events_pending or elapsed < signal["within_s"]:
+                    still.append(signal)
+                else:
+                    results[name] = dict(
+                        base,
+                        status="passed",
+                        time_to_signal_s=round(elapsed, 3),
+                        evidence=f"held for {elapsed:.0f} s ({looks[name]} looks): {verdict[1]}",
+                        answered_at=wall(),
+                    )
             elif verdict[0]:
-                results[signal["name"]] = dict(
+                results[name] = dict(
                     base, status="passed", time_to_signal_s=round(elapsed, 3), evidence=verdict[1], answered_at=wall()
                 )
             elif elapsed >= signal["within_s"]:
-                results[signal["name"]] = dict(
-                    base, status="failed", evidence=f"not within {signal['within_s']} s: {verdict[1]}"
-                )
+                results[name] = dict(base, status="failed", evidence=f"not within {signal['within_s']} s: {verdict[1]}")
             else:
                 still.append(signal)
         pending = still

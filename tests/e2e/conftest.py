@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from ansible.module_utils import sockshop_snapshot
@@ -38,6 +38,9 @@ FAULTED = {
     "8B": ["Deployment/catalogue-db"],
     "8C": ["Deployment/catalogue-db"],
     "6B": [],
+    "4": [],
+    "4B": [],
+    "4C": [],
 }
 
 
@@ -167,6 +170,23 @@ def all_passes(cluster: Cluster, incident: str) -> dict[str, Any]:
     assert report["verdict"] == "passed", report["failed_signals"]
     assert report["diff_empty"] is True
     return report
+
+
+def assert_load_gone(cluster: Cluster, job: str) -> None:
+    """A load fault's Job, its pods, its ConfigMap and its statistics Service are all gone."""
+    core, batch = cluster.core(), cast(Any, client.BatchV1Api(cluster.api()))
+    assert not [j for j in batch.list_namespaced_job(NAMESPACE).items if j.metadata.name == job]
+    assert not [s for s in core.list_namespaced_service(NAMESPACE).items if s.metadata.name == job]
+    assert not core.list_namespaced_pod(NAMESPACE, label_selector=f"job-name={job}").items
+
+
+def restart_counts(cluster: Cluster) -> dict[str, int]:
+    """Container restarts of every pod of the namespace, by pod/container."""
+    return {
+        f"{pod.metadata.name}/{status.name}": status.restart_count
+        for pod in cluster.core().list_namespaced_pod(NAMESPACE).items
+        for status in pod.status.container_statuses or []
+    }
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> None:

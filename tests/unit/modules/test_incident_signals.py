@@ -140,6 +140,48 @@ def test_poll_measures_time_to_signal_and_respects_budgets() -> None:
     assert clock.now == 102.0
 
 
+@pytest.mark.parametrize(
+    ("event_at", "breaks_at", "within_s", "expected"),
+    [
+        # holds throughout: concluded when the event signal is decided (3.0 s), not at the first look
+        (3.0, None, 1, ("passed", 3.0, "held for 3 s (7 looks): restarts 0")),
+        # its own budget is longer than the events': it keeps looking until within_s
+        (1.0, None, 4, ("passed", 4.0, "held for 4 s (9 looks): restarts 0")),
+        # breaks while the event is still pending: fails at that look, with that look's evidence
+        (3.0, 2.0, 1, ("failed", None, "stopped holding after 2 s: restarts 2")),
+        # would break after everything is decided: never looked at again, so it passed
+        (1.0, 2.5, 1, ("passed", 1.0, "held for 1 s (3 looks): restarts 0")),
+    ],
+)
+def test_poll_judges_a_hold_signal_on_every_round_until_the_others_are_decided(
+    event_at, breaks_at, within_s, expected
+) -> None:
+    clock = Clock()
+    signals = [
+        {"name": "latency", "kind": "load", "within_s": 10},
+        {"name": "no restart", "kind": "termination", "within_s": within_s, "hold": True},
+    ]
+
+    def observe(signal):
+        elapsed = clock.now - 100.0
+        if signal["name"] == "latency":
+            return elapsed >= event_at, "p95"
+        broken = breaks_at is not None and elapsed >= breaks_at
+        return (False, "restarts 2") if broken else (True, "restarts 0")
+
+    results = {r["name"]: r for r in sig.poll(signals, observe, clock, clock.sleep, 0.5)}
+    held = results["no restart"]
+    assert (held["status"], held["time_to_signal_s"], held["evidence"]) == expected
+    assert results["latency"]["status"] == "passed"
+
+
+def test_poll_reports_a_hold_signal_without_backend_as_not_checked_at_once() -> None:
+    clock = Clock()
+    signals = [{"name": "quiet", "kind": "promql", "within_s": 30, "hold": True}]
+    results = sig.poll(signals, lambda s: None, clock, clock.sleep, 0.5)
+    assert results[0]["status"] == "not_checked" and clock.now == 100.0
+
+
 class LoggingLive(FakeLive):
     """Payment with one pod whose log is `text`."""
 
