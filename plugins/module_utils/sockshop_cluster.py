@@ -66,6 +66,10 @@ class LiveState:
         except NotFoundError:
             return None
 
+    def list_kind(self, api_version: str, kind: str) -> list[dict[str, Any]]:
+        """Every object of a kind in the namespace."""
+        return list(self._client.resource(kind, api_version).get(namespace=self.namespace).to_dict().get("items", []))
+
     def scale(self, api_version: str, kind: str, name: str, replicas: int) -> None:
         """PATCH the scale subresource, as k8s_scale and `kubectl scale` do."""
         self._client.resource(kind, api_version).scale.patch(

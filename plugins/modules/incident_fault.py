@@ -15,10 +15,12 @@ description:
     primitives the incident's fault types reduce to. C(scale_to_zero) scales a workload to 0 through its
     C(scale) subresource, as C(kubernetes.core.k8s_scale) does. C(patch) sets (or removes) fields addressed by
     JSON pointer with an RFC 6902 JSON patch (C(set_resources) is a patch of a container's resources). C(put)
-    creates objects, or replaces them when they exist and differ (a C(load) fault's ConfigMap, Service and Job).
+    creates objects, or replaces them when they exist and differ (a C(load) fault's ConfigMap, Service and Job,
+    an C(hpa) fault's HorizontalPodAutoscaler; a second HPA for a workload that already has one is refused before
+    anything of it is written, as the two would fight).
   - With I(wait_s) it then waits until every step is in effect - no pod counted for a workload scaled to 0, a
-    patched Deployment rolled out, a created Job's pod started. Steps already in effect write nothing
-    (changed=false).
+    patched Deployment rolled out, a created Job's pod started, a created HPA looked at by the HPA controller.
+    Steps already in effect write nothing (changed=false).
   - C(state=absent) writes back every entry the ledger recorded (C(incident_ledger)), in the reverse order of
     the steps - a field to its recorded value (C(spec.replicas) through the C(scale) subresource, anything else
     by JSON patch, a field that was absent removed), an object that did not exist deleted (foreground, so a
@@ -113,6 +115,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ansible.module_utils import sockshop_hpa as hpa
 from ansible.module_utils.sockshop_cluster import LiveState
 from ansible.module_utils.sockshop_incident import (
     IncidentError,
@@ -206,6 +209,20 @@ def remove(live: Any, obj: dict[str, Any], check_mode: bool) -> list[dict[str, A
     return [{"object": object_ref(obj), "field": "", "before": "(present)", "after": ABSENT}]
 
 
+def refuse_second_hpa(live: Any, body: dict[str, Any]) -> None:
+    """An HPA fault must not add a second HPA to a workload: the two would fight (AmbiguousSelector)."""
+    if body["kind"] != "HorizontalPodAutoscaler":
+        return
+    others = hpa.conflicts(body, live.list_kind(body["apiVersion"], body["kind"]))
+    if others:
+        kind, name = hpa.target_of(body)
+        raise IncidentError(
+            f"HorizontalPodAutoscaler {', '.join(others)} already scales {kind}/{name}; a second one would fight it "
+            f"(AmbiguousSelector). Remove it or run the incident on a namespace without it; nothing of "
+            f"HorizontalPodAutoscaler/{body['metadata']['name']} was written."
+        )
+
+
 def apply_step(live: Any, step: dict[str, Any], check_mode: bool) -> list[dict[str, Any]]:
     kind = step["type"]
     if kind == "scale_to_zero":
@@ -214,6 +231,8 @@ def apply_step(live: Any, step: dict[str, Any], check_mode: bool) -> list[dict[s
         wanted = {entry["path"]: ABSENT if entry.get("absent") else entry["value"] for entry in step["set"]}
         return set_fields(live, step["object"], wanted, check_mode)
     if kind == "put":
+        for body in step["objects"]:
+            refuse_second_hpa(live, body)
         return [change for body in step["objects"] for change in put(live, body, check_mode)]
     raise IncidentError(f"unknown fault step type {kind!r} (known: scale_to_zero, patch, put)")
 
@@ -226,6 +245,12 @@ def pending(live: Any, step: dict[str, Any]) -> list[str]:
     if step["type"] == "patch":
         return not_rolled_out(live, [step["object"]])
     waiting = not_rolled_out(live, [body_ref(b) for b in step["objects"] if b["kind"] == "Deployment"])
+    waiting += [
+        f"HorizontalPodAutoscaler/{b['metadata']['name']} not yet looked at by the HPA controller"
+        for b in step["objects"]
+        if b["kind"] == "HorizontalPodAutoscaler"
+        and hpa.unobserved(live.get(b["apiVersion"], b["kind"], b["metadata"]["name"]))
+    ]
     for body in step["objects"]:
         if body["kind"] != "Job":
             continue

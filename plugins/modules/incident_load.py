@@ -154,6 +154,7 @@ import re
 from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils import sockshop_hpa as hpa
 from ansible.module_utils import sockshop_latency as latency
 from ansible.module_utils.sockshop_incident import body_ref
 from ansible.module_utils.sockshop_locust import manifests
@@ -173,7 +174,7 @@ try:
 except ImportError:
     HAS_JSONSCHEMA = False
 
-FAULT_TYPES = ("scale_to_zero", "patch", "set_resources", "load", "service_latency", "gate")
+FAULT_TYPES = ("scale_to_zero", "patch", "set_resources", "load", "service_latency", "hpa", "gate")
 LATENCY_PROXY = "latency_proxy.py"
 FILE_PATTERN = re.compile(r"^incident-([0-9]+[A-Z]?)\.yml$")
 
@@ -256,7 +257,7 @@ def validate(doc: Any, schema: dict[str, Any]) -> list[str]:
             problems.append(
                 f"faults[{index}] ({fault['signal']['name']}): a gate reads the cluster, not a "
                 f"{fault['signal']['kind']} signal (use k8s_state, k8s_event, pod_log, queue, load, usage, "
-                "termination or http)"
+                "termination, http or hpa)"
             )
     if all(fault["type"] == "gate" for fault in doc["faults"]):
         problems.append("faults: there is no fault, only gates")
@@ -306,6 +307,11 @@ def fault_steps(
     if kind == "load":
         bodies = manifests(fault, namespace=namespace, incident_id=incident_id, users_factor=options["users_factor"])
         return [({"type": "put", "objects": bodies}, [dict(body_ref(b), whole=True) for b in bodies])]
+    if kind == "hpa":
+        # The HPA may rescale its target: the restore deletes the HPA first, then puts the replicas back.
+        body = hpa.manifest(fault, namespace=namespace, incident_id=incident_id)
+        target = dict(workload_ref(fault["workload"]), fields=["/spec/replicas"])
+        return [({"type": "put", "objects": [body]}, [dict(body_ref(body), whole=True), target])]
     # service_latency: the proxy first, then the Service's selector moves to it
     bodies = latency.manifests(fault, namespace=namespace, incident_id=incident_id, source=proxy_source(options))
     service = {"api_version": "v1", "kind": "Service", "name": fault["service"]}

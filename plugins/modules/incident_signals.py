@@ -25,6 +25,13 @@ description:
     placed and none were, they fail.
   - Kind C(queue) reads a RabbitMQ queue's depth and consumers (C(rabbitmq_queue_messages),
     C(rabbitmq_queue_consumers)) from the broker's exporter sidecar on C(/metrics), through the API service proxy.
+  - Kinds C(load) (a load fault's Locust statistics), C(usage) (the metrics API against a container's limit or
+    request), C(termination) (last termination reason, waiting reason, restarts added since the ledger), C(http)
+    (one request through the API service proxy) and C(hpa) (a HorizontalPodAutoscaler's current utilization,
+    target, replicas and conditions). A C(k8s_event) check with C(count) counts the matching events instead
+    (C(count) eq 0 - no such event).
+  - A signal with C(hold=true) is an invariant, looked at on every round until every other signal is decided
+    (and for at least its C(within_s)); it passes only if it held at every look.
   - Probe signals are not handled here; the engine sends them with payment_probe.
 version_added: "0.1.0"
 author: sockshop-incidents contributors
@@ -147,6 +154,8 @@ from urllib.parse import urlencode
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.sockshop_cluster import ConfigMaps, LiveState
+from ansible.module_utils.sockshop_hpa import API_VERSION as HPA_API_VERSION
+from ansible.module_utils.sockshop_hpa import judge_hpa
 from ansible.module_utils.sockshop_incident import (
     LEDGER_KEY,
     OPS,
@@ -242,8 +251,9 @@ def event_time(event: dict[str, Any]) -> str:
 
 
 def judge_k8s_event(check: dict[str, Any], events: list[dict[str, Any]], since: Any) -> Verdict:
+    """A fresh event of the reason whose message matches; with `count`, how many there are (count eq 0: none)."""
     pattern = re.compile(check["message_regex"])
-    seen = []
+    seen, matched = [], []
     for event in sorted(events, key=event_time):
         when = event_time(event)
         fresh = bool(when) and (parse_iso(when) - since).total_seconds() >= -SLACK_S
@@ -252,12 +262,18 @@ def judge_k8s_event(check: dict[str, Any], events: list[dict[str, Any]], since: 
             f"at {when or 'unknown time'}"
         )
         if fresh and event.get("reason") == check["reason"] and pattern.search(event.get("message") or ""):
-            return True, text
+            if "count" not in check:
+                return True, text
+            matched.append(text)
         seen.append(text)
+    about = f"{check['reason']} event matching /{check['message_regex']}/ about {check['kind']}/{check['name']}"
+    if "count" in check:
+        op, want = check["count"]["op"], float(check["count"]["value"])
+        shown = f"; e.g. {matched[-1]}" if matched else ""
+        return OPS[op](len(matched), want), (f"{len(matched)} {about} since the activation (want {op} {want:g}){shown}")
     return (
         False,
-        f"no {check['reason']} event matching /{check['message_regex']}/ about {check['kind']}/{check['name']} "
-        "since the activation" + (f"; seen: {'; '.join(seen[-3:])}" if seen else ""),
+        f"no {about} since the activation" + (f"; seen: {'; '.join(seen[-3:])}" if seen else ""),
     )
 
 
@@ -600,6 +616,8 @@ class Observer:
             return judge_termination(check, pods, recorded or {})
         if kind == "http":
             return judge_http(check, self.request(check))
+        if kind == "hpa":
+            return judge_hpa(check, self.live.get(HPA_API_VERSION, "HorizontalPodAutoscaler", check["name"]))
         if kind == "promql":
             if not self.params["prometheus_url"]:
                 return None

@@ -41,6 +41,7 @@ FAULTED = {
     "4": [],
     "4B": [],
     "4C": [],
+    "7": ["Deployment/front-end"],
 }
 
 

@@ -101,6 +101,9 @@ class FakeLive:
     def pods_of(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
         return copy.deepcopy(self.pods.get(deployment["metadata"]["name"], []))
 
+    def list_kind(self, api_version: str, kind: str) -> list[dict[str, Any]]:
+        return [copy.deepcopy(body) for body in self._store(api_version, kind).values()]
+
     # The writes incident_fault makes; `writes` counts them, a scale leaves the pods to the controller (terminate()).
     writes = 0
 

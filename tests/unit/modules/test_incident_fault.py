@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from ansible.module_utils import sockshop_hpa, sockshop_incident
 from ansible.module_utils.sockshop_incident import IncidentError
 from ansible.module_utils.sockshop_pointer import ABSENT
 
@@ -306,3 +307,97 @@ def test_a_step_not_in_effect_in_time_stops_before_the_next(db: FakeLive) -> Non
     with pytest.raises(IncidentError, match=r"not in effect 1 s after it was written: Deployment/catalogue-db 1/1"):
         incident_fault.apply(db, steps, 1, False, clock=clock, sleep=clock.sleep)
     assert db.get("batch/v1", "Job", "locust-x") is None
+
+
+# ---------------------------------------------------------------- hpa
+
+
+def hpa_body(name: str, target: str = "front-end", metric: str = "memory") -> dict[str, Any]:
+    fault = {
+        "name": name,
+        "workload": {"kind": "Deployment", "name": target},
+        "max_replicas": 10,
+        "metrics": [{"resource": metric, "utilization": 80}],
+    }
+    return sockshop_hpa.manifest(fault, namespace="sock-shop", incident_id="7")
+
+
+@pytest.fixture
+def shop() -> FakeLive:
+    cluster = FakeLive()
+    cluster.add("front-end", 1, [pod("front-end-1")])
+    return cluster
+
+
+def test_an_hpa_waits_until_the_controller_has_looked_at_it(shop: FakeLive) -> None:
+    body = hpa_body("front-end-hpa-broken")
+
+    def looked() -> None:
+        stored = shop.others[("autoscaling/v2", "HorizontalPodAutoscaler", "front-end-hpa-broken")]
+        stored["status"] = {"conditions": [{"type": "ScalingActive", "status": "True"}]}
+
+    clock = Clock({2: looked})
+    result = incident_fault.apply(
+        shop, [{"step": 0, "type": "put", "objects": [body]}], 60, False, clock=clock, sleep=clock.sleep
+    )
+    assert [c["object"] for c in result["changes"]] == ["HorizontalPodAutoscaler/front-end-hpa-broken"]
+    assert clock.sleeps == 2
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_second_hpa_on_a_workload_is_refused_before_anything_is_written(shop: FakeLive, check_mode: bool) -> None:
+    shop.create(hpa_body("front-end-cpu", metric="cpu"))
+    shop.create(hpa_body("carts-hpa", target="carts"))  # another workload's HPA is no conflict
+    writes = shop.writes
+    step = {"step": 0, "type": "put", "objects": [hpa_body("front-end-hpa-broken")]}
+    with pytest.raises(IncidentError) as err:
+        incident_fault.apply(shop, [step], 60, check_mode)
+    assert str(err.value) == (
+        "HorizontalPodAutoscaler front-end-cpu already scales Deployment/front-end; a second one would fight it "
+        "(AmbiguousSelector). Remove it or run the incident on a namespace without it; nothing of "
+        "HorizontalPodAutoscaler/front-end-hpa-broken was written."
+    )
+    assert (
+        shop.writes == writes and shop.get("autoscaling/v2", "HorizontalPodAutoscaler", "front-end-hpa-broken") is None
+    )
+
+
+def test_an_hpa_of_the_same_name_is_replaced_and_restored_as_it_was(shop: FakeLive) -> None:
+    shop.create(hpa_body("front-end-hpa-broken", metric="cpu"))
+    prior = shop.get("autoscaling/v2", "HorizontalPodAutoscaler", "front-end-hpa-broken")
+    step = {"step": 0, "type": "put", "objects": [hpa_body("front-end-hpa-broken")]}
+    incident_fault.apply(shop, [step], 0, False)
+    now = shop.get("autoscaling/v2", "HorizontalPodAutoscaler", "front-end-hpa-broken")
+    assert now is not None and now["spec"]["metrics"][0]["resource"]["name"] == "memory"
+    ledger = [{"api_version": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "name": "front-end-hpa-broken",
+               "step": 0, "whole": sockshop_incident.essential(prior)}]  # fmt: skip
+    incident_fault.restore(shop, ledger, False)
+    back = shop.get("autoscaling/v2", "HorizontalPodAutoscaler", "front-end-hpa-broken")
+    assert back is not None and back["spec"] == prior["spec"]  # type: ignore[index]
+
+
+def test_the_restore_deletes_the_hpa_before_it_puts_the_replicas_back(shop: FakeLive) -> None:
+    """The HPA rescaled front-end to 4: deleting it first means nothing scales the replicas again after the restore."""
+    shop.create(hpa_body("front-end-hpa-broken"))
+    shop.deployments["front-end"]["spec"]["replicas"] = 4
+    order: list[str] = []
+    delete, scale = shop.delete, shop.scale
+
+    def deleting(*args: Any) -> None:
+        order.append("delete")
+        delete(*args)
+
+    def scaling(*args: Any) -> None:
+        order.append("scale")
+        scale(*args)
+
+    shop.delete, shop.scale = deleting, scaling  # type: ignore[method-assign,assignment]
+    ledger = [
+        {"api_version": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "name": "front-end-hpa-broken",
+         "step": 0, "whole": None},
+        {"api_version": "apps/v1", "kind": "Deployment", "name": "front-end", "step": 0,
+         "fields": {"/spec/replicas": 1}},
+    ]  # fmt: skip
+    incident_fault.restore(shop, ledger, False)
+    assert order == ["delete", "scale"] and shop.deployments["front-end"]["spec"]["replicas"] == 1
+    assert shop.list_kind("autoscaling/v2", "HorizontalPodAutoscaler") == []

@@ -28,7 +28,7 @@ def rewrite(catalog: Path, incident_id: str, change) -> None:
     path.write_text(yaml.safe_dump(doc))
 
 
-IDS = ["3", "4", "4B", "4C", "5", "6", "6B", "8B", "8C"]
+IDS = ["3", "4", "4B", "4C", "5", "6", "6B", "7", "8B", "8C"]
 
 
 @pytest.mark.parametrize("incident_id", IDS)
@@ -84,7 +84,7 @@ def test_namespace_override() -> None:
         (
             lambda d: d["faults"][0].update(type="set_env"),
             "unknown fault type 'set_env' at faults[0].type "
-            "(implemented: scale_to_zero, patch, set_resources, load, service_latency, gate)",
+            "(implemented: scale_to_zero, patch, set_resources, load, service_latency, hpa, gate)",
         ),
         (lambda d: d["signals"][0].update(kind="smoke"), "signals[0].kind: 'smoke' is not one of"),
         (
@@ -107,7 +107,7 @@ def test_bad_incident_is_refused_with_its_path(catalog: Path, change, expected: 
 
 
 def test_unknown_id_lists_the_known_ones(catalog: Path) -> None:
-    known = "3, 4, 4B, 4C, 5, 6, 6B, 8B, 8C"
+    known = "3, 4, 4B, 4C, 5, 6, 6B, 7, 8B, 8C"
     with pytest.raises(incident_load.CatalogError, match=rf"unknown incident id '42'; known ids: {known}"):
         incident_load.load_incident(str(catalog), "42")
 
@@ -147,6 +147,19 @@ def test_plan_cuts_the_faults_at_each_gate() -> None:
     assert incident_load.load_incident(str(CATALOG), "6")["plan"]["segments"] == [
         {"faults": incident_load.load_incident(str(CATALOG), "6")["plan"]["faults"], "gate": None}
     ]
+
+
+def test_plan_of_an_hpa_fault_ledgers_the_hpa_then_its_targets_replicas() -> None:
+    """The restore walks a step's entries in this order: the HPA goes before the replicas it changed are put back."""
+    plan = incident_load.load_incident(str(CATALOG), "7", users_factor=1.0)["plan"]
+    (put, load) = plan["faults"]
+    assert [b["kind"] for b in put["objects"]] == ["HorizontalPodAutoscaler"] and load["step"] == 1
+    assert put["objects"][0]["spec"]["metrics"][0]["resource"]["name"] == "memory"
+    assert [e for e in plan["ledger_objects"] if e["step"] == 0] == [
+        {"api_version": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "name": "front-end-hpa-broken",
+         "whole": True, "step": 0},
+        {"api_version": "apps/v1", "kind": "Deployment", "name": "front-end", "fields": ["/spec/replicas"], "step": 0},
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -57,6 +57,26 @@ def test_k8s_event_only_counts_fresh_matching_events() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("events", "count", "holds", "evidence"),
+    [
+        ([], {"op": "eq", "value": 0}, True, "0 SuccessfulRescale event matching /./ about HorizontalPodAutoscaler/fe "
+         "since the activation (want eq 0)"),
+        # an old rescale (before the activation) does not count
+        (["2026-11-23T08:20:00Z"], {"op": "eq", "value": 0}, True, "0 SuccessfulRescale"),
+        (["2026-11-23T08:25:00Z"], {"op": "eq", "value": 0}, False, "1 SuccessfulRescale event matching /./ about "
+         "HorizontalPodAutoscaler/fe since the activation (want eq 0); e.g. Normal SuccessfulRescale 'New size: 4;"),
+        (["2026-11-23T08:25:00Z", "2026-11-23T08:25:30Z"], {"op": "ge", "value": 2}, True, "2 SuccessfulRescale"),
+    ],
+)  # fmt: skip
+def test_k8s_event_count(events: list[str], count: dict, holds: bool, evidence: str) -> None:
+    check = {"kind": "HorizontalPodAutoscaler", "name": "fe", "reason": "SuccessfulRescale", "message_regex": ".",
+             "count": count}  # fmt: skip
+    found = [event("New size: 4; reason: cpu", when, reason="SuccessfulRescale") for when in events]
+    verdict = sig.judge_k8s_event(check, found, SINCE)
+    assert verdict[0] is holds and verdict[1].startswith(evidence), verdict
+
+
 def test_pod_log_ignores_lines_before_the_window() -> None:
     log = (
         "2026-11-23T08:10:00.000000000Z Payment gateway error: old\n"
