@@ -2,8 +2,9 @@
 Locust Job of looping clients; `phase=all` as an operator runs it.
 
 What an operator would check by hand, independent of the engine's own signals: the database ran at its CPU limit
-(the metrics API), catalogue logged its breaker opening, and after recovery catalogue-db has exactly the requests
-and limits it had before, the load's Job, ConfigMap and Service are gone, and the namespace is as it was.
+(the metrics API), the catalogue page slowed for the load's clients, and after recovery catalogue-db has exactly
+the requests and limits it had before, the load's Job, ConfigMap and Service are gone, and the namespace is as it
+was.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tests.e2e.conftest import NAMESPACE, Cluster, all_passes, assert_load_gone
 
 pytestmark = pytest.mark.slow
 INCIDENT = "8B"  # the provisioned cluster fixture of tests/e2e/conftest.py
+SLOW_P95_S = {"8B": 1.0, "8C": 0.05}  # the incident files' thresholds: nothing fails, the pages slow
 
 
 def resources(cluster: Cluster) -> dict[str, Any]:
@@ -42,10 +44,9 @@ def check_slow_database(cluster: Cluster, baseline: dict[str, Any], incident: st
     throttled = signals["catalogue-db is held at its CPU limit"]
     share = re.search(r"cpu [0-9.]+ of limit 0\.05 \((\d+)%\)", throttled["evidence"])
     assert throttled["status"] == "passed" and share and int(share.group(1)) >= 90, throttled
-    breaker = signals["catalogue opens its circuit breaker"]
-    assert breaker["status"] == "passed" and "circuit breaker 'List' is open" in breaker["evidence"], breaker
-    failing = signals["the catalogue page fails for users"]
-    assert failing["status"] == "passed" and "500 Server Error" in failing["evidence"], failing
+    slow = signals["the catalogue page slows for users"]
+    p95 = re.search(r"current p95 ([0-9.]+) s", slow["evidence"])
+    assert slow["status"] == "passed" and p95 and float(p95.group(1)) >= SLOW_P95_S[incident], slow
     kept = signals["catalogue-db stays Running without a restart"]
     assert kept["status"] == "passed", kept
     assert re.match(r"held for \d+ s \(\d+ looks\): restarts \+0", kept["evidence"]), kept
