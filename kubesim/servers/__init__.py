@@ -131,6 +131,16 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
 
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+_SPAWNED: list[subprocess.Popen[bytes]] = []  # every child spawn() started that may still run
+
+
+def _child_setup() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """The child takes the stop signals again (spawn blocked them around the fork) and dies with its parent."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    _die_with_parent()
+
+
 def spawn(
     argv: Sequence[str],
     *,
@@ -140,16 +150,33 @@ def spawn(
     cwd: str | os.PathLike[str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """A server process in the caller's process group (never a new session), stdin closed; it receives SIGTERM
-    when its parent dies, so not even a SIGKILLed launcher leaves it behind."""
-    return subprocess.Popen(
-        list(argv),
-        stdin=subprocess.DEVNULL,
-        stdout=stdout,
-        stderr=stderr,
-        env=dict(env) if env is not None else None,
-        cwd=cwd,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, async-signal-safe enough
-    )
+    when its parent dies, so not even a SIGKILLed launcher leaves it behind.
+
+    SIGTERM and SIGINT are held back while the child is started and recorded, so a stop that arrives meanwhile
+    (the Supervisor raises Stopped) never loses a started child: `stop_spawned` finds it."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            preexec_fn=_child_setup,  # noqa: PLW1509 - only sigmask and prctl, async-signal-safe enough
+        )
+        _SPAWNED[:] = [p for p in _SPAWNED if p.poll() is None] + [proc]
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    return proc
+
+
+def stop_spawned(timeout: float = 20.0) -> None:
+    """Stop (by pid) and wait for every child spawn() started that still runs - also one whose Popen never
+    reached the caller because a stop signal interrupted it right after the start."""
+    for proc in list(_SPAWNED):
+        stop(proc, timeout)
+    _SPAWNED.clear()
 
 
 def stop(proc: subprocess.Popen[Any], timeout: float = 20.0) -> int:

@@ -44,6 +44,7 @@ from kubesim.servers import (
     run_launcher,
     spawn,
     split_args,
+    stop_spawned,
     wait_until,
 )
 
@@ -285,6 +286,7 @@ def prepare(data: Path, config: InitConfig, *, track: Track = owned, say: Say = 
             apply_init(socket_path(data), config, say)
     except BaseException:
         if fresh:
+            stop_spawned()  # a child started just as a stop arrived is not in any `track` block
             _empty(data)
         raise
     say(f"data directory initialised in {time.monotonic() - started:.2f}s")

@@ -19,7 +19,9 @@ from kubesim.servers import (
     free_port,
     parse_mounts,
     pod_ip,
+    spawn,
     split_args,
+    stop_spawned,
     wait_for_port,
 )
 
@@ -154,3 +156,35 @@ def test_a_child_dies_with_its_launcher(tmp_path: Path) -> None:
             child.kill()
         if parent.stdout is not None:
             parent.stdout.close()
+
+
+class Stop(BaseException):
+    pass
+
+
+def test_a_stop_signal_during_spawn_loses_no_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM arriving right after the fork (the Supervisor raises Stopped) must not lose the started child:
+    stop_spawned still finds it, stops it by pid and waits for it."""
+    real_popen = subprocess.Popen
+    started: list[subprocess.Popen[bytes]] = []
+
+    def popen_then_signal(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        proc = real_popen(*args, **kwargs)  # type: ignore[call-overload]
+        started.append(proc)
+        os.kill(os.getpid(), signal.SIGTERM)  # the stop arrives before spawn() has returned the child
+        return proc
+
+    def raise_stop(_signum: int, _frame: object) -> None:
+        raise Stop
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_signal)
+    previous = signal.signal(signal.SIGTERM, raise_stop)
+    try:
+        with pytest.raises(Stop):
+            spawn(["sleep", "60"])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    (child,) = started
+    assert child.poll() is None  # the caller never got it, yet it runs
+    stop_spawned(timeout=5)
+    assert child.returncode == -signal.SIGTERM
