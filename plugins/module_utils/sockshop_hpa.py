@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible.module_utils.sockshop_incident import OPS, Verdict, get_path, managed_labels
+from ansible.module_utils.sockshop_resource_signals import expect_rule
 
 API_VERSION = "autoscaling/v2"
 RESOURCES = ("cpu", "memory")
@@ -82,18 +83,6 @@ def unobserved(hpa: dict[str, Any] | None) -> bool:
     return not (get_path(hpa or {}, "status.conditions") or [])
 
 
-def _expect(rule: Any, where: str) -> tuple[str, float]:
-    if (
-        not isinstance(rule, dict)
-        or set(rule) != {"op", "value"}
-        or rule["op"] not in OPS
-        or isinstance(rule["value"], bool)
-        or not isinstance(rule["value"], int | float)
-    ):
-        raise ValueError(f"{where} must be {{op: {'|'.join(OPS)}, value: <number>}}, not {rule!r}")
-    return str(rule["op"]), float(rule["value"])
-
-
 def _metric(hpa: dict[str, Any], section: str, resource: str) -> dict[str, Any] | None:
     for item in get_path(hpa, section) or []:
         if item.get("type") == "Resource" and get_path(item, "resource.name") == resource:
@@ -115,7 +104,7 @@ def judge_hpa(check: dict[str, Any], hpa: dict[str, Any] | None) -> Verdict:
     if needs_metric and resource not in RESOURCES:
         raise ValueError(f"check.resource must be one of {', '.join(RESOURCES)} for a utilization, not {resource!r}")
     rules = {
-        field: _expect(check[field], f"check.{field}")
+        field: expect_rule(check[field], f"check.{field}")
         for field in ("current_utilization", "target_utilization", "current_replicas", "desired_replicas")
         if field in check
     }

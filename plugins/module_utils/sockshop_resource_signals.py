@@ -103,7 +103,7 @@ def _op(op: Any, where: str) -> str:
     return str(op)
 
 
-def _expect(rule: Any, where: str) -> tuple[str, float]:
+def expect_rule(rule: Any, where: str) -> tuple[str, float]:
     """A {op, value} rule as (op, value)."""
     if not isinstance(rule, dict) or set(rule) != {"op", "value"}:
         raise ValueError(f"{where} must be {{op, value}}, not {rule!r}")
@@ -286,7 +286,7 @@ def judge_termination(
         if value is not None and (not isinstance(value, str) or not value):
             raise ValueError(f"check.{field} must be a non-empty string, not {value!r}")
     increase = (
-        _expect(check["restarts_increased_by"], "check.restarts_increased_by")
+        expect_rule(check["restarts_increased_by"], "check.restarts_increased_by")
         if "restarts_increased_by" in check
         else None
     )
@@ -380,7 +380,7 @@ def judge_http(check: dict[str, Any], response: dict[str, Any]) -> Verdict:
         or not all(isinstance(s, int) and not isinstance(s, bool) for s in statuses)
     ):
         raise ValueError(f"check.status must be a non-empty list of integers, not {statuses!r}")
-    latency = _expect(check["latency_s"], "check.latency_s") if "latency_s" in check else None
+    latency = expect_rule(check["latency_s"], "check.latency_s") if "latency_s" in check else None
     contains = check.get("body_contains")
     if contains is not None and (not isinstance(contains, str) or not contains):
         raise ValueError(f"check.body_contains must be a non-empty string, not {contains!r}")

@@ -134,9 +134,12 @@ def test_judge_hpa(check: dict[str, Any], hpa_state: dict[str, Any] | None, hold
         ({"name": "fe", "current_utilization": {"op": "lt", "value": 50}}, "check.resource must be one of cpu, memory"),
         (
             {"name": "fe", "resource": "memory", "current_utilization": {"op": "below", "value": 5}},
-            "check.current_utilization must be",
+            r"check.current_utilization.op: unknown op 'below'",
         ),
-        ({"name": "fe", "current_replicas": {"op": "eq", "value": True}}, "check.current_replicas must be"),
+        (
+            {"name": "fe", "current_replicas": {"op": "eq", "value": True}},
+            "check.current_replicas.value must be a number, not True",
+        ),
         ({"name": "fe", "condition": {"type": "ScalingActive"}}, "check.condition must have type and status"),
     ],
 )
