@@ -30,7 +30,7 @@ from bench.bench_incident import Bench, line
 from kubesim.reach import Shopper, service_url
 
 LOCUSTFILE = Path(__file__).with_name("locustfile_lab.py")
-STEPS = (10, 25, 50, 100, 150, 200, 300, 400, 500, 600)
+STEPS = (10, 25, 50, 100, 150, 200, 300, 400, 500, 600, 700, 800, 1000, 1200)
 
 
 def pod_memory(state: Path) -> tuple[int, int]:

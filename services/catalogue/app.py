@@ -22,9 +22,13 @@ service's flags (the DSN in the Go MySQL driver's form). The HTTP API, as transp
 
 Logs go to stderr in go-kit's logfmt, one line per call as logging.go writes them:
 `ts=... caller=logging.go:27 method=List tags= order=id pageNum=1 pageSize=10 result=10 err=null took=1.23ms`,
-`method=Health result=2 took=...`. The database is reached with PyMySQL, up to 32 idle connections kept for
-reuse (as many as a busy catalogue uses at once: a new MySQL handshake costs PyMySQL milliseconds of CPU, which
-Go's driver does not spend), a 2 s connect timeout.
+`method=Health result=2 took=...`. The database is reached with PyMySQL over at most 32 connections, kept open
+for reuse; a call that finds them all busy waits for one, as database/sql does under `SetMaxOpenConns(32)`, a 2 s
+connect timeout. The Go service leaves the number open unbounded, which costs it little: a goroutine and a
+driver connection are a few KB. Here each extra connection is a new MySQL handshake (milliseconds of PyMySQL CPU)
+on a thread holding its buffers; under an overload of several hundred front-end calls the unbounded pool churned
+connections past MariaDB's 151 and grew the process to its 200Mi limit (OOMKilled), which the Go service does
+not do. The bound keeps the database as busy (32 concurrent statements saturate it) and the memory flat.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ DEFAULT_PORT = 8080
 DEFAULT_DSN = "root:fake_password@tcp(catalogue-db:3306)/socksdb"
 CONNECT_TIMEOUT_S = 2.0
 QUERY_TIMEOUT_S = 60
-POOL_SIZE = 32  # idle connections kept; more are opened while busy, as Go's database/sql does
+MAX_OPEN_CONNECTIONS = 32  # open at once; a call beyond waits for one to come back
 BREAKER_TIMEOUT_S = 30.0
 BREAKER_MAX_CONSECUTIVE_FAILURES = 5
 
@@ -291,12 +295,13 @@ def sock(row: Sequence[Any]) -> dict[str, Any]:
 
 
 class Database:
-    """PyMySQL connections to catalogue-db, a few kept for reuse; a reused one that fails (the server restarted)
-    is replaced once, as Go's database/sql retries a bad connection."""
+    """PyMySQL connections to catalogue-db: at most `max_open` at once, each kept for reuse; a reused one that
+    fails (the server restarted) is replaced once, as Go's database/sql retries a bad connection."""
 
-    def __init__(self, dsn: DSN, pool_size: int = POOL_SIZE) -> None:
+    def __init__(self, dsn: DSN, max_open: int = MAX_OPEN_CONNECTIONS) -> None:
         self.dsn = dsn
-        self._idle: queue.LifoQueue[Any] = queue.LifoQueue(maxsize=pool_size)
+        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(max_open)
         timeout = dsn.params.get("timeout")
         self.connect_timeout = go_duration_seconds(timeout) if timeout else CONNECT_TIMEOUT_S
 
@@ -319,39 +324,35 @@ class Database:
         )
 
     def _take(self) -> tuple[Any, bool]:
-        """An idle connection (True: reused) or a new one (False)."""
+        """An idle connection (True: reused) or a new one (False); the caller holds a slot."""
         try:
             return self._idle.get_nowait(), True
         except queue.Empty:
             return self._connect(), False
 
-    def _give_back(self, conn: Any) -> None:
-        try:
-            self._idle.put_nowait(conn)
-        except queue.Full:
-            conn.close()
-
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows of one statement. A reused connection that fails is dropped and the statement tried once more on
-        a new one; errors of a new connection (refused, access denied, a bad query) are the caller's."""
-        while True:
-            conn, reused = self._take()
-            try:
-                with conn.cursor() as cursor:
-                    cursor.execute(sql, tuple(args) or None)
-                    rows = list(cursor.fetchall())
-            except (pymysql.err.OperationalError, pymysql.err.InterfaceError):
-                with contextlib.suppress(Exception):
-                    conn.close()
-                if reused:
-                    continue
-                raise
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    conn.close()
-                raise
-            self._give_back(conn)
-            return rows
+        """Rows of one statement, on one of the open connections (waiting for a slot when all are busy). A reused
+        connection that fails is dropped and the statement tried once more on a new one; errors of a new
+        connection (refused, access denied, a bad query) are the caller's."""
+        with self._slots:
+            while True:
+                conn, reused = self._take()
+                try:
+                    with conn.cursor() as cursor:
+                        cursor.execute(sql, tuple(args) or None)
+                        rows = list(cursor.fetchall())
+                except (pymysql.err.OperationalError, pymysql.err.InterfaceError):
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                    if reused:
+                        continue
+                    raise
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                    raise
+                self._idle.put_nowait(conn)
+                return rows
 
     def ping(self) -> None:
         self.query("SELECT 1")

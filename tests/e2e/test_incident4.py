@@ -20,7 +20,7 @@ from tests.e2e.conftest import NAMESPACE, Cluster, all_passes, assert_load_gone,
 pytestmark = pytest.mark.slow
 INCIDENT = "4B"  # the provisioned cluster fixture of tests/e2e/conftest.py
 JOBS = {"4B": "locust-pure-latency-350-test", "4C": "locust-pure-latency-400-test", "4": "locust-pure-latency-test"}
-USERS = {"4B": 455, "4C": 520, "4": 650}  # the lab's users times the local load factor, 1.3
+USERS = {"4B": 910, "4C": 1040, "4": 1300}  # the lab's users times the local load factor, 2.6
 
 
 def test_front_end_has_the_labs_liveness_probe(cluster: Cluster) -> None:

@@ -45,12 +45,14 @@ def front_end_replicas(cluster: Cluster) -> int:
 def test_all_passes_the_hpa_watches_memory_and_never_scales(cluster: Cluster, baseline: dict[str, Any]) -> None:
     report = all_passes(cluster, INCIDENT)
     signals = {s["name"]: s for s in report["signals"]}
-    memory = signals["the HPA reads front-end's memory far below its target"]
+    memory = signals["the HPA reads front-end's memory below its target"]
     share = re.search(r"memory (\d+)% of target 80%", memory["evidence"])
-    assert memory["status"] == "passed" and share and int(share.group(1)) < 50, memory
+    assert memory["status"] == "passed" and share and int(share.group(1)) < 80, memory
     assert "ScalingActive=True (ValidMetricFound)" in memory["evidence"]
     flat = signals["the HPA keeps one replica"]
     assert flat["status"] == "passed" and "replicas 1 (desired 1)" in flat["evidence"], flat
+    restarted = signals["front-end is restarted"]
+    assert restarted["status"] == "passed" and re.search(r"restarts \+[1-9]", restarted["evidence"]), restarted
     quiet = signals["no SuccessfulRescale"]
     assert quiet["status"] == "passed" and "0 SuccessfulRescale event" in quiet["evidence"], quiet
     assert {s["name"] for s in report["signals"] if s["status"] == "not_checked"} == {
@@ -80,14 +82,16 @@ def test_an_hpa_on_cpu_scales_fails_the_invariants_and_the_recovery_puts_the_rep
     newest = max(cluster.reports.glob("incident-7-*/report.json"), key=lambda p: p.parent.name)
     report = json.loads(newest.read_text())
     assert report["verdict"] != "passed" and report["diff_empty"] is True
-    # Spread over the replicas the HPA added, front-end's pods may never reach 60% of their CPU limit: that
-    # signal may fail too (it depends on how soon the HPA scaled); the three invariants must.
+    # Spread over the replicas the HPA added, front-end's pods may never reach 60% of their CPU limit nor fail
+    # their liveness probe: those signals may fail too (it depends on how soon the HPA scaled); the three
+    # invariants must.
     invariants = {
-        "the HPA reads front-end's memory far below its target",
+        "the HPA reads front-end's memory below its target",
         "the HPA keeps one replica",
         "no SuccessfulRescale",
     }
-    assert invariants <= set(report["failed_signals"]) <= invariants | {"front-end works near its CPU limit"}, report
+    may_fail = {"front-end works near its CPU limit", "front-end is restarted"}
+    assert invariants <= set(report["failed_signals"]) <= invariants | may_fail, report
     events = (
         client.CoreV1Api(cluster.api())
         .list_namespaced_event(NAMESPACE, field_selector=f"involvedObject.name={HPA}")

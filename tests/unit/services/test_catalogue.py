@@ -7,6 +7,7 @@ import io
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -396,3 +397,21 @@ def test_program(
     proc.wait_for(r"method=List tags= order=id pageNum=1 pageSize=20 result=10 err=null took=")
     assert proc.stop() == 0
     proc.wait_for(r"caller=main\.go:158 exit=terminated$")
+
+
+def test_open_connections_are_bounded_and_reused(catalogue_db: Any) -> None:
+    """Twelve concurrent statements on a pool of three: all answer, in four rounds of the 0.2 s statement (the
+    others wait for a connection), and the server saw three connections, not twelve (no connection churn)."""
+    dsn = parse_dsn(f"root:fake_password@tcp(127.0.0.1:{catalogue_db.port})/socksdb")
+    database, watcher = Database(dsn, max_open=3), Database(dsn, max_open=1)
+    before = int(watcher.query("SHOW GLOBAL STATUS LIKE 'Connections'")[0][1])
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda _: database.query("SELECT SLEEP(0.2), CONNECTION_ID()"), range(12)))
+    elapsed = time.monotonic() - started
+    opened = int(watcher.query("SHOW GLOBAL STATUS LIKE 'Connections'")[0][1]) - before
+    database.close()
+    watcher.close()
+    assert len({rows[0][1] for rows in answers}) == 3  # three connection ids served the twelve
+    assert opened == 3
+    assert 0.8 <= elapsed < 2.4  # four rounds, not one (unbounded) nor twelve (one connection)
