@@ -52,6 +52,9 @@ def _spec_part(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
 
 
+FOREGROUND = "foregroundDeletion"  # the finalizer of an owner deleted with propagationPolicy Foreground
+
+
 class Registry:
     """The cluster's objects with Kubernetes write semantics on top of the store."""
 
@@ -292,6 +295,7 @@ class Registry:
             and res.kind not in ("Pod", "Namespace")
         ):
             self.store.remove(res.key, old["metadata"].get("namespace", ""), name)
+            self._release_owners(old)
             return new
         return self._present(res, self.store.put(res.key, new))
 
@@ -473,7 +477,11 @@ class Registry:
         if policy == "Orphan":
             self._orphan_dependents(uid)
         elif policy == "Foreground":
+            # As the garbage collector does: the owner stays (deletionTimestamp and the foregroundDeletion
+            # finalizer) until its last dependent is removed, so a Job is gone only once its pods are.
             self.delete_dependents(uid)
+            if self.dependents(uid) and FOREGROUND not in (old["metadata"].get("finalizers") or []):
+                old["metadata"]["finalizers"] = [*(old["metadata"].get("finalizers") or []), FOREGROUND]
         meta = old["metadata"]
         graceful = self._graceful(res, old, options)
         if graceful is not None or meta.get("finalizers") or res.kind == "Namespace":
@@ -486,6 +494,7 @@ class Registry:
             return self._present(res, self.store.put(res.key, old))
         gone = self.store.remove(res.key, ns, name)
         assert gone is not None
+        self._release_owners(gone)
         return self._present(res, gone)
 
     def _graceful(self, res: Resource, obj: dict[str, Any], options: dict[str, Any]) -> int | None:
@@ -505,7 +514,31 @@ class Registry:
 
     def finalize_pod(self, ns: str, name: str) -> None:
         """The kubelet has stopped every container: remove the pod for good."""
-        self.store.remove("pods", ns, name)
+        gone = self.store.remove("pods", ns, name)
+        if gone is not None:
+            self._release_owners(gone)
+
+    def _release_owners(self, removed: dict[str, Any]) -> None:
+        """An owner deleted in the foreground goes when `removed` was its last dependent (then its own owners)."""
+        ns = removed["metadata"].get("namespace", "")
+        for ref in removed["metadata"].get("ownerReferences") or []:
+            for res in resources.RESOURCES:
+                if res.kind != ref.get("kind") or res.storage:
+                    continue
+                owner = self.store.get(res.key, ns if res.namespaced else "", ref.get("name", ""))
+                if (
+                    owner is None
+                    or owner["metadata"].get("uid") != ref.get("uid")
+                    or FOREGROUND not in (owner["metadata"].get("finalizers") or [])
+                    or self.dependents(owner["metadata"]["uid"])
+                ):
+                    continue
+                rest = [f for f in owner["metadata"]["finalizers"] if f != FOREGROUND]
+                if rest:
+                    owner["metadata"]["finalizers"] = rest
+                    self.store.put(res.key, owner)
+                elif self.store.remove(res.key, ns if res.namespaced else "", owner["metadata"]["name"]) is not None:
+                    self._release_owners(owner)
 
     def dependents(self, uid: str) -> list[tuple[str, dict[str, Any]]]:
         out = []

@@ -15,6 +15,8 @@ CM = resources.get("", "v1", "configmaps")
 NS = resources.get("", "v1", "namespaces")
 DEPLOY = resources.get("apps", "v1", "deployments")
 SVC = resources.get("", "v1", "services")
+JOB = resources.get("batch", "v1", "jobs")
+POD = resources.get("", "v1", "pods")
 
 
 @pytest.fixture
@@ -216,3 +218,27 @@ def test_service_defaults_and_validation(reg: Registry) -> None:
         reg.create(SVC, "default", {"metadata": {"name": "t"}, "spec": {"ports": []}})
     with _raises(422, "Invalid"):
         reg.patch(SVC, "default", "s", "application/merge-patch+json", {"spec": {"clusterIP": "10.96.9.9"}})
+
+
+def test_foreground_deletion_keeps_the_owner_until_its_pods_are_removed(reg: Registry) -> None:
+    """An owner deleted in the foreground stays (deletionTimestamp, the foregroundDeletion finalizer) while its
+    running pod terminates; the kubelet's removal of the pod removes the owner, as the garbage collector does."""
+    job = reg.create(JOB, "default", {"metadata": {"name": "load"}, "spec": {"template": {"spec": {
+        "restartPolicy": "Never", "containers": [{"name": "c", "image": "locustio/locust"}]}}}})  # fmt: skip
+    ref = {"apiVersion": "batch/v1", "kind": "Job", "name": "load", "uid": job["metadata"]["uid"], "controller": True}
+    reg.create(POD, "default", {"metadata": {"name": "load-abcde", "ownerReferences": [ref]}, "spec": {
+        "nodeName": "kubesim", "containers": [{"name": "c", "image": "locustio/locust"}]}})  # fmt: skip
+    running = reg.store.get(POD.key, "default", "load-abcde")
+    assert running is not None
+    running["status"] = {"phase": "Running"}
+    reg.store.put(POD.key, running)
+
+    reg.delete(JOB, "default", "load", {"propagationPolicy": "Foreground"})
+    waiting = reg.peek(JOB, "default", "load")
+    assert waiting is not None and waiting["metadata"]["finalizers"] == ["foregroundDeletion"]
+    assert waiting["metadata"]["deletionTimestamp"]
+    terminating = reg.peek(POD, "default", "load-abcde")
+    assert terminating is not None and terminating["metadata"]["deletionTimestamp"]
+    reg.finalize_pod("default", "load-abcde")
+    assert reg.peek(POD, "default", "load-abcde") is None
+    assert reg.peek(JOB, "default", "load") is None
