@@ -10,36 +10,17 @@ is as it was - so the next incident starts from the same shop.
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-import requests
 from kubernetes import client
 
-from kubesim.reach import service_url
 from tests.e2e.conftest import NAMESPACE, Cluster, all_passes, assert_load_gone, restart_counts
 
 pytestmark = pytest.mark.slow
 INCIDENT = "4B"  # the provisioned cluster fixture of tests/e2e/conftest.py
 JOBS = {"4B": "locust-pure-latency-350-test", "4C": "locust-pure-latency-400-test", "4": "locust-pure-latency-test"}
 USERS = {"4B": 910, "4C": 1040, "4": 1300}  # the lab's users times the local load factor, 2.6
-
-
-@pytest.fixture(scope="module", autouse=True)
-def warm_shop(cluster: Cluster) -> None:
-    """The shop has served before the first incident, as an operator's shop has: 100 browsers load the catalogue
-    20 times each (2000 pages). A freshly provisioned shop hit at once by 900 users (empty connection pools, every
-    server's first requests) collapsed in CI (p95 11 s, front-end unready), where a warm one shows the latency the
-    lab recorded."""
-    base = service_url(cluster.state, NAMESPACE, "front-end", 80)
-
-    def browse(_: int) -> int:
-        with requests.Session() as session:
-            return sum(session.get(f"{base}/catalogue", timeout=30).status_code == 200 for _ in range(20))
-
-    with ThreadPoolExecutor(max_workers=100) as pool:
-        assert sum(pool.map(browse, range(100))) == 2000
 
 
 def test_front_end_has_the_labs_liveness_probe(cluster: Cluster) -> None:
