@@ -520,25 +520,25 @@ class Registry:
 
     def _release_owners(self, removed: dict[str, Any]) -> None:
         """An owner deleted in the foreground goes when `removed` was its last dependent (then its own owners)."""
-        ns = removed["metadata"].get("namespace", "")
         for ref in removed["metadata"].get("ownerReferences") or []:
-            for res in resources.RESOURCES:
-                if res.kind != ref.get("kind") or res.storage:
-                    continue
-                owner = self.store.get(res.key, ns if res.namespaced else "", ref.get("name", ""))
-                if (
-                    owner is None
-                    or owner["metadata"].get("uid") != ref.get("uid")
-                    or FOREGROUND not in (owner["metadata"].get("finalizers") or [])
-                    or self.dependents(owner["metadata"]["uid"])
-                ):
-                    continue
-                rest = [f for f in owner["metadata"]["finalizers"] if f != FOREGROUND]
-                if rest:
-                    owner["metadata"]["finalizers"] = rest
-                    self.store.put(res.key, owner)
-                elif self.store.remove(res.key, ns if res.namespaced else "", owner["metadata"]["name"]) is not None:
-                    self._release_owners(owner)
+            res = resources.by_kind(ref.get("apiVersion", ""), ref.get("kind", ""))
+            if res is None:
+                continue
+            ns = removed["metadata"].get("namespace", "") if res.namespaced else ""
+            owner = self.store.get(res.key, ns, ref.get("name", ""))
+            if (
+                owner is None
+                or owner["metadata"].get("uid") != ref.get("uid")
+                or FOREGROUND not in (owner["metadata"].get("finalizers") or [])
+                or self.dependents(owner["metadata"]["uid"])
+            ):
+                continue
+            rest = [f for f in owner["metadata"]["finalizers"] if f != FOREGROUND]
+            if rest:
+                owner["metadata"]["finalizers"] = rest
+                self.store.put(res.key, owner)
+            elif self.store.remove(res.key, ns, owner["metadata"]["name"]) is not None:
+                self._release_owners(owner)
 
     def dependents(self, uid: str) -> list[tuple[str, dict[str, Any]]]:
         out = []
