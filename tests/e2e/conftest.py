@@ -38,10 +38,6 @@ FAULTED = {
     "8B": ["Deployment/catalogue-db"],
     "8C": ["Deployment/catalogue-db"],
     "6B": [],
-    "4": [],
-    "4B": [],
-    "4C": [],
-    "7": ["Deployment/front-end"],
     "2": ["Deployment/front-end"],  # not a ledgered fault: the kubelet restarts front-end by design
 }
 

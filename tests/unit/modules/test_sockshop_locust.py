@@ -42,7 +42,7 @@ HYBRID_TASKS: list[dict[str, Any]] = [
 
 
 def pure_latency(**changes: Any) -> dict[str, Any]:
-    """The pure-latency fault of INCIDENT-4 as an incident file holds it."""
+    """The lab's pure-latency load (its INCIDENT-4 job) as an incident file holds it."""
     load = {
         "type": "load",
         "job": "locust-pure-latency-test",
