@@ -21,14 +21,14 @@ if _MODULE_UTILS not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(_MODULE_UTILS)
 
 # `make test` runs pytest-xdist with --dist loadfile: a file's tests share their module-scoped cluster on one worker.
-# The files whose incidents run a Locust load of hundreds of users against one front-end are one scope, run one
-# after the other on one worker: on 2 cores two such loads at once starve each other's front-end (probes time out,
-# pods turn unready), and the incidents' invariants would measure the machine rather than the incident. (xdist's
-# own loadgroup marks do not work with pytest 9, whose node ids xdist can no longer suffix.)
+# The files whose incidents put a load on the shop are one scope, run one after the other on one worker: on 2 cores
+# two such loads at once starve each other's front-end (probes time out, pods turn unready), and the incidents'
+# invariants would measure the machine rather than the incident. (xdist's own loadgroup marks do not work with
+# pytest 9, whose node ids xdist can no longer suffix.)
 # That scope is handed out first, so it starts at once on the first worker (it is also the longest); a worker whose
 # first test is not a heavy-load one runs at a lower CPU priority for the rest of the run (HEAVY_LOAD_NICE), so the
 # heavy loads get the CPU they ask for while the rest of the suite uses what they leave.
-HEAVY_LOAD_FILES = frozenset({"test_incident2.py", "test_incident8b.py", "test_incident8c.py"})
+HEAVY_LOAD_FILES = frozenset({"test_incident8b.py", "test_incident8c.py"})
 HEAVY_LOAD_SCOPE = "heavy-load"
 HEAVY_LOAD_NICE = 10  # the kernel's weight 110 against 1024: a tenth of a contended core, never starved
 

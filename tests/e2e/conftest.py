@@ -38,7 +38,6 @@ FAULTED = {
     "8B": ["Deployment/catalogue-db"],
     "8C": ["Deployment/catalogue-db"],
     "6B": [],
-    "2": ["Deployment/front-end"],  # not a ledgered fault: the kubelet restarts front-end by design
 }
 
 
