@@ -102,7 +102,10 @@ class LiveState:
             return
 
     def pods_of(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
-        labels = get_path(deployment, "spec.selector.matchLabels") or {}
+        return self.pods_labelled(get_path(deployment, "spec.selector.matchLabels") or {})
+
+    def pods_labelled(self, labels: dict[str, str]) -> list[dict[str, Any]]:
+        """The pods with these labels that are not being deleted."""
         pods = self._client.resource("Pod", "v1").get(namespace=self.namespace, label_selector=selector_string(labels))
         return [item for item in pods.to_dict().get("items", []) if not get_path(item, "metadata.deletionTimestamp")]
 

@@ -136,7 +136,7 @@ def _jsonable(value: Any, what: str) -> Any:
 
 
 def scaled(users: int, spawn_rate: float, factor: float) -> tuple[int, float]:
-    """Users and spawn rate scaled by the target's load factor (the local inventory runs 0.4 of the lab's users).
+    """Users and spawn rate scaled by the target's load factor (the local inventory's 2.6, KIND's 1.0).
 
     Users round half up to an int and stay >= 1; the spawn rate scales the same way, stays >= 1 and never exceeds
     the users (rounded to 3 decimals, so 40 * 0.4 is 16.0 and not 16.000000000000004)."""

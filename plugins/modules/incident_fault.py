@@ -18,6 +18,9 @@ description:
     creates objects, or replaces them when they exist and differ (a C(load) fault's ConfigMap, Service and Job,
     an C(hpa) fault's HorizontalPodAutoscaler; a second HPA for a workload that already has one is refused before
     anything of it is written, as the two would fight).
+  - A C(rabbitmq_policy) fault's object, kind C(RabbitMQPolicy) of C(management.rabbitmq.com/v1), lives in the
+    broker, not in the API server - read, put and deleted through the management API by a one-shot Job in the
+    namespace that is gone before the module goes on (see C(sockshop_rabbitmq)); in check mode no Job runs.
   - With I(wait_s) it then waits until every step is in effect - no pod counted for a workload scaled to 0, a
     patched Deployment rolled out, a created Job's pod started, a created HPA looked at by the HPA controller.
     Steps already in effect write nothing (changed=false).
@@ -116,6 +119,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ansible.module_utils import sockshop_hpa as hpa
+from ansible.module_utils import sockshop_rabbitmq as rabbitmq
 from ansible.module_utils.sockshop_cluster import LiveState
 from ansible.module_utils.sockshop_incident import (
     IncidentError,
@@ -191,9 +195,8 @@ def put(live: Any, body: dict[str, Any], check_mode: bool) -> list[dict[str, Any
         if found is None:
             live.create(body)
         else:
-            live.replace(
-                dict(body, metadata=dict(body["metadata"], resourceVersion=found["metadata"]["resourceVersion"]))
-            )
+            version = found["metadata"].get("resourceVersion")  # none for a broker's policy
+            live.replace(dict(body, metadata=dict(body["metadata"], resourceVersion=version)) if version else body)
     return [
         {"object": object_ref(obj), "field": "", "before": ABSENT if found is None else "(other)", "after": "(created)"}
     ]
@@ -323,7 +326,7 @@ def restore(live: Any, objects: list[dict[str, Any]], check_mode: bool) -> dict[
 
 
 def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
-    live = LiveState(connect(), params["namespace"])
+    live = rabbitmq.routed(LiveState(connect(), params["namespace"]), check_mode)
     if params["state"] == "present":
         return apply(live, params["faults"], params["wait_s"], check_mode)
     return restore(live, params["objects"], check_mode)

@@ -14,6 +14,8 @@ description:
   - The ledger is the ConfigMap C(sockshop-incident-<id>-ledger) in the target namespace. It holds the exact
     prior value of every field the fault changes, the container restart counts verify compares against,
     when it was written (UTC) and by whom (user@host). Because it lives in the cluster, any machine can recover.
+  - A RabbitMQ policy (C(RabbitMQPolicy), a C(rabbitmq_policy) fault's object) is read from the broker's
+    management API by a one-shot Job, as C(incident_fault) writes it; in check mode it is not read.
   - C(state=present) writes it before the fault, create-only; an existing ledger is never overwritten
     (a second activate reports changed=false and returns the recorded state).
   - C(state=query) returns it; C(state=diff) compares live state with it.
@@ -164,6 +166,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ansible.module_utils import sockshop_rabbitmq as rabbitmq
 from ansible.module_utils.sockshop_cluster import ConfigMaps, LiveState
 from ansible.module_utils.sockshop_incident import (
     LEDGER_KEY,
@@ -425,7 +428,8 @@ def decide(store: Any, live: Any, params: dict[str, Any], check_mode: bool) -> d
 
 def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
     client, namespace = connect(), params["namespace"]
-    return decide(ConfigMaps(client, namespace), LiveState(client, namespace), params, check_mode)
+    live = rabbitmq.routed(LiveState(client, namespace), check_mode)
+    return decide(ConfigMaps(client, namespace), live, params, check_mode)
 
 
 def main() -> None:

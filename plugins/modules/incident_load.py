@@ -17,7 +17,8 @@ description:
   - Returns the incident and the plan the engine derives from it - each fault reduced to the steps incident_fault
     applies (C(scale_to_zero), C(patch), C(put)), what the ledger records before them, which restart counts it
     keeps, which signals are probes. A C(load) fault's Job, locustfile ConfigMap and statistics Service are
-    rendered here, with its users and spawn rate scaled by I(users_factor).
+    rendered here, with its users and spawn rate scaled by I(users_factor); a C(rabbitmq_policy) fault becomes
+    the put of one C(RabbitMQPolicy) object, recorded whole (the broker's policy of that name, or its absence).
   - Touches no cluster, so the engine runs it before any phase writes anything.
 version_added: "0.1.0"
 author: sockshop-incidents contributors
@@ -156,6 +157,7 @@ from typing import Any
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils import sockshop_hpa as hpa
 from ansible.module_utils import sockshop_latency as latency
+from ansible.module_utils import sockshop_rabbitmq as rabbitmq
 from ansible.module_utils.sockshop_incident import body_ref
 from ansible.module_utils.sockshop_locust import manifests
 from ansible.module_utils.sockshop_module import Connect, ModuleError, iso, main_of, utc_now
@@ -174,7 +176,7 @@ try:
 except ImportError:
     HAS_JSONSCHEMA = False
 
-FAULT_TYPES = ("scale_to_zero", "patch", "set_resources", "load", "service_latency", "hpa", "gate")
+FAULT_TYPES = ("scale_to_zero", "patch", "set_resources", "load", "service_latency", "hpa", "rabbitmq_policy", "gate")
 LATENCY_PROXY = "latency_proxy.py"
 FILE_PATTERN = re.compile(r"^incident-([0-9]+[A-Z]?)\.yml$")
 
@@ -312,6 +314,9 @@ def fault_steps(
         body = hpa.manifest(fault, namespace=namespace, incident_id=incident_id)
         target = dict(workload_ref(fault["workload"]), fields=["/spec/replicas"])
         return [({"type": "put", "objects": [body]}, [dict(body_ref(body), whole=True), target])]
+    if kind == "rabbitmq_policy":  # the broker's policy as an object (sockshop_rabbitmq): absent or as it was
+        body = rabbitmq.manifest(fault)
+        return [({"type": "put", "objects": [body]}, [dict(body_ref(body), whole=True)])]
     # service_latency: the proxy first, then the Service's selector moves to it
     bodies = latency.manifests(fault, namespace=namespace, incident_id=incident_id, source=proxy_source(options))
     service = {"api_version": "v1", "kind": "Service", "name": fault["service"]}

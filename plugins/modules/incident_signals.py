@@ -358,7 +358,14 @@ def judge_orders(check: dict[str, Any], orders: list[dict[str, Any]], live: dict
             misses.append(f"{label}: {'; '.join(problems)}")
         else:
             seen.append((label, order, state))
-    if misses:
+    if "count" in check:  # how many hold, not every one (INCIDENT-5C: the first 3 accepted, the rest refused)
+        op, want = check["count"]["op"], check["count"]["value"]
+        held = f"{len(seen)} of {len(orders)} orders hold (want {op} {want:g})"
+        if not OPS[op](len(seen), want):
+            return False, f"{held}; the others: " + " | ".join(misses[:5]) if misses else held
+        if not seen:
+            return True, held
+    elif misses:
         return False, f"{len(misses)} of {len(orders)} orders do not hold: " + " | ".join(misses[:5])
     label, order, state = seen[0]
     example = [f"HTTP {order.get('http_status')}"]
@@ -368,7 +375,8 @@ def judge_orders(check: dict[str, Any], orders: list[dict[str, Any]], live: dict
         example.append(f"status {state.get('status')}")
         shipment = state.get("shipment")
         example.append("shipment null" if shipment is None else f"shipment {(shipment or {}).get('id', shipment)}")
-    return True, f"{len(orders)} of {len(orders)} orders hold, e.g. {label}: {', '.join(example)}"
+    held = f"{len(seen)} of {len(orders)} orders hold" + (f" (want {op} {want:g})" if "count" in check else "")
+    return True, f"{held}, e.g. {label}: {', '.join(example)}"
 
 
 def judge_numeric(expect: dict[str, Any], series: list[dict[str, Any]]) -> Verdict:

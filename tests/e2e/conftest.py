@@ -35,9 +35,12 @@ FAULTED = {
     "6": ["Deployment/stripe-mock"],
     "3": ["Deployment/payment"],
     "5": ["Deployment/queue-master"],
+    "8": ["Deployment/catalogue-db"],
     "8B": ["Deployment/catalogue-db"],
     "8C": ["Deployment/catalogue-db"],
     "6B": [],
+    "5A": ["Deployment/queue-master"],
+    "5C": ["Deployment/queue-master", "Deployment/shipping"],
 }
 
 

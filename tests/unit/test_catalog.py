@@ -34,8 +34,11 @@ def test_the_committed_catalog_is_listed() -> None:
     assert catalog.incident_ids(catalog.ROOT / "incidents") == [
         "3",
         "5",
+        "5A",
+        "5C",
         "6",
         "6B",
+        "8",
         "8B",
         "8C",
     ]

@@ -293,3 +293,29 @@ def test_incident_6_report_has_no_business_impact() -> None:
     files = rep.render(six, j, "2026-11-23T08:30:00.000Z")
     assert "business_impact" not in json.loads(files["report.json"])
     assert "## Business impact" not in files["report.md"]
+
+
+@pytest.mark.parametrize(
+    ("count", "verdict", "evidence"),
+    [
+        ({"op": "eq", "value": 3}, True, "3 of 5 orders hold (want eq 3), e.g. order-1: HTTP 201"),
+        ({"op": "eq", "value": 4}, False, "3 of 5 orders hold (want eq 4); the others: order-4: HTTP 500, want 201"),
+        ({"op": "ge", "value": 0}, True, "3 of 5 orders hold (want ge 0), e.g. order-1"),
+        ({"op": "eq", "value": 0}, False, "3 of 5 orders hold (want eq 0); the others: order-4"),
+    ],
+)
+def test_a_count_judges_how_many_orders_hold(count: dict[str, Any], verdict: bool, evidence: str) -> None:
+    """INCIDENT-5C: the first three checkouts are accepted, the other two refused; every order is not the rule."""
+    orders = [placed(n, "19.99", "c-1", http_status=201 if n <= 3 else 500) for n in range(1, 6)]
+    live = {o["id"]: {"status": "PAID", "shipment": {"id": "s"} if o["http_status"] == 201 else None} for o in orders}
+    check = {"http_status": [201], "status": "PAID", "shipment": "present", "count": count}
+    ok, text = sig.judge_orders(check, orders, live)
+    assert (ok, text.startswith(evidence)) == (verdict, True), text
+
+
+def test_a_count_of_zero_holds_when_no_order_does() -> None:
+    orders = [placed(n, "19.99", "c-1", http_status=500) for n in range(1, 3)]
+    assert sig.judge_orders({"http_status": [201], "count": {"op": "eq", "value": 0}}, orders) == (
+        True,
+        "0 of 2 orders hold (want eq 0)",
+    )

@@ -31,7 +31,7 @@ def rewrite(catalog: Path, incident_id: str, change) -> None:
     path.write_text(yaml.safe_dump(doc))
 
 
-IDS = ["3", "5", "6", "6B", "8B", "8C"]
+IDS = ["3", "5", "5A", "5C", "6", "6B", "8", "8B", "8C"]
 
 
 @pytest.mark.parametrize("incident_id", IDS)
@@ -87,7 +87,7 @@ def test_namespace_override() -> None:
         (
             lambda d: d["faults"][0].update(type="set_env"),
             "unknown fault type 'set_env' at faults[0].type "
-            "(implemented: scale_to_zero, patch, set_resources, load, service_latency, hpa, gate)",
+            "(implemented: scale_to_zero, patch, set_resources, load, service_latency, hpa, rabbitmq_policy, gate)",
         ),
         (lambda d: d["signals"][0].update(kind="smoke"), "signals[0].kind: 'smoke' is not one of"),
         (
@@ -109,8 +109,25 @@ def test_bad_incident_is_refused_with_its_path(catalog: Path, change, expected: 
     assert "Nothing was changed" in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda f: f.pop("definition"), "faults[2]: 'definition' is a required property"),
+        (lambda f: f.update(definition={}), "faults[2].definition: {} should be non-empty"),
+        (lambda f: f.update(name="a/b"), "faults[2].name: 'a/b' does not match"),
+        (lambda f: f.update(apply_to="streams"), "faults[2].apply_to: 'streams' is not one of"),
+        (lambda f: f.update(user="admin"), "unknown field 'user' at faults[2]"),
+    ],
+)
+def test_a_bad_rabbitmq_policy_is_refused_before_anything_is_written(catalog: Path, change, expected: str) -> None:
+    rewrite(catalog, "5C", lambda doc: change(doc["faults"][2]))
+    with pytest.raises(incident_load.CatalogError) as error:
+        incident_load.load_incident(str(catalog), "5C")
+    assert expected in str(error.value) and "Nothing was changed" in str(error.value)
+
+
 def test_unknown_id_lists_the_known_ones(catalog: Path) -> None:
-    known = "3, 5, 6, 6B, 8B, 8C"
+    known = "3, 5, 5A, 5C, 6, 6B, 8, 8B, 8C"
     with pytest.raises(incident_load.CatalogError, match=rf"unknown incident id '42'; known ids: {known}"):
         incident_load.load_incident(str(catalog), "42")
 
