@@ -13,8 +13,9 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 PLAYBOOKS := $(wildcard playbooks/*.yml)
 MODULES   := $(basename $(notdir $(filter-out %/__init__.py,$(wildcard plugins/modules/*.py))))
 SCENARIOS := $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
-# The real servers the local cluster runs for Sock Shop (Debian's packages; scripts/install-servers).
-SERVER_PACKAGES := mariadb-server redis-server rabbitmq-server
+# The real servers the local cluster runs (Debian's packages; scripts/install-servers): Sock Shop's datastores and
+# broker, and Prometheus (its promtool checks the alerting rules).
+SERVER_PACKAGES := mariadb-server redis-server rabbitmq-server prometheus
 
 .PHONY: help setup demo catalog test lint unit integration e2e molecule bench cluster-up cluster-down cluster-status clean
 
@@ -22,7 +23,7 @@ help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 setup: $(STAMP) ## Create .venv (Python 3.11+), install everything from PyPI, and the real servers from Debian.
-	@scripts/install-servers $(SERVER_PACKAGES)
+	@scripts/install-servers --bin $(BIN) $(SERVER_PACKAGES)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
