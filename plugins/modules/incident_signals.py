@@ -152,6 +152,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from ansible.module_utils import sockshop_backend_errors as backend_errors
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.sockshop_cluster import ConfigMaps, LiveState
 from ansible.module_utils.sockshop_hpa import API_VERSION as HPA_API_VERSION
@@ -501,6 +502,9 @@ def poll(
 # ---------------------------------------------------------------- observation (I/O)
 
 
+BACKENDS = {"promql": "Prometheus", "datadog_logs": "Datadog", "datadog_metrics": "Datadog"}
+
+
 class Observer:
     def __init__(
         self,
@@ -509,8 +513,12 @@ class Observer:
         params: dict[str, Any],
         http: Callable[..., Any],
         call: Callable[..., Any] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.live = live
+        self.clock = clock
+        self.resting: dict[str, tuple[float, str]] = {}  # backend -> (rate limited until, the evidence meanwhile)
         self.params = params
         self.since = parse_iso(params["since"])
         self.http = http
@@ -578,11 +586,20 @@ class Observer:
         raise KeyError(f"no {kind} query named {name}")
 
     def __call__(self, signal: dict[str, Any]) -> Verdict | None:
+        backend = BACKENDS.get(signal["kind"])
+        if backend in self.resting and self.clock() < self.resting[backend][0]:
+            return False, self.resting[backend][1]  # rate limited: not asked again before its limit resets
         try:
             return self.observe(signal)
         except (OSError, ServiceProxyError) as exc:  # a backend that errs is a signal not seen yet, until its budget
             # runs out
-            return False, f"backend error: {exc}"
+            if backend is None:
+                return False, f"backend error: {exc}"
+            line = f"backend error: {backend_errors.describe(exc, backend)}"
+            rest = backend_errors.retry_after_s(exc) if getattr(exc, "code", None) == 429 else None
+            if rest is not None:
+                self.resting[backend] = (self.clock() + rest, line)
+            return False, line
 
     def observe(self, signal: dict[str, Any]) -> Verdict | None:
         check, kind = signal["check"], signal["kind"]
