@@ -117,7 +117,9 @@ def cpu_share(driver: CgroupDriver, limit_m: int | None, seconds: float = 5.0) -
 
 
 def oom(driver: CgroupDriver) -> tuple[int | None, float, CgroupStats]:
-    """A process allocating past a 64Mi limit: its exit code, how long it lived once allocating, the stats."""
+    """A process allocating past a 64Mi limit: its exit code, how long it lived once allocating, the stats.
+
+    It must be killed while it allocates: a process that reaches the end of its 512 MiB says "survived"."""
     cg = driver.create("uid-mem", "hog", Limits(memory_limit=64 * MI, memory_request=64 * MI))
 
     async def watch(proc: Process) -> tuple[int | None, float]:
@@ -126,7 +128,10 @@ def oom(driver: CgroupDriver) -> tuple[int | None, float, CgroupStats]:
         started = time.monotonic()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), 3)
-        return proc.returncode, time.monotonic() - started
+        lived = time.monotonic() - started
+        if proc.returncode is not None:
+            assert await proc.stdout.read() == b"", "the process allocated its 512 MiB before it was stopped"
+        return proc.returncode, lived
 
     try:
         code, lived = asyncio.run(running(driver, cg, HOG, watch))
@@ -156,7 +161,7 @@ def test_without_a_cpu_limit_a_busy_loop_gets_about_a_core(v1: KernelDriver) -> 
 def test_past_its_memory_limit_a_process_is_killed_at_once_and_counted(v1: KernelDriver) -> None:
     code, lived, stats = oom(v1)
     assert code == -signal.SIGKILL
-    assert lived < 0.5
+    assert lived < 2.0  # 0.03 s on an idle machine; 0.67 s once in CI beside a load test (this worker at nice 10)
     assert stats.oom_kills == 1
 
 
@@ -310,7 +315,7 @@ def test_fallback_holds_a_busy_loop_to_its_share_of_a_core(fallback: CgroupDrive
 def test_fallback_kills_a_process_past_its_memory_limit(fallback: CgroupDriver) -> None:
     code, lived, stats = oom(fallback)
     assert code == -signal.SIGKILL
-    assert lived < 0.5
+    assert lived < 2.0  # killed before its allocation ends (oom()); the bound only guards against a slow poll
     assert stats.oom_kills == 1
 
 
