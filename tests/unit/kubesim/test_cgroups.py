@@ -66,12 +66,20 @@ def fallback() -> Iterator[CgroupDriver]:
         driver.cleanup()
 
 
-def dead(pid: int) -> bool:
-    """Gone, or a zombie (this machine's init reaps orphans only every couple of seconds)."""
-    try:
-        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return True
+def dead(process: psutil.Process, within_s: float = 5.0) -> bool:
+    """Gone, or a zombie (this machine's init reaps orphans only every couple of seconds), within `within_s`: a
+    SIGKILLed process leaves its cgroup before it is a zombie, so a loaded machine may show it exiting for a
+    moment after the cgroup is gone. psutil.Process compares its start time, so a reused pid is not it."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            if not process.is_running() or process.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
 
 
 def kill_group(pid: int) -> None:
@@ -245,6 +253,7 @@ def test_a_later_run_removes_what_a_killed_one_left(v1: KernelDriver) -> None:
     try:
         assert server.stdout is not None
         child = int(server.stdout.readline())
+        process = psutil.Process(child)
         server.kill()  # SIGKILL: no chance to clean up
         server.wait()
         fresh = cgroups.detect(cid)
@@ -252,7 +261,7 @@ def test_a_later_run_removes_what_a_killed_one_left(v1: KernelDriver) -> None:
         assert any(p.endswith("/poduid-crash/app") for p in fresh.leftovers())
         assert fresh.cleanup() == 9  # root, pod and container in each of the three hierarchies
         assert fresh.leftovers() == []
-        assert dead(child)  # the process left inside was killed first
+        assert dead(process)  # the process left inside was killed first
     finally:
         kill_group(server.pid)
         if child:
