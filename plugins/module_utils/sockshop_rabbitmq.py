@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote
 
-from ansible.module_utils.sockshop_incident import IncidentError, get_path
+from ansible.module_utils.sockshop_incident import MANAGED_BY, IncidentError, get_path
 
 API_VERSION = "management.rabbitmq.com/v1"
 KIND = "RabbitMQPolicy"
@@ -41,7 +41,6 @@ IMAGE = "python:3.12-slim"
 JOB_TIMEOUT_S = 90.0  # image pull on a real cluster included; locally the Job ends in about 2 s
 POLL_S = 0.2
 UNREAD_SPEC = "(not read in check mode: reading the broker's policies runs a Job)"
-MANAGED_BY = "sockshop-incidents"
 
 # The Job's program. Standard library only (the official Python image). Prints one JSON line, last.
 SCRIPT = r"""
@@ -258,10 +257,14 @@ class Broker:
             self.sleep(POLL_S)
 
     def _gone(self, job: str) -> None:
-        """Delete the Job in the foreground and wait until it and its pods are gone."""
+        """Delete the Job in the foreground (its pods go first) and wait until it is gone."""
+        found = self.kube.get("batch/v1", "Job", job)
+        if found is None:
+            return
+        if not get_path(found, "metadata.deletionTimestamp"):
+            self.kube.delete("batch/v1", "Job", job)
         deadline = self.clock() + self.timeout_s
         while self.kube.get("batch/v1", "Job", job) is not None:
-            self.kube.delete("batch/v1", "Job", job)
             if self.clock() >= deadline:
                 raise IncidentError(
                     f"Job/{job} is still there {self.timeout_s:g} s after its deletion: delete it by hand"

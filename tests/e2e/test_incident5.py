@@ -11,50 +11,24 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from ansible.module_utils.sockshop_module import parse_iso
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
+from tests.e2e.broker import shipping_task, wait_consuming
 from tests.e2e.conftest import NAMESPACE, ROOT, Cluster, all_passes
 
 pytestmark = pytest.mark.slow
 INCIDENT = "5"  # the provisioned cluster fixture of tests/e2e/conftest.py
 
 
-def shipping_task(cluster: Cluster) -> dict[str, float]:
-    """Depth and consumers of shipping-task, from the rabbitmq pod's exporter sidecar."""
-    text = client.CoreV1Api(cluster.api()).connect_get_namespaced_service_proxy_with_path(
-        "rabbitmq:9090", NAMESPACE, "metrics"
-    )
-    found = {}
-    for name in ("messages", "consumers"):
-        line = re.search(rf'^rabbitmq_queue_{name}{{[^}}]*queue="shipping-task"[^}}]*}} (\S+)$', text, re.M)
-        assert line, f"no rabbitmq_queue_{name} for shipping-task in the exporter's answer"
-        found[name] = float(line.group(1))
-    return found
-
-
-def consuming(cluster: Cluster) -> bool:
-    """Whether shipping-task has its consumer (False while the broker or the queue is not there yet)."""
-    try:
-        return shipping_task(cluster)["consumers"] >= 1
-    except (AssertionError, ApiException):
-        return False
-
-
 def test_all_passes_and_the_backlog_is_shipped_after_recovery(cluster: Cluster, baseline: dict[str, Any]) -> None:
     # RabbitMQ boots in 12 s or more at its 500m limit and the shop has no readiness probe that waits for it:
     # start, as the lab's pre-checks do, once queue-master consumes shipping-task.
-    deadline = time.monotonic() + 120
-    while not consuming(cluster):
-        assert time.monotonic() < deadline, "queue-master never consumed shipping-task"
-        time.sleep(0.5)
+    wait_consuming(cluster)
     before = {o["id"] for o in cluster.orders()}
     report = all_passes(cluster, INCIDENT)
     assert cluster.differences(baseline) == ""
@@ -112,8 +86,5 @@ def test_a_gate_that_never_opens_restores_what_was_applied(
     assert "(want eq 99)" in message.group(0)
     assert cluster.replicas("queue-master") == 1
     assert not {"sockshop-incident-5-ledger", "sockshop-incident-lock"} & cluster.configmaps()
-    deadline = time.monotonic() + 60
-    while not consuming(cluster):
-        assert time.monotonic() < deadline, "queue-master did not consume shipping-task again"
-        time.sleep(0.5)
+    wait_consuming(cluster, 60, "did not consume")
     assert cluster.differences(baseline) == ""

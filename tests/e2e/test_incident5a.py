@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 from ansible.module_utils.sockshop_module import parse_iso
 
+from tests.e2e.broker import no_policy_job, policies, put_policy, shipping_task, wait_consuming
 from tests.e2e.conftest import NAMESPACE, Cluster, all_passes
-from tests.e2e.rabbitmq_policies import no_policy_job, policies, put_policy, wait_consuming
-from tests.e2e.test_incident5 import shipping_task
 
 pytestmark = pytest.mark.slow
 INCIDENT = "5A"  # the provisioned cluster fixture of tests/e2e/conftest.py

@@ -19,9 +19,16 @@ import pytest
 import yaml
 from ansible.module_utils.sockshop_module import parse_iso
 
+from tests.e2e.broker import (
+    consuming,
+    no_policy_job,
+    policies,
+    put_policy,
+    shipping_image,
+    shipping_task,
+    wait_consuming,
+)
 from tests.e2e.conftest import ROOT, Cluster, all_passes
-from tests.e2e.rabbitmq_policies import no_policy_job, policies, put_policy, shipping_image, wait_consuming
-from tests.e2e.test_incident5 import consuming, shipping_task
 
 pytestmark = pytest.mark.slow
 INCIDENT = "5C"  # the provisioned cluster fixture of tests/e2e/conftest.py

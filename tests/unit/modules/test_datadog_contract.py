@@ -9,7 +9,6 @@ each answer is judged. The keys must never show in any evidence."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -18,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from plugins.modules import incident_signals as sig
+from tests.serving import serving
 
 API_KEY = "dd-api-0123456789abcdef"  # recognisable, to prove they never reach the evidence
 APP_KEY = "dd-app-fedcba9876543210"
@@ -143,14 +143,8 @@ class NoLedger:
 @pytest.fixture
 def datadog() -> Iterator[FakeDatadog]:
     fake = FakeDatadog()
-    thread = threading.Thread(target=fake.server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(fake.server):
         yield fake
-    finally:
-        fake.server.shutdown()
-        fake.server.server_close()
-        thread.join(5)
 
 
 class Clock:

@@ -13,7 +13,6 @@ import copy
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +24,7 @@ from ansible.module_utils.sockshop_incident import IncidentError
 from ansible.module_utils.sockshop_pointer import ABSENT
 
 from plugins.modules import incident_fault, incident_ledger, incident_load
+from tests.serving import serving
 from tests.unit.modules.incident_fakes import FakeLive
 
 FAULT = {
@@ -145,14 +145,8 @@ class JobRunner(FakeLive):
 @pytest.fixture
 def management() -> Iterator[Management]:
     broker = Management()
-    thread = threading.Thread(target=broker.server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(broker.server):
         yield broker
-    finally:
-        broker.server.shutdown()
-        broker.server.server_close()
-        thread.join(5)
 
 
 def routed(kube: JobRunner, check_mode: bool = False) -> rabbitmq.Routed:

@@ -1,20 +1,43 @@
-"""The broker's management API as an operator reads it over a port-forward (guest/guest): the e2e tests of the
-rabbitmq_policy incidents check the policies themselves, independent of the engine's Jobs."""
+"""RabbitMQ as the e2e tests of the queue incidents (5, 5A, 5C) read it, independent of the engine: shipping-task's
+depth and consumers from the exporter sidecar (through the API server's service proxy), and the policies from the
+management API as an operator reads them over a port-forward (guest/guest)."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import requests
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from kubesim.reach import service_url
 from tests.e2e.conftest import NAMESPACE, Cluster
-from tests.e2e.test_incident5 import consuming
 
 AUTH = ("guest", "guest")
 JOB = "rabbitmq-policy-shipping-limit"
+
+
+def shipping_task(cluster: Cluster) -> dict[str, float]:
+    """Depth and consumers of shipping-task, from the rabbitmq pod's exporter sidecar."""
+    text = client.CoreV1Api(cluster.api()).connect_get_namespaced_service_proxy_with_path(
+        "rabbitmq:9090", NAMESPACE, "metrics"
+    )
+    found = {}
+    for name in ("messages", "consumers"):
+        line = re.search(rf'^rabbitmq_queue_{name}{{[^}}]*queue="shipping-task"[^}}]*}} (\S+)$', text, re.M)
+        assert line, f"no rabbitmq_queue_{name} for shipping-task in the exporter's answer"
+        found[name] = float(line.group(1))
+    return found
+
+
+def consuming(cluster: Cluster) -> bool:
+    """Whether shipping-task has its consumer (False while the broker or the queue is not there yet)."""
+    try:
+        return shipping_task(cluster)["consumers"] >= 1
+    except (AssertionError, ApiException):
+        return False
 
 
 def management(cluster: Cluster) -> str:
@@ -34,11 +57,11 @@ def put_policy(cluster: Cluster, name: str, pattern: str, definition: dict[str, 
     assert answer.status_code in (201, 204), answer.text
 
 
-def wait_consuming(cluster: Cluster, budget_s: float = 120) -> None:
+def wait_consuming(cluster: Cluster, budget_s: float = 120, failure: str = "never consumed") -> None:
     """Until queue-master consumes shipping-task (RabbitMQ boots in 12 s or more at its limit)."""
     deadline = time.monotonic() + budget_s
     while not consuming(cluster):
-        assert time.monotonic() < deadline, "queue-master never consumed shipping-task"
+        assert time.monotonic() < deadline, f"queue-master {failure} shipping-task"
         time.sleep(0.5)
 
 
