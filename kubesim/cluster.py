@@ -30,6 +30,11 @@ log = logging.getLogger("kubesim")
 CLUSTER_NAME = "sockshop"
 CONTROL_PLANE = f"{CLUSTER_NAME}-control-plane"
 WORKER = f"{CLUSTER_NAME}-worker"
+CONTROL_PLANE_IP = "172.18.0.2"
+# The API server's advertised endpoint (kube-apiserver --advertise-address, --secure-port), as a KIND control
+# plane has it; the Endpoints and EndpointSlice of Service default/kubernetes point there.
+APISERVER_ADDRESS = CONTROL_PLANE_IP
+APISERVER_PORT = 6443
 
 
 _res = resources.get
@@ -179,7 +184,7 @@ class Cluster:
                 self.registry.create(ns, "", {"metadata": {"name": name}})
         nodes = _res("", "v1", "nodes")
         for name, ip, cidr, cp in (
-            (CONTROL_PLANE, "172.18.0.2", "10.244.0.0/24", True),
+            (CONTROL_PLANE, CONTROL_PLANE_IP, "10.244.0.0/24", True),
             (WORKER, "172.18.0.3", "10.244.1.0/24", False),
         ):
             if self.store.peek(nodes.key, "", name) is None:
@@ -194,6 +199,7 @@ class Cluster:
                     "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "targetPort": 6443}]},
                 },
             )
+        self._apiserver_endpoints()
         sc = _res("storage.k8s.io", "v1", "storageclasses")
         if self.store.peek(sc.key, "", "standard") is None:
             self.registry.create(
@@ -207,6 +213,35 @@ class Cluster:
                     "provisioner": "rancher.io/local-path",
                     "reclaimPolicy": "Delete",
                     "volumeBindingMode": "WaitForFirstConsumer",
+                },
+            )
+
+    def _apiserver_endpoints(self) -> None:
+        """What kube-apiserver keeps for Service default/kubernetes (it has no selector): Endpoints and an
+        EndpointSlice, both named `kubernetes`, with the advertised address (the control-plane node's
+        InternalIP) and port 6443 named https. So `kubectl get endpoints kubernetes` shows it and Prometheus'
+        role endpoints discovers the API server, as on a KIND cluster."""
+        port = {"name": "https", "port": APISERVER_PORT, "protocol": "TCP"}
+        endpoints = _res("", "v1", "endpoints")
+        if self.store.peek(endpoints.key, "default", "kubernetes") is None:
+            self.registry.create(
+                endpoints,
+                "default",
+                {
+                    "metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+                    "subsets": [{"addresses": [{"ip": APISERVER_ADDRESS}], "ports": [port]}],
+                },
+            )
+        slices = _res("discovery.k8s.io", "v1", "endpointslices")
+        if self.store.peek(slices.key, "default", "kubernetes") is None:
+            self.registry.create(
+                slices,
+                "default",
+                {
+                    "metadata": {"name": "kubernetes", "labels": {"kubernetes.io/service-name": "kubernetes"}},
+                    "addressType": "IPv4",
+                    "endpoints": [{"addresses": [APISERVER_ADDRESS], "conditions": {"ready": True}}],
+                    "ports": [port],
                 },
             )
 

@@ -19,7 +19,7 @@ from kubesim.api import API
 from kubesim.cluster import Cluster
 from kubesim.config import StateDir
 from kubesim.runtime.slot import claim_slot
-from kubesim.runtime.wiring import enable_runtime
+from kubesim.runtime.wiring import enable_runtime, publish_apiserver
 from kubesim.tls import server_context
 
 log = logging.getLogger("kubesim")
@@ -67,6 +67,7 @@ async def serve(state: StateDir, port: int = 0, cgroups: str = "auto") -> None:
     assert server is not None and server.sockets  # type: ignore[attr-defined]
     bound = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
     state.write_kubeconfig(f"https://127.0.0.1:{bound}", token)
+    publish_apiserver(cluster, f"127.0.0.1:{bound}")
     cluster.start()
     state.write_info({"pid": os.getpid(), "port": bound, "server": f"https://127.0.0.1:{bound}", "slot": slot})
     log.info("API serving on https://127.0.0.1:%d", bound)

@@ -3,7 +3,7 @@
 Three kinds of image run for real:
 - the project's own services (`services/`): a Python module; the container's `args` follow, as a Docker CMD
   follows its ENTRYPOINT (the payment gateway, the stand-ins for the Sock Shop application services);
-- the real server software where the system ships it (MariaDB, Redis, RabbitMQ from Debian's packages; a
+- the real server software where the system ships it (MariaDB, Redis, RabbitMQ, Prometheus from Debian's packages; a
   MongoDB wire-protocol server from PyPI, since Debian ships no MongoDB): a launcher in `kubesim/servers/`
   that runs the server on the pod's address with its data in the pod's volumes. Such an image `requires`
   programs; when one is missing the pod waits in ErrImagePull / ImagePullBackOff naming the package, as a
@@ -72,6 +72,7 @@ REDIS = Requirement("redis-server", "redis-server")
 RABBITMQ = Requirement("/usr/lib/rabbitmq/bin/rabbitmq-server", "rabbitmq-server")
 MONGO_WIRE = Requirement("nx-27017", "nx-27017", source="PyPI")
 LOCUST = Requirement("locust", "locust", source="PyPI")
+PROMETHEUS = Requirement("prometheus", "prometheus")
 
 
 def _service(module: str, *args: str) -> Program:
@@ -106,6 +107,8 @@ IMAGES: dict[str, Program] = {
     "quay.io/powercloud/rabbitmq": Program("kubesim.servers.rabbitmq", requires=(RABBITMQ,)),
     "docker.io/library/rabbitmq": Program("kubesim.servers.rabbitmq", requires=(RABBITMQ,)),
     "docker.io/locustio/locust": Program(requires=(LOCUST,), command="locust"),
+    # Prometheus from Debian's package; its launcher supplies the Kubernetes service discovery Debian's build lacks.
+    "quay.io/prometheus/prometheus": Program("kubesim.servers.prometheus", requires=(PROMETHEUS,)),
     # The official Python image: its CMD is python3, and `command: [python3, -c, ...]` runs a one-liner
     # (the load and hog containers of the resource tests and incidents).
     "docker.io/library/python": Program(command="python3"),

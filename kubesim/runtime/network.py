@@ -25,6 +25,8 @@ from kubesim.resources import Resource
 from kubesim.runtime.hook.sitecustomize import NetMap
 from kubesim.store import Change, Store
 
+# Headers that belong to one connection (and content-length, which aiohttp sets anew). Content-Encoding is
+# end to end: the body is relayed as it came (auto_decompress=False), so its encoding goes with it.
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -35,7 +37,6 @@ HOP_BY_HOP = {
     "transfer-encoding",
     "upgrade",
     "content-length",
-    "content-encoding",
     "host",
     "authorization",
 }

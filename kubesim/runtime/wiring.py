@@ -81,3 +81,13 @@ def enable_runtime(cluster: Cluster, api: API, slot: int, cgroups: str = "auto")
     proxy = APIProxy(cluster.store, net)
     api.proxy = proxy.handle
     cluster.async_closers.append(proxy.close)
+
+
+def publish_apiserver(cluster: Cluster, address: str) -> None:
+    """Tell the network map where the API server really listens: its advertised endpoint (Service
+    default/kubernetes' Endpoints, 172.18.0.2:6443) maps there, so kube-proxy relays 10.96.0.1:443 to it and
+    pod processes reach it at either address."""
+    for controller in cluster.controllers:
+        if isinstance(controller, ServiceNetwork):
+            controller.net.apiserver = address
+            controller.write_map()

@@ -100,7 +100,13 @@ EXAMPLES = r"""
 
 RETURN = r"""
 summary:
-  description: Verdict of the run so far - passed (bool), failed signals and checklist items, not_checked signals.
+  description:
+    - Verdict of the run so far - passed (bool), failed signals and checklist items, error signals and checklist
+      items (their backend did not answer), not_checked signals and those of them that keep the verdict from passing.
+    - Signal statuses are C(passed), C(failed), C(error) and C(not_checked). The verdict is passed only when every
+      signal passed, except observability signals (promql, alert, datadog_*) not checked because the inventory
+      names no such backend, or names a Prometheus the target does not deploy or could not install (their
+      C(reason)); C(error) never passes.
   returned: always
   type: dict
 journal:
@@ -134,6 +140,11 @@ class ReportError(ModuleError):
     """Nothing to report; the message says which phase to run."""
 
 
+# Kinds read from an observability backend, and the reasons (incident_signals' `reason`) for which such a signal
+# may be not_checked without keeping the verdict from PASSED; see excused().
+BACKEND_KINDS = ("promql", "alert", "datadog_logs", "datadog_metrics")
+EXCUSED_NOT_CHECKED = ("backend_not_configured", "backend_not_deployed", "backend_not_installed")
+STATUSES = ("passed", "failed", "error", "not_checked")
 SECRET = re.compile(r"(api_?key|app_?key|token|password|secret|authorization)", re.IGNORECASE)
 
 
@@ -422,14 +433,31 @@ def signal_results(incident: dict[str, Any], journal: dict[str, Any]) -> list[di
     return ordered
 
 
+def item_status(statuses: list[str]) -> str:
+    """A checklist item: failed if one of its signals failed, else error if one could not be observed (its
+    backend did not answer), passed if every one passed, else not_checked."""
+    for status in ("failed", "error"):
+        if status in statuses:
+            return status
+    return "passed" if all(s == "passed" for s in statuses) else "not_checked"
+
+
+def excused(signal: dict[str, Any]) -> bool:
+    """A not_checked signal the verdict may pass over: an observability signal whose backend the inventory does
+    not name, or names but the target does not run (not deployed, could not be installed). A backend the
+    inventory names must be checked: any other reason (or none) keeps the verdict from PASSED."""
+    return (
+        signal["status"] == "not_checked"
+        and signal["kind"] in BACKEND_KINDS
+        and signal.get("reason") in EXCUSED_NOT_CHECKED
+    )
+
+
 def checklist(incident: dict[str, Any], signals: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by_name = {s["name"]: s for s in signals}
     items = []
     for item in incident["checklist"]:
-        statuses = [by_name[name]["status"] for name in item["signals"]]
-        status = (
-            "failed" if "failed" in statuses else "passed" if all(s == "passed" for s in statuses) else "not_checked"
-        )
+        status = item_status([by_name[name]["status"] for name in item["signals"]])
         evidence = [f"{name}: {by_name[name]['status']} - {by_name[name]['evidence']}" for name in item["signals"]]
         items.append(
             {"name": item["name"], "description": item.get("description", ""), "status": status, "evidence": evidence}
@@ -460,19 +488,22 @@ def summarise(incident: dict[str, Any], journal: dict[str, Any]) -> dict[str, An
     items = checklist(incident, signals)
     recover = journal.get("phases", {}).get("recover", {})
     failed = [s["name"] for s in signals if s["status"] == "failed"]
+    errors = [s["name"] for s in signals if s["status"] == "error"]
     failed_items = [i["name"] for i in items if i["status"] == "failed"]
     differences = recover.get("differences")
     impact = business_impact(incident, journal)
     return {
         "passed": not failed
+        and not errors
         and not failed_items
         and differences == []
-        and all(
-            s["status"] == "passed" for s in signals if s["kind"] not in ("promql", "datadog_logs", "datadog_metrics")
-        ),
+        and all(s["status"] == "passed" or excused(s) for s in signals),
         "failed_signals": failed,
+        "error_signals": errors,
         "failed_checklist": failed_items,
+        "error_checklist": [i["name"] for i in items if i["status"] == "error"],
         "not_checked": [s["name"] for s in signals if s["status"] == "not_checked"],
+        "unexcused_not_checked": [s["name"] for s in signals if s["status"] == "not_checked" and not excused(s)],
         "diff_empty": differences == [] if differences is not None else None,
         "signals": signals,
         "checklist": items,
@@ -532,9 +563,17 @@ def render_markdown(
     for s in summary["signals"]:
         evidence = str(s["evidence"]).replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {s['name']} | {s['kind']} | {s['status']} | {fmt_s(s['time_to_signal_s'])} | {evidence} |")
+    if summary.get("error_signals"):
+        lines += [
+            "",
+            "Not observed (the backend did not answer within the budget; not a pass): "
+            + ", ".join(summary["error_signals"])
+            + ".",
+        ]
+    lines += render_samples(summary["signals"])
     lines += ["", "## Checklist", ""]
     for item in summary["checklist"]:
-        mark = {"passed": "x", "failed": " ", "not_checked": "?"}[item["status"]]
+        mark = {"passed": "x", "failed": " ", "error": "!", "not_checked": "?"}[item["status"]]
         lines.append(
             f"- [{mark}] **{item['name']}** ({item['status']})"
             + (f": {item['description']}" if item["description"] else "")
@@ -569,6 +608,23 @@ def render_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def render_samples(signals: list[dict[str, Any]]) -> list[str]:
+    """What Prometheus returned for each promql/alert signal: the series' labels, value and instant."""
+    shown = [s for s in signals if s.get("samples")]
+    if not shown:
+        return []
+    lines = ["", "### Samples", "", "| signal | labels | value | at (UTC) |", "|---|---|---|---|"]
+    for s in shown:
+        for sample in s["samples"]:
+            labels = ", ".join(f'{k}="{v}"' for k, v in sorted((sample.get("labels") or {}).items()))
+            state = f" ({sample['state']})" if sample.get("state") else ""
+            value = "-" if sample.get("value") is None else f"{sample['value']:g}"
+            lines.append(
+                f"| {s['name']} | {labels.replace('|', chr(92) + '|')} | {value}{state} | {sample.get('at') or '-'} |"
+            )
+    return lines
 
 
 def render_impact(impact: dict[str, Any] | None) -> list[str]:
@@ -644,6 +700,7 @@ def render_junit(incident: dict[str, Any], summary: dict[str, Any]) -> str:
         name=f"incident-{incident['id']}",
         tests=str(len(cases)),
         failures=str(sum(1 for c in cases if c[2] == "failed")),
+        errors=str(sum(1 for c in cases if c[2] == "error")),
         skipped=str(sum(1 for c in cases if c[2] == "not_checked")),
     )
     for name, kind, status, evidence, took in cases:
@@ -652,6 +709,8 @@ def render_junit(incident: dict[str, Any], summary: dict[str, Any]) -> str:
         )
         if status == "failed":
             ET.SubElement(case, "failure", message=str(evidence)[:500]).text = str(evidence)
+        elif status == "error":
+            ET.SubElement(case, "error", message=str(evidence)[:500], type="backend_error").text = str(evidence)
         elif status == "not_checked":
             ET.SubElement(case, "skipped", message=str(evidence))
         else:
@@ -723,7 +782,9 @@ def record_phase(params: dict[str, Any], path: str, journal: dict[str, Any] | No
     summary = summarise(incident, journal)
     result: dict[str, Any] = {"changed": False, "journal": journal, "summary": summary}
     if params["phase"] == "recover" and params["require_confirmed"]:
-        unconfirmed = [s["name"] for s in summary["signals"] if s["stage"] == "recover" and s["status"] == "failed"]
+        unconfirmed = [
+            s["name"] for s in summary["signals"] if s["stage"] == "recover" and s["status"] in ("failed", "error")
+        ]
         if unconfirmed:
             raise ReportError(
                 f"Incident {incident['id']} is restored from the ledger, but these recovery confirmations did not "

@@ -15,9 +15,28 @@ description:
     runs out, and returns each with its status, measured time-to-signal and evidence.
   - Kinds C(k8s_state) (Deployment availability, pod readiness, restart counts against the ledger),
     C(k8s_event) (an event newer than I(since)), C(pod_log) (a log line newer than I(since)),
-    C(promql) (an instant query against I(prometheus_url)), C(datadog_logs) and C(datadog_metrics)
-    (the Datadog API over the window since I(since)).
-  - A signal whose backend is not configured is returned as C(not_checked), never as passed.
+    C(promql) (an instant query, C(/api/v1/query)), C(alert) (Prometheus' active alerts, C(/api/v1/alerts)),
+    C(datadog_logs) and C(datadog_metrics) (the Datadog API over the window since I(since)).
+  - PromQL and alert signals go to I(prometheus_service) through the API server's service proxy (the same on every
+    target), else to I(prometheus_url). A 200 with C(status=success) is judged (no series selected is a miss,
+    looked at again until the budget ends, then C(failed) "no series"); a query Prometheus refuses (400/422,
+    C(bad_data)) is C(failed) at once with Prometheus' own error and the query; Prometheus unreachable, a 503 (the
+    Service has no endpoints) or another 5xx is looked at again while the budget lasts and is then C(error) - a
+    status that is neither passed nor failed. A C(promql) or C(alert) result carries C(samples) - labels, value and
+    instant (RFC 3339 UTC) of at most 10 series or alerts.
+  - A signal whose backend is not configured is returned as C(not_checked) (reason C(backend_not_configured)),
+    never as passed. Rule - a verdict can no longer be PASSED while a signal that the target's inventory says it
+    can check was not checked. Once I(prometheus_service) or I(prometheus_url) is set, a PromQL or alert signal is
+    C(not_checked) for exactly two reasons, and the report excuses only these - the Service does not exist (the
+    proxy's 404, C(backend_not_deployed), "Prometheus is not deployed on this target") or its pods wait in
+    C(ErrImagePull)/C(ImagePullBackOff) (C(backend_not_installed), with the pod's waiting message). Datadog is
+    unchanged - no key, not checked.
+  - Kind C(alert) has two shapes. C({alert, labels, state}) passes when Prometheus lists that alert in that state
+    (C(firing) by default, or C(pending)) with at least those labels. The noise check C({only, scope}), used with
+    C(hold=true), holds while no firing alert whose labels match C(scope) (exact values; C("*") - the label is
+    present) has a name outside C(only), and fails at the first look where one fires, naming it and its labels.
+    The scope is required, so Prometheus' own always-firing C(Watchdog), which has no namespace or incident
+    label, is never in it; pending alerts do not count.
   - Kind C(orders) judges the orders this phase placed (I(orders), as returned by place_orders) - the orders
     service's answer (C(http_status), C(message_regex)) and the order as C(GET /orders/<id>) shows it through the
     API service proxy (C(status), C(shipment)). A C(pod_log) check with C(per_order) needs a line for every one of
@@ -71,7 +90,17 @@ options:
     type: float
     default: 0.5
   prometheus_url:
-    description: Base URL of Prometheus; empty means PromQL signals are not checked.
+    description:
+      - Base URL of a Prometheus outside the cluster. With I(prometheus_service) also empty, PromQL and alert
+        signals are not checked.
+    type: str
+    default: ""
+  prometheus_service:
+    description:
+      - Prometheus as a Kubernetes Service, C(<namespace>/<service>:<port>) (the port a number or a port name), for
+        example C(monitoring/kps-kube-prometheus-stack-prometheus:9090), reached through the API server's service
+        proxy with the module's credentials. Preferred over I(prometheus_url) when both are set. A value of
+        another form is refused before any cluster access.
     type: str
     default: ""
   datadog_site:
@@ -107,8 +136,25 @@ EXAMPLES = r"""
     signals: "{{ loaded.plan.cluster_signals }}"
     queries: "{{ loaded.incident.queries }}"
     since: "{{ lock.lock.since }}"
-    prometheus_url: "{{ sockshop_prometheus_url }}"
+    prometheus_service: monitoring/kps-kube-prometheus-stack-prometheus:9090
   register: checked
+
+- name: The gateway alert fires, and no other alert of the shop's namespace does while it is down
+  incident_signals:
+    incident_id: "6"
+    namespace: sock-shop
+    since: "{{ lock.lock.since }}"
+    prometheus_service: monitoring/kps-kube-prometheus-stack-prometheus:9090
+    signals:
+      - name: gateway alert fires
+        kind: alert
+        within_s: 90
+        check: {alert: PaymentGatewayUnavailable, labels: {deployment: stripe-mock}, state: firing}
+      - name: no other alert
+        kind: alert
+        within_s: 60
+        hold: true
+        check: {only: [PaymentGatewayUnavailable], scope: {namespace: sock-shop}}
 """
 
 RETURN = r"""
@@ -125,8 +171,28 @@ results:
       description: Signal kind.
       type: str
     status:
-      description: passed, failed or not_checked.
+      description:
+        - C(passed), C(failed), C(error) (the backend did not answer within the budget - never a pass) or
+          C(not_checked).
       type: str
+    reason:
+      description:
+        - Why a C(not_checked) signal was not checked - C(backend_not_configured), C(backend_not_deployed),
+          C(backend_not_installed) or C(check_mode).
+      type: str
+      returned: when status is not_checked
+    samples:
+      description:
+        - C(promql) and C(alert) signals - what Prometheus returned, at most 10 entries, each C(labels) (dict),
+          C(value) (float) and C(at) (the sample's instant, or an alert's activeAt, RFC 3339 UTC); alerts add
+          C(state).
+      type: list
+      elements: dict
+      returned: for promql and alert signals that got an answer
+    query:
+      description: The PromQL text a C(promql) signal sent.
+      type: str
+      returned: for promql signals
     time_to_signal_s:
       description: Seconds from the start of the check until the signal held; null unless passed.
       type: float
@@ -140,17 +206,19 @@ results:
       description: What was observed, for the report.
       type: str
 passed:
-  description: Whether no signal failed.
+  description: Whether no signal failed or ended in error.
   returned: always
   type: bool
 """
 
+import datetime as dt
 import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, NamedTuple
+from urllib.error import HTTPError
+from urllib.parse import urlencode, urlsplit
 
 from ansible.module_utils import sockshop_backend_errors as backend_errors
 from ansible.module_utils.basic import missing_required_lib
@@ -170,7 +238,12 @@ from ansible.module_utils.sockshop_incident import (
 from ansible.module_utils.sockshop_locust import judge_load, summarize
 from ansible.module_utils.sockshop_module import Connect, ModuleError, iso, main_of, parse_iso, utc_now
 from ansible.module_utils.sockshop_resource_signals import judge_http, judge_termination, judge_usage, pod_metrics_for
-from ansible.module_utils.sockshop_service_proxy import ServiceProxyError, call_service, status_message
+from ansible.module_utils.sockshop_service_proxy import (
+    NO_ENDPOINTS_TEXT,
+    ServiceProxyError,
+    call_service,
+    status_message,
+)
 from ansible.module_utils.urls import open_url
 
 try:
@@ -188,6 +261,7 @@ ARGUMENT_SPEC = incident_spec(
         "orders": {"type": "list", "elements": "dict", "default": []},
         "poll_s": {"type": "float", "default": 0.5},
         "prometheus_url": {"type": "str", "default": ""},
+        "prometheus_service": {"type": "str", "default": ""},
         "datadog_site": {"type": "str", "default": "datadoghq.com"},
         "datadog_api_url": {"type": "str", "default": ""},
         "datadog_api_key": {"type": "str", "default": "", "no_log": True},
@@ -420,11 +494,221 @@ def judge_queue(check: dict[str, Any], metrics: str) -> Verdict:
     return ok, f"queue {queue}: " + ", ".join(seen)
 
 
+# ---------------------------------------------------------------- Prometheus (PromQL and alerts)
+
+PROMETHEUS_KINDS = ("promql", "alert")
+SAMPLES_KEPT = 10
+# Why a signal may be not_checked. A backend kind (promql, alert, datadog_*) is allowed to be not_checked by the
+# report's verdict only for these reasons; anything else not checked keeps the verdict from PASSED.
+NOT_CONFIGURED = "backend_not_configured"  # the inventory names no such backend
+NOT_DEPLOYED = "backend_not_deployed"  # the inventory names a Prometheus Service that does not exist on the target
+NOT_INSTALLED = "backend_not_installed"  # its pods wait in ErrImagePull/ImagePullBackOff: it could not be installed
+CHECK_MODE = "check_mode"  # check mode sent nothing that would show it
+ALLOWED_NOT_CHECKED = (NOT_CONFIGURED, NOT_DEPLOYED, NOT_INSTALLED)
+PULL_WAITING = ("ErrImagePull", "ImagePullBackOff")
+SERVICE_REF = re.compile(
+    r"^(?P<namespace>[a-z0-9]([-a-z0-9]*[a-z0-9])?)/(?P<service>[a-z0-9]([-a-z0-9]*[a-z0-9])?)"
+    r":(?P<port>[0-9]{1,5}|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$"
+)
+
+
+class Look(NamedTuple):
+    """One look at a signal. ok: True held, False not (yet), None not checked (see reason).
+
+    error: the backend could not answer (unreachable, 5xx): looked at again while the budget lasts, then the
+    signal's status is `error`, never passed or failed. final: the answer can never change (a query Prometheus
+    refuses): failed at once. samples: what Prometheus returned, [{labels, value, at}]."""
+
+    ok: bool | None
+    evidence: str
+    samples: list[dict[str, Any]] | None = None
+    error: bool = False
+    final: bool = False
+    reason: str | None = None
+    query: str | None = None
+
+
+def parse_service_ref(text: str) -> tuple[str, str, str]:
+    """`<namespace>/<service>:<port>` (port a number or a port name) as (namespace, service, port)."""
+    match = SERVICE_REF.match(text.strip())
+    if not match or (match["port"].isdigit() and not 0 < int(match["port"]) < 65536):
+        raise ModuleError(
+            f"prometheus_service {text!r} is not <namespace>/<service>:<port> "
+            "(e.g. monitoring/kps-kube-prometheus-stack-prometheus:9090)"
+        )
+    return match["namespace"], match["service"], match["port"]
+
+
+def rfc3339(epoch: float) -> str:
+    """A Prometheus sample time (Unix seconds) as RFC 3339 UTC; milliseconds only when there are some."""
+    moment = dt.datetime.fromtimestamp(float(epoch), dt.UTC)
+    millis = moment.microsecond // 1000
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{millis:03d}Z" if millis else "Z")
+
+
+def promql_labels(labels: dict[str, str]) -> str:
+    """Labels as PromQL writes a series: name{a="x",b="y"} (sorted, the metric name in front)."""
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+    return f"{labels.get('__name__', '')}{{{inner}}}"
+
+
+def promql_samples(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """An instant query's result as [{labels, value, at}] (vector or scalar; a range vector has no instant)."""
+    data = answer.get("data") or {}
+    result = data.get("result")
+    if data.get("resultType") == "scalar" and isinstance(result, list):
+        return [{"labels": {}, "value": float(result[1]), "at": rfc3339(result[0])}]
+    samples = []
+    for item in result or []:
+        if "value" in item:
+            at, value = item["value"]
+            samples.append({"labels": dict(item.get("metric") or {}), "value": float(value), "at": rfc3339(at)})
+    return samples
+
+
 def promql_series(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {"labels": item.get("metric", {}), "value": float(item["value"][1])}
-        for item in (answer.get("data") or {}).get("result", [])
-    ]
+    return [{"labels": s["labels"], "value": s["value"]} for s in promql_samples(answer)]
+
+
+def shown_sample(sample: dict[str, Any]) -> str:
+    return f"{promql_labels(sample['labels'])}={sample['value']:g} at {sample['at']}"
+
+
+def judge_promql(expect: dict[str, Any], answer: dict[str, Any], query: str) -> Look:
+    """Every series the expectation selects (by its labels) must satisfy it; none selected is 'no series'."""
+    if (answer.get("data") or {}).get("resultType") == "matrix":
+        return Look(False, f"the query returns a range vector, not an instant one: {query}", final=True, query=query)
+    samples = promql_samples(answer)
+    wanted = expect.get("labels") or {}
+    chosen = [s for s in samples if all(s["labels"].get(k) == v for k, v in wanted.items())]
+    want = f"(want {expect['op']} {expect['value']:g})"
+    if not chosen:
+        scope = f" with {json.dumps(wanted, sort_keys=True)}" if wanted else ""
+        got = f"; got {', '.join(map(shown_sample, samples[:3]))}" if samples else ""
+        return Look(
+            False, f"no series{scope} (got {len(samples)}) {want} for {query}{got}", samples[:SAMPLES_KEPT], query=query
+        )
+    ok = all(OPS[expect["op"]](s["value"], expect["value"]) for s in chosen)
+    more = f" and {len(chosen) - 5} more" if len(chosen) > 5 else ""
+    return Look(ok, f"{', '.join(map(shown_sample, chosen[:5]))}{more} {want}", chosen[:SAMPLES_KEPT], query=query)
+
+
+def alert_sample(alert: dict[str, Any]) -> dict[str, Any]:
+    try:
+        value: float | None = float(alert.get("value"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        value = None
+    labels = dict(alert.get("labels") or {})
+    return {"labels": labels, "value": value, "at": alert.get("activeAt"), "state": alert.get("state")}
+
+
+def shown_alert(alert: dict[str, Any]) -> str:
+    labels = {k: v for k, v in (alert.get("labels") or {}).items() if k != "alertname"}
+    value = alert.get("value")
+    return (
+        f"{(alert.get('labels') or {}).get('alertname')}{promql_labels(labels)} {alert.get('state')} "
+        f"(active since {alert.get('activeAt') or '?'})" + (f" value {value}" if value is not None else "")
+    )
+
+
+def in_scope(labels: dict[str, str], scope: dict[str, str]) -> bool:
+    """Every scope label matches; the value "*" asks only that the label be there."""
+    return all((k in labels) if v == "*" else labels.get(k) == v for k, v in scope.items())
+
+
+def judge_alert(check: dict[str, Any], answer: dict[str, Any]) -> Look:
+    """/api/v1/alerts against an alert check: that alert in that state with those labels, or (with `only`)
+    no firing alert in `scope` whose name is not in `only`."""
+    alerts = list((answer.get("data") or {}).get("alerts") or [])
+    if "only" in check:
+        return judge_alert_noise(check, alerts)
+    name, state, wanted = check["alert"], check.get("state", "firing"), check.get("labels") or {}
+    named = [a for a in alerts if (a.get("labels") or {}).get("alertname") == name]
+    labelled = [a for a in named if all((a.get("labels") or {}).get(k) == v for k, v in wanted.items())]
+    held = [a for a in labelled if a.get("state") == state]
+    want = f"{name}{promql_labels(wanted)} {state}"
+    if held:
+        return Look(True, "; ".join(map(shown_alert, held[:3])), [alert_sample(a) for a in held[:SAMPLES_KEPT]])
+    shown = labelled or named
+    if labelled:
+        why = f"{name} is {', '.join(sorted({str(a.get('state')) for a in labelled}))}, not {state}"
+    elif named:
+        why = f"{name} is active only with other labels"
+    else:
+        names = sorted({str((a.get("labels") or {}).get("alertname")) for a in alerts})
+        why = f"no active alert {name} ({len(alerts)} active: {', '.join(names[:8]) or 'none'})"
+    seen = f": {'; '.join(map(shown_alert, shown[:3]))}" if shown else ""
+    return Look(False, f"want {want}; {why}{seen}", [alert_sample(a) for a in shown[:SAMPLES_KEPT]])
+
+
+def judge_alert_noise(check: dict[str, Any], alerts: list[dict[str, Any]]) -> Look:
+    only, scope = set(check["only"]), check["scope"]
+    firing = [a for a in alerts if a.get("state") == "firing"]
+    scoped = [a for a in firing if in_scope(a.get("labels") or {}, scope)]
+    noise = [a for a in scoped if (a.get("labels") or {}).get("alertname") not in only]
+    where = f"in scope {promql_labels(scope)}"
+    if noise:
+        return Look(
+            False,
+            f"unexpected alert firing {where}: {'; '.join(map(shown_alert, noise[:3]))} "
+            f"(only {', '.join(sorted(only)) or 'none'} may fire)",
+            [alert_sample(a) for a in noise[:SAMPLES_KEPT]],
+        )
+    names = sorted({str((a.get("labels") or {}).get("alertname")) for a in scoped})
+    return Look(
+        True,
+        f"no alert outside {', '.join(sorted(only)) or 'none'} firing {where} "
+        f"(firing there: {', '.join(names) or 'none'}; {len(firing) - len(scoped)} firing outside the scope)",
+        [alert_sample(a) for a in scoped[:SAMPLES_KEPT]],
+    )
+
+
+def prometheus_document(body: Any) -> dict[str, Any] | None:
+    if isinstance(body, dict):
+        return body
+    try:
+        doc = json.loads(body)
+    except (TypeError, ValueError, UnicodeDecodeError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def judge_prometheus_answer(status: int, body: Any, where: str, query: str | None = None) -> dict[str, Any] | Look:
+    """Prometheus' answer as a document to judge, or the Look it comes to without one.
+
+    200 with status=success: the document. A query Prometheus refuses (400 bad_data, 422 execution): failed at
+    once, with its own words and the query. The Service missing (the proxy's 404 Status 'services "x" not
+    found'): not checked, Prometheus is not deployed there. Anything else (503 no endpoints, 5xx, a body that
+    is not Prometheus'): an error, looked at again while the budget lasts."""
+    doc = prometheus_document(body)
+    text = body.decode("utf-8", "replace")[:200] if isinstance(body, bytes) else str(body)[:200]
+    if status == 200 and doc is not None and doc.get("status") == "success":
+        return doc
+    proxy = status_message(body) if isinstance(body, bytes) else None
+    if proxy is not None and status == 404 and "not found" in proxy:
+        return Look(None, f"Prometheus is not deployed on this target ({where}): {proxy}", reason=NOT_DEPLOYED)
+    said = ""
+    if doc is not None and doc.get("status") == "error":
+        said = f"{doc.get('errorType') or 'error'}: {doc.get('error') or 'no error text'}"
+    if status in (400, 422) or (doc or {}).get("errorType") == "bad_data":
+        about = f" {query}" if query else ""
+        refused = f"Prometheus refused the query{about} (HTTP {status}): {said or text}"
+        return Look(False, refused, final=True, query=query)
+    answered = f"Prometheus at {where} answered HTTP {status}: {proxy or said or text}"
+    return Look(False, answered, error=True, query=query)
+
+
+def waiting_message(pods: list[dict[str, Any]]) -> str | None:
+    """The first container waiting to pull its image (ErrImagePull, ImagePullBackOff), as kubectl shows it."""
+    for item in pods:
+        for status in get_path(item, "status.containerStatuses") or []:
+            waiting = get_path(status, "state.waiting") or {}
+            if waiting.get("reason") in PULL_WAITING:
+                return (
+                    f"pod {get_path(item, 'metadata.name')} container {status.get('name')} waits in "
+                    f"{waiting['reason']}: {waiting.get('message') or 'no message'}"
+                )
+    return None
 
 
 def datadog_series(answer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -438,7 +722,7 @@ def datadog_series(answer: dict[str, Any]) -> list[dict[str, Any]]:
 
 def poll(
     signals: list[dict[str, Any]],
-    observe: Callable[[dict[str, Any]], Verdict | None],
+    observe: Callable[[dict[str, Any]], Verdict | Look | None],
     clock: Callable[[], float],
     sleep: Callable[[float], None],
     poll_s: float,
@@ -449,11 +733,15 @@ def poll(
     A signal that holds records when (`answered_at`, UTC): a recovery is confirmed at the last of them.
 
     A `hold` signal is an invariant: looked at on every round until every other signal is decided and for at
-    least its within_s; it passes if it held at every look and fails at the first look where it did not."""
+    least its within_s; it passes if it held at every look and fails at the first look where it did not.
+
+    A Look with error (the backend did not answer) is looked at again while the budget lasts; a signal whose
+    last look erred when its budget ran out is `error`, never passed or failed. A final Look fails at once."""
     start = clock()
     results: dict[str, dict[str, Any]] = {}
     pending = list(signals)
     looks: dict[str, int] = {}
+    unanswered: dict[str, int] = {}
     while pending:
         still: list[dict[str, Any]] = []
         # events first, so a hold signal is concluded in the round that decides the last event
@@ -463,34 +751,65 @@ def poll(
             elapsed = clock() - start
             name = signal["name"]
             looks[name] = looks.get(name, 0) + 1
-            base = {"name": name, "kind": signal["kind"], "within_s": signal["within_s"], "time_to_signal_s": None}
+            base: dict[str, Any] = {
+                "name": name,
+                "kind": signal["kind"],
+                "within_s": signal["within_s"],
+                "time_to_signal_s": None,
+            }
+            if isinstance(verdict, Look):
+                if verdict.samples is not None:
+                    base["samples"] = verdict.samples
+                if verdict.query is not None:
+                    base["query"] = verdict.query
+            error = isinstance(verdict, Look) and verdict.error
+            final = isinstance(verdict, Look) and verdict.final
             if verdict is None or verdict[0] is None:
+                reason = verdict.reason if isinstance(verdict, Look) else None
                 results[name] = dict(
                     base,
                     status="not_checked",
                     evidence=verdict[1] if verdict else "backend not configured for this inventory",
+                    reason=reason or (NOT_CONFIGURED if verdict is None else CHECK_MODE),
                 )
             elif signal.get("hold"):
-                if not verdict[0]:
+                if error:
+                    unanswered[name] = unanswered.get(name, 0) + 1
+                if not verdict[0] and not error:
                     results[name] = dict(
                         base, status="failed", evidence=f"stopped holding after {elapsed:.0f} s: {verdict[1]}"
                     )
                 elif events_pending or elapsed < signal["within_s"]:
                     still.append(signal)
+                elif error:
+                    results[name] = dict(
+                        base, status="error", evidence=f"no answer at the last look after {elapsed:.0f} s: {verdict[1]}"
+                    )
                 else:
+                    missed = unanswered.get(name, 0)
+                    gaps = f", {missed} of them unanswered" if missed else ""
                     results[name] = dict(
                         base,
                         status="passed",
                         time_to_signal_s=round(elapsed, 3),
-                        evidence=f"held for {elapsed:.0f} s ({looks[name]} looks): {verdict[1]}",
+                        evidence=f"held for {elapsed:.0f} s ({looks[name]} looks{gaps}): {verdict[1]}",
                         answered_at=wall(),
                     )
             elif verdict[0]:
                 results[name] = dict(
                     base, status="passed", time_to_signal_s=round(elapsed, 3), evidence=verdict[1], answered_at=wall()
                 )
+            elif final:
+                results[name] = dict(base, status="failed", evidence=verdict[1])
             elif elapsed >= signal["within_s"]:
-                results[name] = dict(base, status="failed", evidence=f"not within {signal['within_s']} s: {verdict[1]}")
+                if error:
+                    results[name] = dict(
+                        base, status="error", evidence=f"no answer within {signal['within_s']} s: {verdict[1]}"
+                    )
+                else:
+                    results[name] = dict(
+                        base, status="failed", evidence=f"not within {signal['within_s']} s: {verdict[1]}"
+                    )
             else:
                 still.append(signal)
         pending = still
@@ -502,7 +821,7 @@ def poll(
 # ---------------------------------------------------------------- observation (I/O)
 
 
-BACKENDS = {"promql": "Prometheus", "datadog_logs": "Datadog", "datadog_metrics": "Datadog"}
+BACKENDS = {"promql": "Prometheus", "alert": "Prometheus", "datadog_logs": "Datadog", "datadog_metrics": "Datadog"}
 
 
 class Observer:
@@ -515,14 +834,18 @@ class Observer:
         call: Callable[..., Any] | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        live_in: Callable[[str], Any] | None = None,
     ) -> None:
         self.live = live
+        self.live_in = live_in  # live_in(namespace) -> LiveState there: the Prometheus Service and its pods
+        self.prometheus = parse_service_ref(params["prometheus_service"]) if params.get("prometheus_service") else None
         self.clock = clock
         self.resting: dict[str, tuple[float, str]] = {}  # backend -> (rate limited until, the evidence meanwhile)
         self.params = params
         self.since = parse_iso(params["since"])
         self.http = http
-        self.call = call  # call(service, port, path) -> ProxyResponse, for orders signals
+        # call(service, port, path, method=, namespace=) -> ProxyResponse; namespace defaults to the incident's
+        self.call = call
         self.orders: list[dict[str, Any]] = list(params.get("orders") or [])
         cm = store.get(ledger_name(params["incident_id"]))
         self.ledger = json.loads(cm["data"][LEDGER_KEY]) if cm and LEDGER_KEY in (cm.get("data") or {}) else None
@@ -585,7 +908,72 @@ class Observer:
                 return str(entry["query"])
         raise KeyError(f"no {kind} query named {name}")
 
-    def __call__(self, signal: dict[str, Any]) -> Verdict | None:
+    def prometheus_configured(self) -> bool:
+        return bool(self.prometheus or self.params.get("prometheus_url"))
+
+    def prometheus_where(self) -> str:
+        if self.prometheus:
+            namespace, service, port = self.prometheus
+            return f"{namespace}/{service}:{port}"
+        where = urlsplit(self.params["prometheus_url"])
+        return f"{where.netloc}{where.path}"
+
+    def prometheus_get(self, path: str) -> tuple[int, Any]:
+        """GET a Prometheus API path: through the API server's service proxy (prometheus_service), else at
+        prometheus_url. Returns (HTTP status, body); raises ServiceProxyError / OSError when nothing answered."""
+        if self.prometheus:
+            if self.call is None:
+                raise ServiceProxyError("no client to reach the Prometheus Service with")
+            namespace, service, port = self.prometheus
+            response = self.call(service, port, path, namespace=namespace)
+            return response.status, response.body
+        try:
+            return 200, self.http(self.params["prometheus_url"].rstrip("/") + path)
+        except HTTPError as exc:
+            try:
+                body = exc.read()
+            except OSError:
+                body = b""
+            return exc.code, body
+
+    def not_installed(self) -> str | None:
+        """Why the Prometheus Service has no endpoints when its pods wait for an image that cannot be pulled."""
+        if not self.prometheus or self.live_in is None:
+            return None
+        namespace, service, _ = self.prometheus
+        live = self.live_in(namespace)
+        found = live.get("v1", "Service", service)
+        selector = get_path(found or {}, "spec.selector") or {}
+        return waiting_message(live.pods_labelled(selector)) if selector else None
+
+    def observe_prometheus(self, kind: str, check: dict[str, Any]) -> Look | None:
+        """A promql or alert signal: None when no Prometheus is configured (not checked)."""
+        if not self.prometheus_configured():
+            return None
+        query = self.query("promql", check["query"]) if kind == "promql" else None
+        path = "/api/v1/query?" + urlencode({"query": query}) if query is not None else "/api/v1/alerts"
+        where = self.prometheus_where()
+        try:
+            status, body = self.prometheus_get(path)
+        except (OSError, ServiceProxyError) as exc:
+            return Look(False, f"Prometheus at {where} not reachable: {exc}", error=True, query=query)
+        answer = judge_prometheus_answer(status, body, where, query)
+        if isinstance(answer, Look):
+            if answer.error and status == 503 and NO_ENDPOINTS_TEXT in answer.evidence:
+                waiting = self.not_installed()
+                if waiting:
+                    return Look(
+                        None,
+                        f"Prometheus could not be installed on this target ({where}): {waiting}",
+                        reason=NOT_INSTALLED,
+                        query=query,
+                    )
+            return answer
+        if query is not None:
+            return judge_promql(check["expect"], answer, query)
+        return judge_alert(check, answer)
+
+    def __call__(self, signal: dict[str, Any]) -> Verdict | Look | None:
         backend = BACKENDS.get(signal["kind"])
         if backend in self.resting and self.clock() < self.resting[backend][0]:
             return False, self.resting[backend][1]  # rate limited: not asked again before its limit resets
@@ -601,11 +989,11 @@ class Observer:
                 self.resting[backend] = (self.clock() + rest, line)
             return False, line
 
-    def observe(self, signal: dict[str, Any]) -> Verdict | None:
+    def observe(self, signal: dict[str, Any]) -> Verdict | Look | None:
         check, kind = signal["check"], signal["kind"]
         if (kind == "orders" or (kind == "pod_log" and check.get("per_order"))) and not self.orders:
             if self.params.get("check_mode"):
-                return None, "no orders placed in check mode"
+                return None, "no orders placed in check mode"  # poll gives it reason check_mode
             return False, "no orders were placed by this phase"
         if kind == "orders":
             live = {}
@@ -643,15 +1031,8 @@ class Observer:
             return judge_http(check, self.request(check))
         if kind == "hpa":
             return judge_hpa(check, self.live.get(HPA_API_VERSION, "HorizontalPodAutoscaler", check["name"]))
-        if kind == "promql":
-            if not self.params["prometheus_url"]:
-                return None
-            url = (
-                self.params["prometheus_url"].rstrip("/")
-                + "/api/v1/query?"
-                + urlencode({"query": self.query("promql", check["query"])})
-            )
-            return judge_numeric(check["expect"], promql_series(self.http(url)))
+        if kind in PROMETHEUS_KINDS:
+            return self.observe_prometheus(kind, check)
         if not self.params["datadog_api_key"]:
             return None
         base = (self.params.get("datadog_api_url") or f"https://api.{self.params['datadog_site']}").rstrip("/")
@@ -681,10 +1062,12 @@ def http_json(url: str, headers: dict[str, str] | None = None, body: Any = None)
 
 
 def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
+    if params.get("prometheus_service"):
+        parse_service_ref(params["prometheus_service"])  # a malformed one is refused before any cluster access
     client, namespace = connect(), params["namespace"]
 
-    def call(service: str, port: Any, path: str, method: str = "GET") -> Any:
-        return call_service(client, namespace, service, port, path, method=method, timeout=10)
+    def call(service: str, port: Any, path: str, method: str = "GET", namespace: str | None = None) -> Any:
+        return call_service(client, namespace or params["namespace"], service, port, path, method=method, timeout=10)
 
     try:
         observer = Observer(
@@ -693,6 +1076,7 @@ def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str,
             dict(params, check_mode=check_mode),
             http_json,
             call,
+            live_in=lambda other: LiveState(client, other),
         )
         results = poll(params["signals"], observer, time.monotonic, time.sleep, params["poll_s"])
     except ValueError as exc:
@@ -703,7 +1087,11 @@ def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str,
         raise ModuleError(
             f"a signal is missing {exc}; load signals with incident_load so they match the schema."
         ) from exc
-    return {"changed": False, "results": results, "passed": all(r["status"] != "failed" for r in results)}
+    return {
+        "changed": False,
+        "results": results,
+        "passed": all(r["status"] not in ("failed", "error") for r in results),
+    }
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """Sock Shop payment service backed by a card gateway (image `sock-shop-payment-gateway:v2`).
 
-Standard library only: this package is its own Docker build context and runs as
-`python -m payment_gateway` there, or as `python -m services.payment_gateway` from the repo root.
+Standard library plus `prometheus_client` (for `/metrics`): this package is its own Docker build
+context and runs as `python -m payment_gateway` there, or as `python -m services.payment_gateway`
+from the repo root.
 
 The pure functions (`parse_payment_request`, `amount_to_cents`, `map_gateway_reply`,
 `go_dial_error`, ...) hold the behaviour; the HTTP server is a thin shell around `authorise`.
@@ -27,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 from urllib.parse import urlencode, urlsplit
 
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+
 SERVICE_NAME = "payment"
 DEFAULT_PORT = 8080
 DEFAULT_TIMEOUT_S = 35.0
@@ -38,6 +41,21 @@ MAX_AMOUNT = Decimal("999999.99")  # Stripe's ceiling for a USD charge: 99,999,9
 MAX_BODY_BYTES = 1 << 20
 MAX_REPLY_BYTES = 1 << 20
 _CENT = Decimal("0.01")
+
+# The routes served; every other path is counted under one `route` label value, so a scan of random paths
+# cannot add a series per path.
+ROUTE_PAYMENT_AUTH = "/paymentAuth"
+ROUTE_HEALTH = "/health"
+ROUTE_METRICS = "/metrics"
+ROUTE_UNMATCHED = "unmatched"  # the label services/common/web.py gives a path no route matches
+ROUTES = (ROUTE_PAYMENT_AUTH, ROUTE_HEALTH, ROUTE_METRICS)
+
+# Request latency buckets (seconds): the other Sock Shop services' (services/common/web.py, 5 ms to 10 s), then
+# 15 s to 60 s. A hung gateway makes payment answer only when its 35 s timeout fires; with 10 s as the top
+# bucket every such answer would land in +Inf, where histogram_quantile can answer no more than the highest
+# finite bound (10), so a p95 >= 30 s check could never fire. 30, 35 and 40 measure the timeout itself (an
+# answer just after 35 s lands in (35, 40]); 60 bounds anything slower that is still finite.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 35.0, 40.0, 60.0)
 
 # Emoji prefixes of the original service's log lines.
 ROCKET = "\U0001f680"
@@ -425,6 +443,40 @@ def authorise(payload: dict[str, Any], config: Config, log: Callable[[str], None
     return result
 
 
+# --------------------------------------------------------------------------- metrics
+
+
+def route_label(path: str) -> str:
+    """The `route` label of a request path: the route it matches, or `unmatched`."""
+    return path if path in ROUTES else ROUTE_UNMATCHED
+
+
+class Metrics:
+    """`request_duration_seconds`, the histogram Sock Shop's Go kit payment serves on `/metrics`, labelled
+    service (`payment`), method, route and status_code; its `_count` is the request count.
+
+    A registry of its own per server (not the process-wide default), so two servers in one process, as in
+    the tests, count apart.
+    """
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.latency = Histogram(
+            "request_duration_seconds",
+            "Time to answer a request, by method, route and status code.",
+            ["service", "method", "route", "status_code"],
+            registry=self.registry,
+            buckets=LATENCY_BUCKETS,
+        )
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.latency.labels(SERVICE_NAME, method, route, str(status)).observe(seconds)
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format, served with `CONTENT_TYPE_LATEST`."""
+        return generate_latest(self.registry)
+
+
 # --------------------------------------------------------------------------- HTTP server
 
 
@@ -434,6 +486,7 @@ class PaymentServer(ThreadingHTTPServer):
     def __init__(self, config: Config, log: Callable[[str], None]) -> None:
         self.config = config
         self.log = log
+        self.metrics = Metrics()
         super().__init__((config.host, config.port), PaymentHandler)
 
 
@@ -441,11 +494,16 @@ class PaymentHandler(BaseHTTPRequestHandler):
     server: PaymentServer
     server_version = "sock-shop-payment-gateway/2"
     timeout = 120
+    # The request being answered, for the latency histogram (one handler instance per connection).
+    _started = 0.0
+    _route_label = ROUTE_UNMATCHED
+    _observed = False
 
     def log_message(self, format: str, *args: Any) -> None:
         """Access logging is off: only the events above are logged."""
 
     def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
+        self._observe(status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -492,20 +550,41 @@ class PaymentHandler(BaseHTTPRequestHandler):
             chunks.append(self.rfile.read(size))
             self.rfile.readline(8)
 
-    def _dispatch(self) -> None:
-        route = self._route()
-        if route == "/paymentAuth":
+    def _dispatch(self, route: str) -> None:
+        if route == ROUTE_PAYMENT_AUTH:
             if self.command != "POST":
                 self._send_json(405, Authorisation(False, MSG_METHOD_NOT_ALLOWED).to_json(), {"Allow": "POST"})
                 return
             self._payment_auth()
-        elif route == "/health":
+        elif route in (ROUTE_HEALTH, ROUTE_METRICS):
             if self.command not in ("GET", "HEAD"):
                 self._send_json(405, {"error": MSG_METHOD_NOT_ALLOWED}, {"Allow": "GET, HEAD"})
                 return
-            self._send_json(200, [{"service": SERVICE_NAME, "status": "OK", "time": rfc3339_now()}])
+            if route == ROUTE_HEALTH:
+                self._send_json(200, [{"service": SERVICE_NAME, "status": "OK", "time": rfc3339_now()}])
+            else:
+                self._send(200, self.server.metrics.exposition(), CONTENT_TYPE_LATEST)
         else:
             self._send(404, b"404 page not found\n", "text/plain; charset=utf-8")
+
+    def _serve(self) -> None:
+        self._started = time.monotonic()
+        self._route_label = route_label(self._route())
+        self._observed = False
+        try:
+            self._dispatch(self._route_label)
+        finally:
+            self._observe(500)  # a no-op once answered; a request that raised before any answer counts as a 500
+
+    def _observe(self, status: int) -> None:
+        """Observe the request once, when its answer is computed (a gateway timeout's too) and before it is
+        written, as services/common/web.py does: a client that reads the answer and scrapes at once finds it
+        counted. `/metrics` itself is not observed, as there: the scrapes would fill the histogram they read.
+        """
+        if self._observed or self._route_label == ROUTE_METRICS:
+            return
+        self._observed = True
+        self.server.metrics.observe(self.command, self._route_label, status, time.monotonic() - self._started)
 
     def _payment_auth(self) -> None:
         body = self._read_body()
@@ -521,7 +600,7 @@ class PaymentHandler(BaseHTTPRequestHandler):
         self._send_json(200, result.to_json())
 
     def do_GET(self) -> None:
-        self._dispatch()
+        self._serve()
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 

@@ -44,9 +44,15 @@ def test_all_passes_and_the_backlog_is_shipped_after_recovery(cluster: Cluster, 
     assert report["timeline"]["recovered_at"] == drained["answered_at"]
     assert report["timeline"]["mttr_s"] >= drained["time_to_signal_s"]
     assert {s["name"] for s in report["signals"] if s["status"] == "not_checked"} == {
-        "prometheus sees shipping-task growing with no consumer",
         "datadog shows queue-master not running",
     }
+    # Prometheus scraped the RabbitMQ exporter through the annotated rabbitmq Service.
+    (consumers,) = signals["prometheus sees shipping-task growing with no consumer"]["samples"]
+    assert (consumers["labels"]["queue"], consumers["labels"]["service"], consumers["value"]) == (
+        "shipping-task",
+        "rabbitmq",
+        0.0,
+    ), consumers
 
     # What the orders service holds: every order placed during the incident was paid and got its shipment.
     timeline = report["timeline"]

@@ -99,8 +99,20 @@ def test_lifecycle(cluster: Cluster, baseline: dict[str, Any]) -> None:
     assert report["verdict"] == "passed", report
     assert report["diff_empty"] is True
     for entry in report["signals"]:
-        backend = entry["kind"] in ("promql", "datadog_logs", "datadog_metrics")
-        assert entry["status"] == ("not_checked" if backend else "passed"), entry
+        # No Datadog key here; Prometheus runs in the cluster, so PromQL and alert signals are checked.
+        datadog = entry["kind"] in ("datadog_logs", "datadog_metrics")
+        assert entry["status"] == ("not_checked" if datadog else "passed"), entry
+    signals = {entry["name"]: entry for entry in report["signals"]}
+    (gateway,) = signals["prometheus sees the gateway at zero and payment at one"]["samples"]
+    assert (gateway["labels"]["deployment"], gateway["value"], gateway["labels"]["job"]) == (
+        "stripe-mock",
+        0.0,
+        "kube-state-metrics",
+    ), gateway
+    assert gateway["at"].endswith("Z"), gateway
+    alert = signals["prometheus fires PaymentGatewayUnavailable"]
+    assert alert["samples"][0]["state"] == "firing", alert
+    assert alert["time_to_signal_s"] >= 30, alert  # the rule's `for: 30s`: pending first, then firing
     assert all(item["status"] == "passed" for item in report["checklist"])
     print("measured phase timings (s):", timings)
 

@@ -301,6 +301,18 @@ def test_payment_env_and_probes(manifests: list[Manifest]) -> None:
     assert container["imagePullPolicy"] == "IfNotPresent"
 
 
+@pytest.mark.parametrize("port", [8080, 9999])
+def test_payment_service_is_scraped_on_the_container_port(port: int) -> None:
+    """Prometheus scrapes /metrics of every Service annotated so, on the container port, as the sockshop role's."""
+    rendered = simple_role_manifests(
+        "payment_gateway", ["service.yml.j2", "deployment.yml.j2"], payment_gateway_port=port
+    )
+    service = by_kind(rendered, "Service")["payment"]
+    (container,) = containers(by_kind(rendered, "Deployment")["payment"])
+    assert service["metadata"]["annotations"] == {"prometheus.io/scrape": "true", "prometheus.io/port": str(port)}
+    assert [p["containerPort"] for p in container["ports"]] == [port] == [service["spec"]["ports"][0]["targetPort"]]
+
+
 def test_stripe_mock_ports_probes_and_limits(manifests: list[Manifest]) -> None:
     (container,) = containers(by_kind(manifests, "Deployment")["stripe-mock"])
     assert container["ports"] == [

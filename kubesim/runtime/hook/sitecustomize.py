@@ -28,6 +28,9 @@ from typing import Any
 SERVICE_NET = ipaddress.ip_network("10.96.0.0/12")
 POD_NET = ipaddress.ip_network("10.244.0.0/16")
 VIP_BASE = 128 * 256  # virtual service addresses start at 127.<slot>.128.0
+# The API server's advertised endpoint (the control-plane node's InternalIP, port 6443): Service
+# default/kubernetes' endpoint. Connections to it go to the real API server (`apiserver` in the map).
+APISERVER_ENDPOINT = ("172.18.0.2", 6443)
 LOCALHOST = ("127.0.0.1", "localhost")
 
 
@@ -35,19 +38,27 @@ class NetMap:
     """Cluster DNS names, ClusterIPs and their loopback images for one cluster."""
 
     def __init__(
-        self, slot: int = 0, services: dict[str, dict[str, str]] | None = None, vips: dict[str, str] | None = None
+        self,
+        slot: int = 0,
+        services: dict[str, dict[str, str]] | None = None,
+        vips: dict[str, str] | None = None,
+        apiserver: str = "",
     ) -> None:
         self.slot = slot
         self.services = services or {}
         self.vips = vips or {}
+        self.apiserver = apiserver  # "host:port" the API server really serves on ("" before it listens)
 
     def to_json(self) -> str:
-        return json.dumps({"slot": self.slot, "services": self.services, "vips": self.vips}, sort_keys=True)
+        data = {"slot": self.slot, "services": self.services, "vips": self.vips, "apiserver": self.apiserver}
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> NetMap:
         data: dict[str, Any] = json.loads(text)
-        return cls(int(data.get("slot", 0)), data.get("services") or {}, data.get("vips") or {})
+        return cls(
+            int(data.get("slot", 0)), data.get("services") or {}, data.get("vips") or {}, data.get("apiserver") or ""
+        )
 
     def vip_for(self, cluster_ip: str) -> str:
         """The loopback address of a ClusterIP, allocated on first use."""
@@ -65,6 +76,9 @@ class NetMap:
             ip = ipaddress.ip_address(addr)
         except ValueError:
             return addr, port
+        if (addr, port) == APISERVER_ENDPOINT and self.apiserver:
+            host, _, real_port = self.apiserver.rpartition(":")
+            return host, int(real_port)
         if ip.version == 4 and ip in POD_NET:
             _, _, b, c = str(ip).split(".")
             return f"127.{self.slot}.{b}.{c}", port

@@ -51,6 +51,8 @@ def cluster_result(signal: dict, status: str = "passed", took: float | None = 0.
         "status": status,
         "time_to_signal_s": took if status == "passed" else None,
         "evidence": f"{status} evidence",
+        # as incident_signals says it: this inventory names no Prometheus and no Datadog
+        **({"reason": "backend_not_configured"} if status == "not_checked" else {}),
     }
 
 
@@ -133,7 +135,7 @@ def test_summary_figures() -> None:
     assert summary["passed"] is True
     assert summary["failed_signals"] == [] and summary["diff_empty"] is True
     assert summary["not_checked"] == [
-        s["name"] for s in INCIDENT["signals"] if s["kind"] in ("promql", "datadog_logs", "datadog_metrics")
+        s["name"] for s in INCIDENT["signals"] if s["kind"] in ("promql", "alert", "datadog_logs", "datadog_metrics")
     ]
     assert summary["timeline"] == {
         "activation_started_at": "2026-11-23T08:24:40.000Z",
@@ -147,7 +149,11 @@ def test_summary_figures() -> None:
         "outage_s": 126.5,
         "total_s": 133.0,
     }
-    assert [i["status"] for i in summary["checklist"]] == ["passed"] * 7
+    # The alert item is not checked: its signals are, in this journal (no Prometheus).
+    assert [(i["name"], i["status"]) for i in summary["checklist"] if i["status"] != "passed"] == [
+        ("the alert names the gateway, not payment", "not_checked")
+    ]
+    assert len(summary["checklist"]) == 8
 
 
 def test_a_failed_signal_fails_its_checklist_items() -> None:
@@ -193,7 +199,8 @@ def test_json_and_junit_reports() -> None:
     suite = ET.fromstring(files["junit.xml"].split("\n", 1)[1])
     cases = suite.findall("testcase")
     assert len(cases) == len(INCIDENT["signals"]) + 1 + len(INCIDENT["checklist"])
-    assert (suite.get("failures"), suite.get("skipped")) == ("0", "4")
+    # Skipped: the 6 PromQL, alert and Datadog signals, and the alert checklist item.
+    assert (suite.get("failures"), suite.get("skipped")) == ("0", "7")
     first = cases[0]
     assert (first.get("name"), first.get("time")) == ("signal: payments declined with connection refused", "0.231")
 

@@ -37,8 +37,26 @@ def _free_port() -> int:
 
 @pytest.fixture
 def free_port() -> Callable[[], int]:
-    """A port on 127.0.0.1 with nothing listening (for connection-refused cases)."""
+    """A port on 127.0.0.1 with nothing listening, for a server the test starts on it."""
     return _free_port
+
+
+@pytest.fixture
+def refused_port() -> Iterator[Callable[[], int]]:
+    """A port on 127.0.0.1 that refuses connections for the whole test: bound and not listening, so a connect
+    gets a reset (connection refused) and no other process, e.g. a server on port 0 in another xdist worker,
+    can be given the port meanwhile (it was, once: a 'refused' payment answered 404)."""
+    held: list[socket.socket] = []
+
+    def reserve() -> int:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        held.append(sock)
+        return int(sock.getsockname()[1])
+
+    yield reserve
+    for sock in held:
+        sock.close()
 
 
 # --------------------------------------------------------------------------- in-process servers

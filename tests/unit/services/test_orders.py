@@ -106,7 +106,7 @@ class ShippingStub:
 def shop(
     run_server: Callable[..., Any],
     call: Any,
-    free_port: Callable[[], int],
+    refused_port: Callable[[], int],
     mongo_server: Any,
     mongo_database: str,
 ) -> Iterator[Callable[..., Shop]]:
@@ -135,18 +135,18 @@ def shop(
             if payment == "stripe":
                 gateway = run_server(make_server(StripeMock(LineLog(io.StringIO())).app, "127.0.0.1", 0)).url
             elif payment == "gateway-down":
-                gateway = f"http://127.0.0.1:{free_port()}"
+                gateway = f"http://127.0.0.1:{refused_port()}"
             config = pg.Config(gateway_url=gateway, host="127.0.0.1", port=0)
             payment_url = run_server(pg.PaymentServer(config, pg.LineLog(io.StringIO()))).url
         elif payment == "refused":
-            payment_url = f"http://127.0.0.1:{free_port()}"
+            payment_url = f"http://127.0.0.1:{refused_port()}"
         else:
             payment_url = payment
         stub = ShippingStub() if shipping is None else shipping
         if isinstance(stub, ShippingStub):
             shipping_url = run_server(make_server(stub.app, "127.0.0.1", 0)).url
         elif stub == "refused":
-            shipping_url = f"http://127.0.0.1:{free_port()}"
+            shipping_url = f"http://127.0.0.1:{refused_port()}"
         else:
             shipping_url = stub
         stream = io.StringIO()
@@ -455,9 +455,9 @@ def test_empty_cart_is_400(shop: Callable[..., Shop]) -> None:
     assert (response.status, response.json()["message"]) == (400, "Invalid order request: cart is empty")
 
 
-def test_user_unreachable_is_500(shop: Callable[..., Shop], free_port: Callable[[], int]) -> None:
+def test_user_unreachable_is_500(shop: Callable[..., Shop], refused_port: Callable[[], int]) -> None:
     s = shop("refused")
-    link = f"http://127.0.0.1:{free_port()}/customers/1"
+    link = f"http://127.0.0.1:{refused_port()}/customers/1"
     links = {**s.customer(), "customer": link}
     response = s.order(links)
     assert response.status == 500
@@ -696,12 +696,12 @@ def test_orders_db_down_is_500_with_pymongo_error_then_back_with_its_data(
 def test_program_incident3(
     shop: Callable[..., Shop],
     service_process: Callable[..., Any],
-    free_port: Callable[[], int],
+    refused_port: Callable[[], int],
     mongo_server: Any,
     mongo_database: str,
 ) -> None:
     s = shop("refused")
-    payment_port = free_port()
+    payment_port = refused_port()
     proc = service_process(
         "services.orders",
         "--port=0",

@@ -7,12 +7,16 @@ import json
 import re
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.parser import text_string_to_metric_families
 
+from services.common.web import LATENCY_BUCKETS as COMMON_LATENCY_BUCKETS
 from services.payment_gateway import app as pg
 
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
@@ -432,9 +436,10 @@ def test_load_config_rejects(argv: list[str], env: dict[str, str]) -> None:
 
 @pytest.fixture
 def payment(run_server: Callable[..., Any], fake_upstream: Callable[..., Any], reply: Any) -> Any:
-    def start(gateway_url: str = "") -> Any:
+    def start(gateway_url: str = "", timeout_s: float = pg.DEFAULT_TIMEOUT_S) -> Any:
         stream = io.StringIO()
-        server = pg.PaymentServer(pg.Config(gateway_url=gateway_url, host="127.0.0.1", port=0), pg.LineLog(stream))
+        config = pg.Config(gateway_url=gateway_url, timeout_s=timeout_s, host="127.0.0.1", port=0)
+        server = pg.PaymentServer(config, pg.LineLog(stream))
         return run_server(server, stream)
 
     return start
@@ -509,6 +514,187 @@ def test_server_chunked_body(payment: Any, call: Any) -> None:
     assert (response.status, response.json()) == (200, {"authorised": True, "message": "Payment authorised"})
 
 
+# --------------------------------------------------------------------------- GET /metrics
+
+Series = tuple[str, str, str]  # method, route, status_code
+PAY_OK = ("POST", "/paymentAuth", b'{"amount": 50.00}')
+PAY_OK_200: Series = ("POST", "/paymentAuth", "200")
+DECLINED_BY_GATEWAY = {"id": "ch_x", "status": "failed"}
+SLOW_TIMEOUT_S = 1.2  # between the 1.0 and 2.5 buckets
+
+
+def scrape(call: Any, url: str) -> dict[str, Any]:
+    """GET /metrics, parsed: metric families by name."""
+    answer = call("GET", url + "/metrics")
+    assert answer.status == 200
+    assert answer.headers["content-type"] == CONTENT_TYPE_LATEST
+    return {family.name: family for family in text_string_to_metric_families(answer.body.decode("utf-8"))}
+
+
+def latency_samples(families: dict[str, Any], suffix: str) -> dict[tuple[str, ...], float]:
+    """`request_duration_seconds<suffix>` by (method, route, status_code[, le]); every one is service=payment."""
+    family = families["request_duration_seconds"]
+    assert family.type == "histogram"
+    out: dict[tuple[str, ...], float] = {}
+    for sample in family.samples:
+        if sample.name != f"request_duration_seconds{suffix}":
+            continue
+        assert sample.labels["service"] == "payment"
+        key = (sample.labels["method"], sample.labels["route"], sample.labels["status_code"])
+        out[key + ((sample.labels["le"],) if suffix == "_bucket" else ())] = sample.value
+    return out
+
+
+def histogram_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
+    """PromQL's histogram_quantile over (upper bound, cumulative count) pairs, +Inf last."""
+    total = buckets[-1][1]
+    rank = q * total
+    lower, below = 0.0, 0.0
+    for index, (bound, count) in enumerate(buckets):
+        if count >= rank:
+            if bound == float("inf"):
+                return buckets[index - 1][0]  # in +Inf: the highest finite bound is all it can say
+            return lower + (bound - lower) * (rank - below) / (count - below)
+        lower, below = bound, count
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class MetricsCase:
+    gateway: str  # "mock" (no gateway), "fake" (answers `replies` in turn) or "refused"
+    requests: list[tuple[str, str, bytes | None]]  # method, path, body
+    expected: dict[Series, int]  # the exact `_count` of every series
+    replies: list[tuple[Any, ...]] = field(default_factory=list)  # reply(status, body, delay_s)
+    slow: int = 0  # requests that wait for the gateway timeout (SLOW_TIMEOUT_S)
+
+
+METRICS_CASES = {
+    "authorised": MetricsCase("fake", [PAY_OK] * 3, {PAY_OK_200: 3}, [(200, CHARGE_OK)]),
+    "declined-by-gateway": MetricsCase(
+        "fake", [PAY_OK] * 3, {PAY_OK_200: 3}, [(402, {"error": {}}), (200, DECLINED_BY_GATEWAY), (503, {})]
+    ),
+    "mock-authorised-declined-invalid": MetricsCase(
+        "mock",
+        [PAY_OK, ("POST", "/paymentAuth", b'{"amount": 150}'), ("POST", "/paymentAuth", b'{"amount": 0}')],
+        {PAY_OK_200: 3},
+    ),
+    "gateway-refused": MetricsCase("refused", [PAY_OK] * 2, {PAY_OK_200: 2}),
+    "gateway-timeout": MetricsCase("fake", [PAY_OK], {PAY_OK_200: 1}, [(200, CHARGE_OK, 30)], slow=1),
+    "authorised-declined-timeout": MetricsCase(
+        "fake",
+        [PAY_OK] * 3,
+        {PAY_OK_200: 3},
+        [(200, CHARGE_OK), (200, DECLINED_BY_GATEWAY), (200, CHARGE_OK, 30)],
+        slow=1,
+    ),
+    "errors-and-unknown-paths": MetricsCase(
+        "mock",
+        [
+            ("POST", "/paymentAuth", b"not json"),
+            ("GET", "/paymentAuth", None),
+            ("GET", "/health", None),
+            ("HEAD", "/health", None),
+            ("GET", "/metrics", None),  # not observed
+            ("POST", "/metrics", b""),  # not observed either
+            ("GET", "/nope", None),
+            ("GET", "/paymentAuth/ord-1", None),
+            ("GET", "/health/../etc?x=1", None),
+            ("POST", "/paymentAuth/", b"{}"),
+        ],
+        {
+            ("POST", "/paymentAuth", "400"): 1,
+            ("GET", "/paymentAuth", "405"): 1,
+            ("GET", "/health", "200"): 1,
+            ("HEAD", "/health", "200"): 1,
+            ("GET", "unmatched", "404"): 3,  # one series however many paths
+            ("POST", "unmatched", "404"): 1,
+        },
+    ),
+}
+
+
+@pytest.fixture
+def gateway_for(
+    fake_upstream: Callable[..., Any], reply: Any, refused_port: Callable[[], int]
+) -> Callable[[MetricsCase], str]:
+    """The PAYMENT_GATEWAY_URL a case runs against."""
+
+    def start(case: MetricsCase) -> str:
+        if case.gateway == "fake":
+            return str(fake_upstream(*(reply(*one) for one in case.replies)).url)
+        if case.gateway == "refused":
+            return f"http://127.0.0.1:{refused_port()}"
+        return ""
+
+    return start
+
+
+@pytest.mark.parametrize("case", list(METRICS_CASES.values()), ids=list(METRICS_CASES))
+def test_metrics_count_every_request_once_by_route_and_status(
+    payment: Any, call: Any, gateway_for: Callable[[MetricsCase], str], case: MetricsCase
+) -> None:
+    running = payment(gateway_for(case), timeout_s=SLOW_TIMEOUT_S)
+    assert latency_samples(scrape(call, running.url), "_count") == {}  # nothing observed yet, not even a scrape
+    for method, path, body in case.requests:
+        call(method, running.url + path, body)
+    families = scrape(call, running.url)
+
+    assert latency_samples(families, "_count") == case.expected
+    total = sum(case.expected.values())
+    seconds = sum(latency_samples(families, "_sum").values())
+    assert 0 < seconds < total * 2.5
+    # The gateway timeouts took SLOW_TIMEOUT_S: above the 1.0 bucket and at/below 2.5; the rest at/below 1.0.
+    assert seconds >= case.slow * SLOW_TIMEOUT_S
+    buckets = latency_samples(families, "_bucket")
+    for le, count in (("1.0", total - case.slow), ("2.5", total), ("+Inf", total)):
+        assert sum(v for (*_series, bound), v in buckets.items() if bound == le) == count, le
+
+
+def test_metrics_buckets_measure_a_35s_gateway_timeout() -> None:
+    """INCIDENT-6B: p95 of answers at the 35 s timeout must come out >= 30 s, not stuck at the 10 s bucket."""
+    assert set(COMMON_LATENCY_BUCKETS) <= set(pg.LATENCY_BUCKETS)
+    assert list(pg.LATENCY_BUCKETS) == sorted(pg.LATENCY_BUCKETS)
+    metrics = pg.Metrics()
+    for _ in range(19):
+        metrics.observe("POST", "/paymentAuth", 200, pg.DEFAULT_TIMEOUT_S + 0.05)
+    metrics.observe("GET", "/health", 200, 0.002)
+    families = {f.name: f for f in text_string_to_metric_families(metrics.exposition().decode("utf-8"))}
+    by_le: dict[float, float] = {}
+    for (*_series, le), value in latency_samples(families, "_bucket").items():
+        by_le[float(le)] = by_le.get(float(le), 0.0) + value  # sum by (le)
+    buckets = sorted(by_le.items())
+    assert [bound for bound, _ in buckets] == [*pg.LATENCY_BUCKETS, float("inf")]
+    assert by_le[35.0] == 1 and by_le[40.0] == 20  # measured in (35, 40], not lumped into +Inf
+    assert histogram_quantile(0.95, buckets) >= 30
+    # With the common buckets alone the same answers would read as 10 s: the reason for the larger ones.
+    common = [(b, c) for b, c in buckets if b <= COMMON_LATENCY_BUCKETS[-1] or b == float("inf")]
+    assert histogram_quantile(0.95, common) == 10.0
+
+
+@pytest.mark.parametrize(
+    ("path", "route"),
+    [
+        ("/paymentAuth", "/paymentAuth"),
+        ("/health", "/health"),
+        ("/metrics", "/metrics"),
+        ("/paymentAuth/", "unmatched"),
+        ("/paymentauth", "unmatched"),
+        ("/cards/57a98d98e4b00679b4a830b2", "unmatched"),
+        ("/", "unmatched"),
+    ],
+)
+def test_route_label(path: str, route: str) -> None:
+    assert pg.route_label(path) == route
+
+
+def test_metrics_method_not_allowed_and_head(payment: Any, call: Any) -> None:
+    running = payment()
+    refused = call("DELETE", running.url + "/metrics")
+    assert (refused.status, refused.headers["allow"]) == (405, "GET, HEAD")
+    head = call("HEAD", running.url + "/metrics")
+    assert (head.status, head.body, head.headers["content-type"]) == (200, b"", CONTENT_TYPE_LATEST)
+
+
 # --------------------------------------------------------------------------- the real program
 
 
@@ -550,9 +736,12 @@ def test_program_against_the_stripe_stand_in(service_process: Callable[..., Any]
     stripe.wait_for(rf"POST /v1/charges status=200 charge={charge_id} amount=1999 currency=usd")
 
 
-def test_program_mock_mode_start_line(service_process: Callable[..., Any]) -> None:
+def test_program_mock_mode_start_line(service_process: Callable[..., Any], call: Any) -> None:
     proc = service_process("services.payment_gateway", "--port=0", ready="Payment service starting on port")
     assert proc.output[0].endswith("🌐 Payment gateway: none (mock mode)")
+    assert call("POST", proc.url + "/paymentAuth", {"amount": 10}).json()["authorised"] is True
+    families = scrape(call, proc.url)
+    assert latency_samples(families, "_count") == {PAY_OK_200: 1}
 
 
 def test_program_bad_port_exits_2(service_process: Callable[..., Any]) -> None:
