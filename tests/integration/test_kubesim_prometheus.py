@@ -20,6 +20,7 @@ import psutil
 import pytest
 
 from tests.integration.conftest import Cluster, make_cluster, running_cluster
+from tests.procs import run_bounded
 
 pytestmark = pytest.mark.integration
 
@@ -341,3 +342,31 @@ def test_a_prometheus_pod_waits_in_err_image_pull_naming_the_package(cluster_wit
 
     state = cluster.wait_for(waiting, timeout=20)
     assert "the Debian package prometheus is not installed" in state["message"], state
+
+
+def test_the_prometheus_role_says_how_to_install_it_and_goes_on(
+    cluster_without_prometheus: Cluster, tmp_path: Path
+) -> None:
+    """On a machine without the binary the role does not fail the provision: it names the package (the reason
+    PromQL signals are then reported not_checked) and leaves the pod waiting, as a kubelet does."""
+    cluster = cluster_without_prometheus
+    play = tmp_path / "prometheus.yml"
+    play.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  roles:\n"
+        f"    - {{role: prometheus, prometheus_kubeconfig: {cluster.kubeconfig}, prometheus_wait_timeout: 60}}\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = run_bounded(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(play)],
+        300,
+        cwd=root,
+        # The cluster was started without prometheus on its PATH; Ansible itself needs the machine's (sh, mkdir).
+        env=dict(cluster.env, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"),
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    said = " ".join(done.stdout.split())
+    assert "Prometheus does not run: the Debian package prometheus is not installed" in said, said[-3000:]
+    assert "PromQL and alert signals are reported not_checked with this reason" in said
+    _, pods = cluster.json("GET", f"/api/v1/namespaces/{NS}/pods")
+    (waiting,) = [s["state"]["waiting"] for p in pods["items"] for s in p["status"].get("containerStatuses") or []]
+    assert waiting["reason"] in ("ErrImagePull", "ImagePullBackOff"), waiting

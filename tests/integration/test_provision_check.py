@@ -103,6 +103,7 @@ def test_check_mode_with_the_kind_variables_shows_the_plan_and_writes_nothing(fr
     assert "Namespace sock-shop does not exist yet" in result.stdout
     assert "would create Service and Deployment stripe-mock" in result.stdout
     assert "would create Service and Deployment payment" in result.stdout
+    assert "Namespace monitoring does not exist yet; would create it" in " ".join(result.stdout.split())
     # kube-prometheus-stack is on in the kind inventory; without helm it is skipped with a reason.
     assert "Skipping the kps release of kube-prometheus-stack" in result.stdout
     assert snapshot(fresh_cluster) == before
@@ -124,6 +125,11 @@ def test_provision_is_idempotent_and_teardown_stops_the_cluster(fresh_cluster: C
     assert all(n >= 1 for n in ready.values()), ready
     deployments = items(fresh_cluster, "/apis/apps/v1/namespaces/sock-shop/deployments")
     assert sorted(d["status"].get("availableReplicas", 0) for d in deployments) == [1] * 15
+    (prometheus,) = items(fresh_cluster, "/apis/apps/v1/namespaces/monitoring/deployments")
+    assert (prometheus["metadata"]["name"], prometheus["status"].get("availableReplicas")) == (
+        "kps-kube-prometheus-stack-prometheus",
+        1,
+    )
 
     second = playbook(fresh_cluster, "provision.yml", "local", local_overrides(fresh_cluster))
     assert second.returncode == 0, second.stdout[-4000:]
