@@ -63,3 +63,12 @@ def describe(exc: BaseException, backend: str) -> str:
         return f"{line} (rate limited: {headers.get('X-RateLimit-Name', 'limit')} {limit}{wait})"
     hint = HINTS.get((backend, exc.code))
     return f"{line} ({hint})" if hint else line
+
+
+# Why a signal may be not_checked. A backend kind (promql, alert, datadog_*) is allowed to be not_checked by the
+# report's verdict only for these reasons; anything else not checked keeps the verdict from PASSED.
+NOT_CONFIGURED = "backend_not_configured"  # the inventory names no such backend
+NOT_DEPLOYED = "backend_not_deployed"  # the inventory names a Prometheus Service that does not exist on the target
+NOT_INSTALLED = "backend_not_installed"  # its pods wait in ErrImagePull/ImagePullBackOff: it could not be installed
+CHECK_MODE = "check_mode"  # check mode sent nothing that would show it
+EXCUSED_NOT_CHECKED = (NOT_CONFIGURED, NOT_DEPLOYED, NOT_INSTALLED)

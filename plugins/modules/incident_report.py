@@ -132,6 +132,7 @@ import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from ansible.module_utils.sockshop_backend_errors import EXCUSED_NOT_CHECKED
 from ansible.module_utils.sockshop_module import Connect, ModuleError, iso, main_of, parse_iso, utc_now, write_atomic
 from ansible.module_utils.sockshop_money import MoneyError, float_sum_truncated, format_money, money_str, to_decimal
 
@@ -143,7 +144,6 @@ class ReportError(ModuleError):
 # Kinds read from an observability backend, and the reasons (incident_signals' `reason`) for which such a signal
 # may be not_checked without keeping the verdict from PASSED; see excused().
 BACKEND_KINDS = ("promql", "alert", "datadog_logs", "datadog_metrics")
-EXCUSED_NOT_CHECKED = ("backend_not_configured", "backend_not_deployed", "backend_not_installed")
 STATUSES = ("passed", "failed", "error", "not_checked")
 SECRET = re.compile(r"(api_?key|app_?key|token|password|secret|authorization)", re.IGNORECASE)
 

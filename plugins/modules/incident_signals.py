@@ -211,16 +211,20 @@ passed:
   type: bool
 """
 
-import datetime as dt
 import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.error import HTTPError
 from urllib.parse import urlencode, urlsplit
 
 from ansible.module_utils import sockshop_backend_errors as backend_errors
+from ansible.module_utils.sockshop_backend_errors import (
+    CHECK_MODE,
+    NOT_CONFIGURED,
+    NOT_INSTALLED,
+)
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.sockshop_cluster import ConfigMaps, LiveState
 from ansible.module_utils.sockshop_hpa import API_VERSION as HPA_API_VERSION
@@ -236,6 +240,15 @@ from ansible.module_utils.sockshop_incident import (
     restart_counts,
 )
 from ansible.module_utils.sockshop_locust import judge_load, summarize
+from ansible.module_utils.sockshop_prometheus import (
+    PROMETHEUS_KINDS,
+    Look,
+    judge_alert,
+    judge_prometheus_answer,
+    judge_promql,
+    parse_service_ref,
+    waiting_message,
+)
 from ansible.module_utils.sockshop_module import Connect, ModuleError, iso, main_of, parse_iso, utc_now
 from ansible.module_utils.sockshop_resource_signals import judge_http, judge_termination, judge_usage, pod_metrics_for
 from ansible.module_utils.sockshop_service_proxy import (
@@ -492,223 +505,6 @@ def judge_queue(check: dict[str, Any], metrics: str) -> Verdict:
         ok = ok and value is not None and OPS[expect["op"]](value, expect["value"])
         seen.append(f"{field} {'absent' if value is None else f'{value:g}'} (want {expect['op']} {expect['value']:g})")
     return ok, f"queue {queue}: " + ", ".join(seen)
-
-
-# ---------------------------------------------------------------- Prometheus (PromQL and alerts)
-
-PROMETHEUS_KINDS = ("promql", "alert")
-SAMPLES_KEPT = 10
-# Why a signal may be not_checked. A backend kind (promql, alert, datadog_*) is allowed to be not_checked by the
-# report's verdict only for these reasons; anything else not checked keeps the verdict from PASSED.
-NOT_CONFIGURED = "backend_not_configured"  # the inventory names no such backend
-NOT_DEPLOYED = "backend_not_deployed"  # the inventory names a Prometheus Service that does not exist on the target
-NOT_INSTALLED = "backend_not_installed"  # its pods wait in ErrImagePull/ImagePullBackOff: it could not be installed
-CHECK_MODE = "check_mode"  # check mode sent nothing that would show it
-ALLOWED_NOT_CHECKED = (NOT_CONFIGURED, NOT_DEPLOYED, NOT_INSTALLED)
-PULL_WAITING = ("ErrImagePull", "ImagePullBackOff")
-SERVICE_REF = re.compile(
-    r"^(?P<namespace>[a-z0-9]([-a-z0-9]*[a-z0-9])?)/(?P<service>[a-z0-9]([-a-z0-9]*[a-z0-9])?)"
-    r":(?P<port>[0-9]{1,5}|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$"
-)
-
-
-class Look(NamedTuple):
-    """One look at a signal. ok: True held, False not (yet), None not checked (see reason).
-
-    error: the backend could not answer (unreachable, 5xx): looked at again while the budget lasts, then the
-    signal's status is `error`, never passed or failed. final: the answer can never change (a query Prometheus
-    refuses): failed at once. samples: what Prometheus returned, [{labels, value, at}]."""
-
-    ok: bool | None
-    evidence: str
-    samples: list[dict[str, Any]] | None = None
-    error: bool = False
-    final: bool = False
-    reason: str | None = None
-    query: str | None = None
-
-
-def parse_service_ref(text: str) -> tuple[str, str, str]:
-    """`<namespace>/<service>:<port>` (port a number or a port name) as (namespace, service, port)."""
-    match = SERVICE_REF.match(text.strip())
-    if not match or (match["port"].isdigit() and not 0 < int(match["port"]) < 65536):
-        raise ModuleError(
-            f"prometheus_service {text!r} is not <namespace>/<service>:<port> "
-            "(e.g. monitoring/kps-kube-prometheus-stack-prometheus:9090)"
-        )
-    return match["namespace"], match["service"], match["port"]
-
-
-def rfc3339(epoch: float) -> str:
-    """A Prometheus sample time (Unix seconds) as RFC 3339 UTC; milliseconds only when there are some."""
-    moment = dt.datetime.fromtimestamp(float(epoch), dt.UTC)
-    millis = moment.microsecond // 1000
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{millis:03d}Z" if millis else "Z")
-
-
-def promql_labels(labels: dict[str, str]) -> str:
-    """Labels as PromQL writes a series: name{a="x",b="y"} (sorted, the metric name in front)."""
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
-    return f"{labels.get('__name__', '')}{{{inner}}}"
-
-
-def promql_samples(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    """An instant query's result as [{labels, value, at}] (vector or scalar; a range vector has no instant)."""
-    data = answer.get("data") or {}
-    result = data.get("result")
-    if data.get("resultType") == "scalar" and isinstance(result, list):
-        return [{"labels": {}, "value": float(result[1]), "at": rfc3339(result[0])}]
-    samples = []
-    for item in result or []:
-        if "value" in item:
-            at, value = item["value"]
-            samples.append({"labels": dict(item.get("metric") or {}), "value": float(value), "at": rfc3339(at)})
-    return samples
-
-
-def promql_series(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"labels": s["labels"], "value": s["value"]} for s in promql_samples(answer)]
-
-
-def shown_sample(sample: dict[str, Any]) -> str:
-    return f"{promql_labels(sample['labels'])}={sample['value']:g} at {sample['at']}"
-
-
-def judge_promql(expect: dict[str, Any], answer: dict[str, Any], query: str) -> Look:
-    """Every series the expectation selects (by its labels) must satisfy it; none selected is 'no series'."""
-    if (answer.get("data") or {}).get("resultType") == "matrix":
-        return Look(False, f"the query returns a range vector, not an instant one: {query}", final=True, query=query)
-    samples = promql_samples(answer)
-    wanted = expect.get("labels") or {}
-    chosen = [s for s in samples if all(s["labels"].get(k) == v for k, v in wanted.items())]
-    want = f"(want {expect['op']} {expect['value']:g})"
-    if not chosen:
-        scope = f" with {json.dumps(wanted, sort_keys=True)}" if wanted else ""
-        got = f"; got {', '.join(map(shown_sample, samples[:3]))}" if samples else ""
-        return Look(
-            False, f"no series{scope} (got {len(samples)}) {want} for {query}{got}", samples[:SAMPLES_KEPT], query=query
-        )
-    ok = all(OPS[expect["op"]](s["value"], expect["value"]) for s in chosen)
-    more = f" and {len(chosen) - 5} more" if len(chosen) > 5 else ""
-    return Look(ok, f"{', '.join(map(shown_sample, chosen[:5]))}{more} {want}", chosen[:SAMPLES_KEPT], query=query)
-
-
-def alert_sample(alert: dict[str, Any]) -> dict[str, Any]:
-    try:
-        value: float | None = float(alert.get("value"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        value = None
-    labels = dict(alert.get("labels") or {})
-    return {"labels": labels, "value": value, "at": alert.get("activeAt"), "state": alert.get("state")}
-
-
-def shown_alert(alert: dict[str, Any]) -> str:
-    labels = {k: v for k, v in (alert.get("labels") or {}).items() if k != "alertname"}
-    value = alert.get("value")
-    return (
-        f"{(alert.get('labels') or {}).get('alertname')}{promql_labels(labels)} {alert.get('state')} "
-        f"(active since {alert.get('activeAt') or '?'})" + (f" value {value}" if value is not None else "")
-    )
-
-
-def in_scope(labels: dict[str, str], scope: dict[str, str]) -> bool:
-    """Every scope label matches; the value "*" asks only that the label be there."""
-    return all((k in labels) if v == "*" else labels.get(k) == v for k, v in scope.items())
-
-
-def judge_alert(check: dict[str, Any], answer: dict[str, Any]) -> Look:
-    """/api/v1/alerts against an alert check: that alert in that state with those labels, or (with `only`)
-    no firing alert in `scope` whose name is not in `only`."""
-    alerts = list((answer.get("data") or {}).get("alerts") or [])
-    if "only" in check:
-        return judge_alert_noise(check, alerts)
-    name, state, wanted = check["alert"], check.get("state", "firing"), check.get("labels") or {}
-    named = [a for a in alerts if (a.get("labels") or {}).get("alertname") == name]
-    labelled = [a for a in named if all((a.get("labels") or {}).get(k) == v for k, v in wanted.items())]
-    held = [a for a in labelled if a.get("state") == state]
-    want = f"{name}{promql_labels(wanted)} {state}"
-    if held:
-        return Look(True, "; ".join(map(shown_alert, held[:3])), [alert_sample(a) for a in held[:SAMPLES_KEPT]])
-    shown = labelled or named
-    if labelled:
-        why = f"{name} is {', '.join(sorted({str(a.get('state')) for a in labelled}))}, not {state}"
-    elif named:
-        why = f"{name} is active only with other labels"
-    else:
-        names = sorted({str((a.get("labels") or {}).get("alertname")) for a in alerts})
-        why = f"no active alert {name} ({len(alerts)} active: {', '.join(names[:8]) or 'none'})"
-    seen = f": {'; '.join(map(shown_alert, shown[:3]))}" if shown else ""
-    return Look(False, f"want {want}; {why}{seen}", [alert_sample(a) for a in shown[:SAMPLES_KEPT]])
-
-
-def judge_alert_noise(check: dict[str, Any], alerts: list[dict[str, Any]]) -> Look:
-    only, scope = set(check["only"]), check["scope"]
-    firing = [a for a in alerts if a.get("state") == "firing"]
-    scoped = [a for a in firing if in_scope(a.get("labels") or {}, scope)]
-    noise = [a for a in scoped if (a.get("labels") or {}).get("alertname") not in only]
-    where = f"in scope {promql_labels(scope)}"
-    if noise:
-        return Look(
-            False,
-            f"unexpected alert firing {where}: {'; '.join(map(shown_alert, noise[:3]))} "
-            f"(only {', '.join(sorted(only)) or 'none'} may fire)",
-            [alert_sample(a) for a in noise[:SAMPLES_KEPT]],
-        )
-    names = sorted({str((a.get("labels") or {}).get("alertname")) for a in scoped})
-    return Look(
-        True,
-        f"no alert outside {', '.join(sorted(only)) or 'none'} firing {where} "
-        f"(firing there: {', '.join(names) or 'none'}; {len(firing) - len(scoped)} firing outside the scope)",
-        [alert_sample(a) for a in scoped[:SAMPLES_KEPT]],
-    )
-
-
-def prometheus_document(body: Any) -> dict[str, Any] | None:
-    if isinstance(body, dict):
-        return body
-    try:
-        doc = json.loads(body)
-    except (TypeError, ValueError, UnicodeDecodeError):
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
-def judge_prometheus_answer(status: int, body: Any, where: str, query: str | None = None) -> dict[str, Any] | Look:
-    """Prometheus' answer as a document to judge, or the Look it comes to without one.
-
-    200 with status=success: the document. A query Prometheus refuses (400 bad_data, 422 execution): failed at
-    once, with its own words and the query. The Service missing (the proxy's 404 Status 'services "x" not
-    found'): not checked, Prometheus is not deployed there. Anything else (503 no endpoints, 5xx, a body that
-    is not Prometheus'): an error, looked at again while the budget lasts."""
-    doc = prometheus_document(body)
-    text = body.decode("utf-8", "replace")[:200] if isinstance(body, bytes) else str(body)[:200]
-    if status == 200 and doc is not None and doc.get("status") == "success":
-        return doc
-    proxy = status_message(body) if isinstance(body, bytes) else None
-    if proxy is not None and status == 404 and "not found" in proxy:
-        return Look(None, f"Prometheus is not deployed on this target ({where}): {proxy}", reason=NOT_DEPLOYED)
-    said = ""
-    if doc is not None and doc.get("status") == "error":
-        said = f"{doc.get('errorType') or 'error'}: {doc.get('error') or 'no error text'}"
-    if status in (400, 422) or (doc or {}).get("errorType") == "bad_data":
-        about = f" {query}" if query else ""
-        refused = f"Prometheus refused the query{about} (HTTP {status}): {said or text}"
-        return Look(False, refused, final=True, query=query)
-    answered = f"Prometheus at {where} answered HTTP {status}: {proxy or said or text}"
-    return Look(False, answered, error=True, query=query)
-
-
-def waiting_message(pods: list[dict[str, Any]]) -> str | None:
-    """The first container waiting to pull its image (ErrImagePull, ImagePullBackOff), as kubectl shows it."""
-    for item in pods:
-        for status in get_path(item, "status.containerStatuses") or []:
-            waiting = get_path(status, "state.waiting") or {}
-            if waiting.get("reason") in PULL_WAITING:
-                return (
-                    f"pod {get_path(item, 'metadata.name')} container {status.get('name')} waits in "
-                    f"{waiting['reason']}: {waiting.get('message') or 'no message'}"
-                )
-    return None
 
 
 def datadog_series(answer: dict[str, Any]) -> list[dict[str, Any]]:

@@ -15,6 +15,8 @@ from urllib.error import HTTPError
 import jsonschema
 import pytest
 import yaml
+from ansible.module_utils import sockshop_backend_errors as backend
+from ansible.module_utils import sockshop_prometheus as prom
 from ansible.module_utils.sockshop_module import ModuleError
 from ansible.module_utils.sockshop_service_proxy import ClusterUnreachable, ProxyResponse
 
@@ -78,17 +80,17 @@ NOT_FOUND = status(404, "NotFound", 'services "kps-kube-prometheus-stack-prometh
     ],
 )  # fmt: skip
 def test_an_answer_is_judged_by_its_status(code: int, body: bytes, expected: Any) -> None:
-    answer = sig.judge_prometheus_answer(code, body, PROM, QUERY)
+    answer = prom.judge_prometheus_answer(code, body, PROM, QUERY)
     if expected == "document":
         assert answer == json.loads(body)
         return
-    assert isinstance(answer, sig.Look)
+    assert isinstance(answer, prom.Look)
     shape = "not_checked" if answer.ok is None else "error" if answer.error else "failed-final" if answer.final else "?"
     assert (shape, expected[1] in answer.evidence) == (expected[0], True), answer
     if shape == "failed-final":  # the query it refused is named
         assert QUERY in answer.evidence and not answer.error
     if shape == "not_checked":
-        assert answer.reason == sig.NOT_DEPLOYED
+        assert answer.reason == backend.NOT_DEPLOYED
 
 
 # ---------------------------------------------------------------- promql
@@ -109,22 +111,22 @@ def test_an_answer_is_judged_by_its_status(code: int, body: bytes, expected: Any
     ],
 )  # fmt: skip
 def test_promql_is_judged_with_labels_value_and_instant(expect: dict, answer: dict, ok: bool, evidence: str) -> None:
-    look = sig.judge_promql(expect, answer, QUERY)
+    look = prom.judge_promql(expect, answer, QUERY)
     assert look.ok is ok and evidence in look.evidence, look
     assert look.query == QUERY and not look.error and not look.final
 
 
 def test_promql_samples_are_structured_and_capped() -> None:
     many = vector(*(({"pod": f"p{n}"}, str(n)) for n in range(25)))
-    look = sig.judge_promql({"op": "ge", "value": 0}, many, "up")
-    assert look.ok and look.samples is not None and len(look.samples) == sig.SAMPLES_KEPT
+    look = prom.judge_promql({"op": "ge", "value": 0}, many, "up")
+    assert look.ok and look.samples is not None and len(look.samples) == prom.SAMPLES_KEPT
     assert look.samples[3] == {"labels": {"pod": "p3"}, "value": 3.0, "at": AT}
     assert "and 20 more" in look.evidence
 
 
 def test_a_range_vector_fails_at_once() -> None:
     matrix = {"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {}, "values": [[T0, "1"]]}]}}
-    look = sig.judge_promql({"op": "eq", "value": 1}, matrix, "up[5m]")
+    look = prom.judge_promql({"op": "eq", "value": 1}, matrix, "up[5m]")
     assert look.ok is False and look.final and "range vector" in look.evidence
 
 
@@ -176,14 +178,14 @@ NOISE = {"only": ["PaymentGatewayUnavailable"], "scope": {"namespace": "sock-sho
     ],
 )  # fmt: skip
 def test_alerts_are_judged_by_name_state_labels_and_scope(check: dict, answer: dict, ok: bool, evidence: str) -> None:
-    look = sig.judge_alert(check, answer)
+    look = prom.judge_alert(check, answer)
     assert look.ok is ok and evidence in look.evidence, look
     if not ok and "only" in check:  # the noise names what fired, with its labels, in the samples too
         assert look.samples and look.samples[0]["labels"]["alertname"] == "PaymentPodRestarting"
 
 
 def test_an_alert_sample_has_labels_value_and_active_at() -> None:
-    look = sig.judge_alert(STATE, alerts(GATEWAY_DOWN))
+    look = prom.judge_alert(STATE, alerts(GATEWAY_DOWN))
     assert look.samples == [
         {"labels": GATEWAY_DOWN["labels"], "value": 0.0, "at": "2026-12-07T05:00:31.512Z", "state": "firing"}
     ]
@@ -261,8 +263,8 @@ ALERT = {"name": "gateway alert", "kind": "alert", "within_s": 1, "check": STATE
         ((200, json.dumps(vector((GATEWAY, "0"))).encode()), None, (True, None, "=0 at 2026-12-07T05:01:02Z")),
         ((400, prom_error("bad_data", PARSE_ERROR)), None, (False, None, PARSE_ERROR)),
         ((503, NO_ENDPOINTS), None, (False, None, "no endpoints available")),
-        ((503, NO_ENDPOINTS), PULL, (None, sig.NOT_INSTALLED, "waits in ImagePullBackOff: Back-off pulling image")),
-        ((404, NOT_FOUND), None, (None, sig.NOT_DEPLOYED, "Prometheus is not deployed on this target")),
+        ((503, NO_ENDPOINTS), PULL, (None, backend.NOT_INSTALLED, "waits in ImagePullBackOff: Back-off pulling image")),
+        ((404, NOT_FOUND), None, (None, backend.NOT_DEPLOYED, "Prometheus is not deployed on this target")),
         (ClusterUnreachable("cannot reach the Kubernetes API server"), None, (False, None, "not reachable: cannot")),
     ],
 )  # fmt: skip
@@ -305,7 +307,7 @@ def test_a_refused_query_at_a_url_fails_with_prometheus_words() -> None:
         http=http,
     )
     look = watcher(PROMQL)
-    assert isinstance(look, sig.Look)
+    assert isinstance(look, prom.Look)
     assert look.ok is False and look.final and PARSE_ERROR in look.evidence and QUERY in look.evidence
 
 
@@ -323,10 +325,10 @@ def test_a_refused_query_at_a_url_fails_with_prometheus_words() -> None:
 )
 def test_prometheus_service_must_be_namespace_service_port(text: str, parsed: tuple | None) -> None:
     if parsed:
-        assert sig.parse_service_ref(text) == parsed
+        assert prom.parse_service_ref(text) == parsed
         return
     with pytest.raises(ModuleError, match="is not <namespace>/<service>:<port>"):
-        sig.parse_service_ref(text)
+        prom.parse_service_ref(text)
 
 
 def test_a_malformed_prometheus_service_is_refused_before_any_cluster_access() -> None:
@@ -349,10 +351,10 @@ class Clock:
         self.now += seconds
 
 
-ERR = sig.Look(False, "Prometheus at monitoring/x:9090 answered HTTP 503: no endpoints", error=True)
-OK = sig.Look(True, "x=0 at 2026-12-07T05:01:02Z (want eq 0)", [{"labels": {}, "value": 0.0, "at": AT}])
-MISS = sig.Look(False, "no series (got 0)", [])
-REFUSED = sig.Look(False, "Prometheus refused the query up{ (HTTP 400): bad_data: parse error", final=True)
+ERR = prom.Look(False, "Prometheus at monitoring/x:9090 answered HTTP 503: no endpoints", error=True)
+OK = prom.Look(True, "x=0 at 2026-12-07T05:01:02Z (want eq 0)", [{"labels": {}, "value": 0.0, "at": AT}])
+MISS = prom.Look(False, "no series (got 0)", [])
+REFUSED = prom.Look(False, "Prometheus refused the query up{ (HTTP 400): bad_data: parse error", final=True)
 
 
 @pytest.mark.parametrize(
@@ -367,7 +369,7 @@ REFUSED = sig.Look(False, "Prometheus refused the query up{ (HTTP 400): bad_data
         ([OK, ERR, OK], True, ("passed", 2.0, "held for 2 s (5 looks, 1 of them unanswered)")),
     ],
 )
-def test_poll_statuses(looks: list[sig.Look], hold: bool, expected: tuple) -> None:
+def test_poll_statuses(looks: list[prom.Look], hold: bool, expected: tuple) -> None:
     clock, seen = Clock(), list(looks)
     signal = {"name": "s", "kind": "promql", "within_s": 2, "hold": hold}
     (result,) = sig.poll([signal], lambda _: seen.pop(0) if len(seen) > 1 else seen[0], clock, clock.sleep, 0.5)
@@ -377,12 +379,12 @@ def test_poll_statuses(looks: list[sig.Look], hold: bool, expected: tuple) -> No
 
 def test_not_checked_says_why() -> None:
     clock = Clock()
-    looks = {"none": None, "deployed": sig.Look(None, "not deployed", reason=sig.NOT_DEPLOYED)}
+    looks = {"none": None, "deployed": prom.Look(None, "not deployed", reason=backend.NOT_DEPLOYED)}
     signals = [{"name": n, "kind": "promql", "within_s": 5} for n in looks]
     results = sig.poll(signals, lambda s: looks[s["name"]], clock, clock.sleep, 0.5)
     assert [(r["status"], r["reason"]) for r in results] == [
-        ("not_checked", sig.NOT_CONFIGURED),
-        ("not_checked", sig.NOT_DEPLOYED),
+        ("not_checked", backend.NOT_CONFIGURED),
+        ("not_checked", backend.NOT_DEPLOYED),
     ]
 
 
@@ -440,7 +442,7 @@ def test_the_verdict_with_each_status(change: dict, passed: bool, why: str | Non
 
 
 def test_the_excused_reasons_are_the_modules() -> None:
-    assert set(rep.EXCUSED_NOT_CHECKED) == set(sig.ALLOWED_NOT_CHECKED)
+    assert set(rep.EXCUSED_NOT_CHECKED) == set(backend.EXCUSED_NOT_CHECKED)
     assert set(rep.BACKEND_KINDS) == set(sig.BACKENDS)
 
 
