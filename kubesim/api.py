@@ -35,6 +35,7 @@ SERVER_VERSION = {
 }
 JSON = "application/json"
 ProxyHandler = Callable[[web.Request, Resource, str, str, str], Awaitable[web.StreamResponse]]
+PortForwardHandler = Callable[[web.Request, Resource, str, str], Awaitable[web.StreamResponse]]
 
 
 @dataclass
@@ -73,6 +74,7 @@ class API:
         self.logs = logs
         self.token = token
         self.proxy: ProxyHandler | None = None
+        self.portforward: PortForwardHandler | None = None
         self.metrics: Callable[[], str] | None = None
         # The cluster's measured container usage, read per request (None until the runtime measures anything).
         self.usage: Callable[[], UsageSource | None] = lambda: None
@@ -201,9 +203,13 @@ class API:
             return await self.proxy(request, t.res, t.ns, t.name, t.rest)
         if t.sub == "log":
             return await self._log(request, t)
-        if t.sub in ("exec", "attach", "portforward"):
+        if t.sub == "portforward":
+            if self.portforward is None:
+                raise errors.service_unavailable("port forwarding is not available on this cluster")
+            return await self.portforward(request, t.res, t.ns, t.name)
+        if t.sub in ("exec", "attach"):
             raise errors.bad_request(
-                f"{t.sub} is not supported by the embedded cluster; use pods/log or the service proxy"
+                f"{t.sub} is not supported by the embedded cluster; use pods/log, port-forward or the service proxy"
             )
         dry_run = "All" in q.getall("dryRun", [])
         manager = q.get("fieldManager") or _manager_from_agent(request.headers.get("User-Agent", ""))

@@ -17,6 +17,7 @@ from kubesim.runtime.cgroups import CgroupDriver, detect
 from kubesim.runtime.hook.sitecustomize import NetMap
 from kubesim.runtime.monitor import UsageMonitor
 from kubesim.runtime.network import APIProxy, ServiceNetwork
+from kubesim.runtime.portforward import PortForward
 from kubesim.runtime.process import ProcessRuntime
 
 ENFORCEMENT = "ResourceEnforcement"  # the node condition that says how limits are enforced
@@ -80,6 +81,7 @@ def enable_runtime(cluster: Cluster, api: API, slot: int, cgroups: str = "auto")
     cluster.closers.append(network.close)
     proxy = APIProxy(cluster.store, net)
     api.proxy = proxy.handle
+    api.portforward = PortForward(cluster.store, net).handle
     cluster.async_closers.append(proxy.close)
 
 
