@@ -317,11 +317,11 @@ def test_size_tags_get_and_health(catalogue: Callable[..., Any], call: Any) -> N
 
 
 def test_database_refusing_is_500_naming_the_mysql_error(
-    catalogue: Callable[..., Any], call: Any, free_port: Callable[[], int]
+    catalogue: Callable[..., Any], call: Any, refused_port: Callable[[], int]
 ) -> None:
     """catalogue-db scaled to 0 (nothing listens): 500 with the Go service's body, the MySQL client's own error
     in the log, fast (no hang); Get says "not found" as the Go service does; health reports the database."""
-    port = free_port()
+    port = refused_port()
     c = catalogue(port)
     started = time.monotonic()
     answer = call("GET", c.url + "/catalogue")
@@ -351,9 +351,9 @@ def test_database_refusing_is_500_naming_the_mysql_error(
 
 
 def test_the_list_breaker_opens_after_6_failures(
-    catalogue: Callable[..., Any], call: Any, free_port: Callable[[], int]
+    catalogue: Callable[..., Any], call: Any, refused_port: Callable[[], int]
 ) -> None:
-    c = catalogue(free_port())
+    c = catalogue(refused_port())
     for _ in range(6):
         assert call("GET", c.url + "/catalogue").json()["error"] == "database connection error"
     lines = len(c.lines())

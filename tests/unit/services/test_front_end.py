@@ -560,7 +560,7 @@ def test_order_failures_pass_through_with_the_orders_status(
 def test_checkout_through_the_user_carts_orders_and_payment_stand_ins(
     front_end: Callable[..., FrontEnd],
     run_server: Callable[..., Any],
-    free_port: Callable[[], int],
+    refused_port: Callable[[], int],
     mongo_server: Any,
     mongo_database: str,
 ) -> None:
@@ -605,7 +605,7 @@ def test_checkout_through_the_user_carts_orders_and_payment_stand_ins(
         assert declined.status_code == 406
         assert declined.json()["message"].startswith("Payment declined for order ")
 
-        down = front_end(ORDERS_URL=orders_with(f"http://127.0.0.1:{free_port()}"), **env)
+        down = front_end(ORDERS_URL=orders_with(f"http://127.0.0.1:{refused_port()}"), **env)
         other = requests.Session()
         assert down.get(other, "/login", auth=("eve", "pw")).status_code == 200
         failed = down.post(other, "/orders")
@@ -621,9 +621,9 @@ def test_checkout_through_the_user_carts_orders_and_payment_stand_ins(
 
 
 def test_a_refused_dependency_is_a_500_with_nodes_error_and_log_line(
-    front_end: Callable[..., FrontEnd], free_port: Callable[[], int]
+    front_end: Callable[..., FrontEnd], refused_port: Callable[[], int]
 ) -> None:
-    dead = free_port()
+    dead = refused_port()
     fe, http = front_end(CATALOGUE_URL=f"http://127.0.0.1:{dead}"), requests.Session()
     answer = fe.get(http, "/catalogue")
     assert answer.status_code == 500
@@ -697,18 +697,18 @@ def test_a_dependency_answering_5xx_is_a_500(front_end: Callable[..., FrontEnd],
 
 
 def test_login_when_user_is_down_is_a_401_and_logged(
-    front_end: Callable[..., FrontEnd], free_port: Callable[[], int]
+    front_end: Callable[..., FrontEnd], refused_port: Callable[[], int]
 ) -> None:
-    dead = free_port()
+    dead = refused_port()
     fe = front_end(USER_URL=f"http://127.0.0.1:{dead}")
     assert fe.get(requests.Session(), "/login", auth=("user", "password")).status_code == 401
     assert fe.lines(rf"Error with log in: Error: connect ECONNREFUSED 127\.0\.0\.1:{dead}$")
 
 
 def test_session_db_down_leaves_browsing_up_and_fails_the_cart(
-    front_end: Callable[..., FrontEnd], free_port: Callable[[], int]
+    front_end: Callable[..., FrontEnd], refused_port: Callable[[], int]
 ) -> None:
-    dead = free_port()
+    dead = refused_port()
     fe = front_end(SESSION_REDIS="true", SESSION_REDIS_HOST="127.0.0.1", SESSION_REDIS_PORT=str(dead))
     http = requests.Session()
     assert fe.get(http, "/catalogue").status_code == 200

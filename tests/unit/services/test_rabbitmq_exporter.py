@@ -159,9 +159,9 @@ def test_the_incident_policy_shows_as_label_and_max_length(
 
 
 def test_health_and_up_when_the_broker_is_away(
-    exporter: Callable[..., str], call: Any, free_port: Callable[[], int]
+    exporter: Callable[..., str], call: Any, refused_port: Callable[[], int]
 ) -> None:
-    base = exporter(f"http://127.0.0.1:{free_port()}")
+    base = exporter(f"http://127.0.0.1:{refused_port()}")
     assert call("GET", base + "/health").status == 200  # healthy until a scrape says otherwise
     samples = scrape(call, base)
     assert [s.value for s in samples["rabbitmq_up"]] == [0.0]
