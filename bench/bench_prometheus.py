@@ -24,6 +24,8 @@ from urllib.parse import quote
 import psutil
 from bench_incident import NS, Bench, line
 
+from kubesim.usage import bytes_of
+
 PROMETHEUS = "/api/v1/namespaces/monitoring/services/kps-kube-prometheus-stack-prometheus:9090/proxy"
 AVAILABLE = f'kube_deployment_status_replicas_available{{namespace="{NS}",deployment="stripe-mock"}}'
 
@@ -36,14 +38,6 @@ def get(bench: Bench, path: str) -> Any:
 def shows(bench: Bench, value: float) -> bool:
     result = get(bench, f"{PROMETHEUS}/api/v1/query?query={quote(AVAILABLE)}")["data"]["result"]
     return len(result) == 1 and float(result[0]["value"][1]) == value
-
-
-def memory_mib(quantity: str) -> float:
-    """A memory quantity of the metrics API (52340Ki) in MiB."""
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
-    if quantity[-2:] in units:
-        return float(quantity[:-2]) * units[quantity[-2:]] / 2**20
-    return float(quantity) / 2**20
 
 
 def main() -> int:
@@ -70,7 +64,7 @@ def main() -> int:
             usage = get(bench, f"/apis/metrics.k8s.io/v1beta1/namespaces/monitoring/pods/{name}")["containers"][0]
             pid = int((bench.state / "pods" / f"{uid}_prometheus.pid").read_text().strip())
             rss = psutil.Process(pid).memory_info().rss / 2**20
-            working_set = memory_mib(usage["usage"]["memory"])
+            working_set = bytes_of(usage["usage"]["memory"]) / 2**20
             print(f"{'Prometheus working set (metrics API, as kubectl top)':<58} {working_set:8.1f} MiB")
             print(f"{'Prometheus resident set (the prometheus process)':<58} {rss:8.1f} MiB")
         finally:
