@@ -13,9 +13,10 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 PLAYBOOKS := $(wildcard playbooks/*.yml)
 MODULES   := $(basename $(notdir $(filter-out %/__init__.py,$(wildcard plugins/modules/*.py))))
 SCENARIOS := $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
-# The real servers the local cluster runs (Debian's packages; scripts/install-servers): Sock Shop's datastores and
-# broker, and Prometheus (its promtool checks the alerting rules).
-SERVER_PACKAGES := mariadb-server redis-server rabbitmq-server prometheus
+# The real programs the local cluster runs (Debian's packages; scripts/install-servers): Sock Shop's datastores and
+# broker, Prometheus (its promtool checks the alerting rules) and curl (the curl of `kubectl exec` and `kubectl run
+# --image=curlimages/curl`, kubesim/toolbox).
+SERVER_PACKAGES := mariadb-server redis-server rabbitmq-server prometheus curl
 
 .PHONY: help setup demo catalog test lint unit integration e2e molecule bench cluster-up cluster-down cluster-status clean
 

@@ -36,6 +36,7 @@ SERVER_VERSION = {
 JSON = "application/json"
 ProxyHandler = Callable[[web.Request, Resource, str, str, str], Awaitable[web.StreamResponse]]
 PortForwardHandler = Callable[[web.Request, Resource, str, str], Awaitable[web.StreamResponse]]
+RemoteCommandHandler = Callable[[web.Request, Resource, str, str, str], Awaitable[web.StreamResponse]]
 
 
 @dataclass
@@ -75,6 +76,7 @@ class API:
         self.token = token
         self.proxy: ProxyHandler | None = None
         self.portforward: PortForwardHandler | None = None
+        self.remotecommand: RemoteCommandHandler | None = None
         self.metrics: Callable[[], str] | None = None
         # The cluster's measured container usage, read per request (None until the runtime measures anything).
         self.usage: Callable[[], UsageSource | None] = lambda: None
@@ -208,9 +210,9 @@ class API:
                 raise errors.service_unavailable("port forwarding is not available on this cluster")
             return await self.portforward(request, t.res, t.ns, t.name)
         if t.sub in ("exec", "attach"):
-            raise errors.bad_request(
-                f"{t.sub} is not supported by the embedded cluster; use pods/log, port-forward or the service proxy"
-            )
+            if self.remotecommand is None:
+                raise errors.service_unavailable(f"{t.sub} is not available on this cluster")
+            return await self.remotecommand(request, t.res, t.ns, t.name, t.sub)
         dry_run = "All" in q.getall("dryRun", [])
         manager = q.get("fieldManager") or _manager_from_agent(request.headers.get("User-Agent", ""))
         if not t.name:

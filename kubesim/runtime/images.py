@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kubesim.runtime import volumes
+from kubesim.toolbox import toolbox_for
 
 SEED = Path(__file__).resolve().parents[1] / "servers" / "seed"
 VENV_BIN = Path(sys.executable).parent
@@ -62,6 +63,7 @@ class Program:
     requires: tuple[Requirement, ...] = ()
     command: str = ""  # for command images: the program the image's entrypoint runs
     env: dict[str, str] = field(default_factory=dict)
+    toolbox: tuple[str, ...] = ()  # for toolbox images (kubesim/toolbox): the image's CMD
 
     def missing(self) -> list[Requirement]:
         return [r for r in self.requires if not r.present()]
@@ -73,6 +75,7 @@ RABBITMQ = Requirement("/usr/lib/rabbitmq/bin/rabbitmq-server", "rabbitmq-server
 MONGO_WIRE = Requirement("nx-27017", "nx-27017", source="PyPI")
 LOCUST = Requirement("locust", "locust", source="PyPI")
 PROMETHEUS = Requirement("prometheus", "prometheus")
+CURL = Requirement("curl", "curl")
 
 
 def _service(module: str, *args: str) -> Program:
@@ -112,10 +115,13 @@ IMAGES: dict[str, Program] = {
     # The official Python image: its CMD is python3, and `command: [python3, -c, ...]` runs a one-liner
     # (the load and hog containers of the resource tests and incidents).
     "docker.io/library/python": Program(command="python3"),
+    # Toolbox images: their programs are the container's toolbox (kubesim/toolbox), for `kubectl run` and exec.
+    "docker.io/curlimages/curl": Program(toolbox=("curl",), requires=(CURL,)),
+    "docker.io/library/busybox": Program(toolbox=("sh",)),
 }
 
 
-def _repository(image: str) -> str:
+def repository(image: str) -> str:
     """The image's repository, fully qualified as containerd names it (redis:7 -> docker.io/library/redis)."""
     name = image.split("@", 1)[0]
     last = name.rsplit("/", 1)[-1]
@@ -134,10 +140,10 @@ SOCK_SHOP_REPOSITORIES = ("quay.io/powercloud/sock-shop-", "docker.io/weaveworks
 
 
 def program_for(image: str) -> Program | None:
-    repository = _repository(image)
-    program = IMAGES.get(repository)
-    if program is None and repository.startswith(SOCK_SHOP_REPOSITORIES):
-        return Program(requires=(Requirement("", repository, source="kubesim"),))
+    name = repository(image)
+    program = IMAGES.get(name)
+    if program is None and name.startswith(SOCK_SHOP_REPOSITORIES):
+        return Program(requires=(Requirement("", name, source="kubesim"),))
     return program
 
 
@@ -152,9 +158,25 @@ def argv_for(
     program = program_for(image)
     if program is None:
         raise KeyError(image)
+    if program.toolbox:  # paths stay the container's: the toolbox reads them through the container's view
+        return [sys.executable, "-u", "-m", "kubesim.toolbox", *toolbox_words(image, command, args)]
     if mounted:
         command = volumes.rewrite(command, mounted) if command else command
         args = volumes.rewrite(args, mounted) if args else args
     if program.command:  # a command image: `command` replaces the entrypoint, `args` the CMD, as in Docker
         return [*(command or [program.command]), *(args or [])]
     return [sys.executable, "-u", "-m", program.module, *(args if args else program.default_args)]
+
+
+def toolbox_words(image: str, command: list[str] | None, args: list[str] | None) -> list[str]:
+    """What a toolbox image runs: `command` + `args`, or the CMD. curlimages/curl's entrypoint puts `curl` in
+    front of arguments that are options or not a program of the image, as its /entrypoint.sh does."""
+    program = program_for(image)
+    default = list(program.toolbox) if program is not None else []
+    if command:
+        return [*command, *(args or [])]
+    if not args:
+        return default
+    if default == ["curl"] and (args[0].startswith("-") or not toolbox_for(repository(image)).has(args[0])):
+        return ["curl", *args]
+    return list(args)

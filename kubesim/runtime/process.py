@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -20,8 +21,9 @@ from kubesim.runtime.base import ContainerState, container_id
 from kubesim.runtime.cgroups import CgroupDriver, ContainerCgroup
 from kubesim.runtime.env import EnvError, container_env
 from kubesim.runtime.hook.sitecustomize import NetMap
-from kubesim.runtime.images import VENV_BIN, argv_for, program_for
+from kubesim.runtime.images import VENV_BIN, argv_for, program_for, repository, toolbox_words
 from kubesim.store import Store
+from kubesim.toolbox import toolbox_for
 from kubesim.usage import Limits
 
 log = logging.getLogger("kubesim.runtime")
@@ -46,6 +48,9 @@ class Container:
         self.cgroup: ContainerCgroup | None = None
         self.oom_kills = 0  # the cgroup's OOM counter when the current process started
         self.comm = ""  # the process name the kernel reports (an OOM kill names it)
+        self.mounted: dict[str, str] = {}  # mountPath -> directory on this machine (kubesim/runtime/volumes.py)
+        self.listeners: set[Callable[[int, bytes], None]] = set()  # attached clients: (channel, output line)
+        self.attached_once = False  # stdinOnce: the first attach session has ended
 
     # ---- lifecycle ---------------------------------------------------------------------------
     async def supervise(self) -> None:
@@ -108,11 +113,20 @@ class Container:
             await self.pod.sleep(2.0)
             return not self.stopping and await self._start()
         argv = argv_for(image, self.spec.get("command"), self.spec.get("args"), mounted)
-        if shutil.which(argv[0], path=self.env.get("PATH")) is None:  # as runc reports a missing executable
+        self.mounted = mounted
+        words = toolbox_words(image, self.spec.get("command"), self.spec.get("args")) if program.toolbox else argv
+        self.env["KUBESIM_MAIN_ARGV"] = json.dumps(words if program.toolbox else self.main_argv())
+        executable = words[0] if program.toolbox else argv[0]
+        not_found = (
+            not toolbox_for(repository(image)).has(executable.rsplit("/", 1)[-1])
+            if program.toolbox
+            else shutil.which(argv[0], path=self.env.get("PATH")) is None
+        )
+        if not_found:  # as runc reports a missing executable
             return await self._start_failed(
-                f'exec: "{argv[0]}": executable file not found in $PATH'
-                if os.sep not in argv[0]
-                else f'exec: "{argv[0]}": stat {argv[0]}: no such file or directory'
+                f'exec: "{executable}": executable file not found in $PATH'
+                if os.sep not in executable
+                else f'exec: "{executable}": stat {executable}: no such file or directory'
             )
         try:
             self.cgroup = self.pod.runtime.cgroups.create(self.pod.uid, self.name, Limits.of(self.spec))
@@ -127,7 +141,7 @@ class Container:
                 *self.cgroup.wrap(argv),
                 env=self.env,
                 cwd=str(self.pod.workdir),
-                stdin=asyncio.subprocess.DEVNULL,
+                stdin=asyncio.subprocess.PIPE if self.spec.get("stdin") else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
@@ -149,8 +163,8 @@ class Container:
         proc = self.proc
         assert proc.stdout is not None and proc.stderr is not None
         self.tasks = [
-            asyncio.create_task(self._pump(proc.stdout, log_path)),
-            asyncio.create_task(self._pump(proc.stderr, log_path)),
+            asyncio.create_task(self._pump(proc.stdout, log_path, 1)),
+            asyncio.create_task(self._pump(proc.stderr, log_path, 2)),
             *[
                 asyncio.create_task(self._probe_loop(kind, proc))
                 for kind in ("startupProbe", "livenessProbe", "readinessProbe")
@@ -232,7 +246,8 @@ class Container:
         except OSError:  # the cgroup is already gone: nothing to tell
             return False
 
-    async def _pump(self, stream: asyncio.StreamReader, path: Path) -> None:
+    async def _pump(self, stream: asyncio.StreamReader, path: Path, channel: int) -> None:
+        """Copy one output stream into the container's log, and to whoever is attached (channel 1 or 2)."""
         with path.open("a", encoding="utf-8") as fh:
             while True:
                 line = await stream.readline()
@@ -240,6 +255,13 @@ class Container:
                     return
                 fh.write(f"{stamp()} {line.decode('utf-8', errors='replace').rstrip(chr(10))}\n")
                 fh.flush()
+                for listener in list(self.listeners):
+                    listener(channel, line)
+
+    def main_argv(self) -> list[str]:
+        """The container's main process as `ps` in it shows it: its command and args, else the image's name."""
+        words = [*(self.spec.get("command") or []), *(self.spec.get("args") or [])]
+        return words or [self.spec["image"].rsplit("/", 1)[-1].split(":", 1)[0]]
 
     async def _probe_loop(self, kind: str, proc: asyncio.subprocess.Process) -> None:
         probe = self.spec[kind]

@@ -19,6 +19,7 @@ from kubesim.runtime.monitor import UsageMonitor
 from kubesim.runtime.network import APIProxy, ServiceNetwork
 from kubesim.runtime.portforward import PortForward
 from kubesim.runtime.process import ProcessRuntime
+from kubesim.runtime.remotecommand import RemoteCommand
 
 ENFORCEMENT = "ResourceEnforcement"  # the node condition that says how limits are enforced
 
@@ -82,6 +83,7 @@ def enable_runtime(cluster: Cluster, api: API, slot: int, cgroups: str = "auto")
     proxy = APIProxy(cluster.store, net)
     api.proxy = proxy.handle
     api.portforward = PortForward(cluster.store, net).handle
+    api.remotecommand = RemoteCommand(cluster.store, cluster.process_runtime).handle
     cluster.async_closers.append(proxy.close)
 
 

@@ -140,6 +140,9 @@ def install(path: str, namespace: str, pod_ip: str) -> None:
     again right after that, through gevent's own notification (zope.event), so a load generator resolves
     cluster names and reaches cluster addresses like any other pod process.
     """
+    if getattr(socket, "_kubesim_net_map", None):  # imported again under its package name: patched already
+        return
+    socket._kubesim_net_map = path  # type: ignore[attr-defined]
     source = _FileMap(path)
     own = source.get().loopback(pod_ip, 0)[0] if pod_ip else ""
     _patch(source, namespace, own)

@@ -1,0 +1,27 @@
+"""`python -m kubesim.toolbox PROGRAM [ARGS...]`: one program of the container's toolbox, in the container's view.
+
+The runtime starts it for `kubectl exec` and as the main process of a toolbox image (curlimages/curl, busybox),
+with the container's environment (kubesim/toolbox/programs.py: Context.from_environ).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from kubesim.toolbox.programs import Context, run
+
+
+def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        return run(Context.from_environ(dict(os.environ)), argv)
+    except BrokenPipeError:
+        return 141
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
