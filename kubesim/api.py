@@ -109,6 +109,8 @@ class API:
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         parts = [p for p in request.path.split("/") if p]
         if request.method == "GET":
+            if parts == ["openapi", "v2"]:
+                return _openapi_v2(request.headers.get("Accept", ""))
             static = self._static(parts)
             if static is not None:
                 return static
@@ -453,3 +455,10 @@ def _manager_from_agent(agent: str) -> str:
     """Field manager name the apiserver derives from the User-Agent when none is given."""
     name = agent.split("/", maxsplit=1)[0].strip() or "unknown"
     return name[:128]
+
+
+def _openapi_v2(accept: str) -> web.Response:
+    """/openapi/v2 in the gnostic protobuf kubectl asks for (or JSON): see openapi.v2_document."""
+    if "protobuf" in accept:
+        return web.Response(body=openapi.v2_protobuf(), content_type=openapi.V2_PROTOBUF)
+    return _json(openapi.v2_document())

@@ -4,6 +4,7 @@ network (a Service with and without endpoints), and the sealed boundary (no file
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -291,3 +292,33 @@ def test_exec_errors_before_the_upgrade(cluster: Cluster, web: str) -> None:
     assert (status, body["message"]) == (400, "you must specify at least 1 command"), body
     out = kubectl(cluster, web, "exec", "done", "--", "ls")
     assert out.returncode == 1 and "completed pod" in out.stderr, out
+
+
+def test_logs_follow_a_live_pod_and_end_when_it_goes(cluster: Cluster, web: str) -> None:
+    script = "echo first; sleep 0.3; echo second; sleep 600"
+    pod = {
+        "metadata": {"name": "talker"},
+        "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sh", "-c", script]}]},
+    }
+    _create(cluster, f"/api/v1/namespaces/{web}/pods", pod)
+    cluster.wait_for(
+        lambda: cluster.json("GET", f"/api/v1/namespaces/{web}/pods/talker")[1]["status"].get("phase") == "Running",
+        timeout=30,
+    )
+    follow = subprocess.Popen(
+        [str(KUBECTLS[0]), "-n", web, "logs", "-f", "talker"],
+        env=cluster.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert follow.stdout is not None
+        assert [follow.stdout.readline(), follow.stdout.readline()] == ["first\n", "second\n"]
+        assert follow.poll() is None  # still following the live container
+        assert kubectl(cluster, web, "delete", "pod", "talker", "--wait=false").returncode == 0
+        assert follow.wait(30) == 0  # the stream ends with the container
+    finally:
+        if follow.poll() is None:
+            follow.kill()
+            follow.wait(10)

@@ -96,8 +96,7 @@ def test_sort_by_and_label_selectors(cluster: Cluster, ns: str, kubectl_bin: Pat
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "labels": {"group": g}}, "data": {"order": o}}
         for n, g, o in (("z1", "blue", "1"), ("a2", "blue", "2"), ("m3", "blue", "3"), ("b0", "green", "0"))
     ]
-    # Separate documents, not a v1 List: kubectl validates a List against /openapi/v2, which the cluster
-    # does not serve (see test_kubectl_list_needs_openapi_v2).
+    # Separate documents (a v1 List: test_kubectl_creates_a_list).
     out = cluster.kubectl(k, "-n", ns, "create", "-f", "-", input=yaml.safe_dump_all(items))
     assert out.stdout.split() == [
         "configmap/z1",
@@ -283,14 +282,10 @@ def test_delete_namespace_wait(cluster: Cluster, kubectl_bin: Path) -> None:
     assert status == 200 and body["items"] == []
 
 
-@pytest.mark.xfail(
-    reason="kubectl validates a v1 List against /openapi/v2 (protobuf), which kubesim does not serve yet: "
-    "tracked as an API-fidelity gap (issue 22, kubesim/README.md 'Not served')",
-    strict=True,
-)
-def test_kubectl_list_needs_openapi_v2(cluster: Cluster, ns: str) -> None:
+def test_kubectl_creates_a_list(cluster: Cluster, ns: str) -> None:
+    """kubectl validates a v1 List against /openapi/v2 (gnostic protobuf) before it creates the items."""
     require_kubectl()
-    items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "l1"}}]
+    items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n}} for n in ("l1", "l2")]
     out = cluster.kubectl(
         KUBECTLS[0],
         "-n",
@@ -301,4 +296,11 @@ def test_kubectl_list_needs_openapi_v2(cluster: Cluster, ns: str) -> None:
         check=False,
         input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}),
     )
-    assert out.stdout.strip() == "configmap/l1 created", out.stderr
+    assert out.stdout.split("\n")[:2] == ["configmap/l1 created", "configmap/l2 created"], out.stderr
+    status, headers, body = cluster.request(
+        "GET", "/openapi/v2", headers={"Accept": "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"}
+    )
+    assert status == 200 and headers["content-type"].startswith("application/com.github.proto-openapi")
+    assert body == b"\x0a\x032.0\x12\x15\x0a\x0aKubernetes\x12\x07v1.32.0"
+    status, doc = cluster.json("GET", "/openapi/v2")
+    assert status == 200 and doc["swagger"] == "2.0" and doc["definitions"] == {}
