@@ -3,12 +3,13 @@
 kubectl (1.30+) asks for a WebSocket with the subprotocol `v5.channel.k8s.io`, the Python client with
 `v4.channel.k8s.io`. Every binary message starts with its channel: 0 stdin, 1 stdout, 2 stderr, 3 error
 (a metav1.Status in v4 and v5: Success, or Failure with reason NonZeroExitCode and the exit code as a cause),
-4 terminal resize (ignored: nothing here draws a screen); v5 adds 255, "close this channel" (kubectl's end of
-stdin). As k8s.io/apiserver's wsstream does, the server first sends an empty message on the lowest output
-channel, and closes the connection after the status. `tty=true` merges stderr into stdout and writes line ends
-as a terminal does (\\r\\n). A request that cannot be served (no such container, a container that does not run)
-gets an error before the upgrade, so kubectl's SPDY fallback gets it too and prints "unable to upgrade
-connection: ...", as against a real node.
+4 terminal resize; v5 adds 255, "close this channel" (kubectl's end of stdin). As k8s.io/apiserver's wsstream
+does, the server first sends an empty message on the lowest output channel, and closes the connection after
+the status. `tty=true` gives an exec'd program a terminal of its own (a pty: echo, line editing, ^C as SIGINT,
+\\r\\n line ends, resizes applied); an attach to a container, which has none here, gets stderr merged into stdout
+and \\r\\n line ends. A request that cannot be served (no such container, a container that does not run) gets an
+error before the upgrade, so kubectl's SPDY fallback gets it too and prints "unable to upgrade connection: ...",
+as against a real node.
 
 exec runs a program of the container's toolbox (kubesim/toolbox) in the container's cgroup, with its
 environment; attach joins the running container's own output (from now on, as a runtime's attach does) and,
@@ -19,10 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
+import pty
 import signal
+import struct
 import sys
+import termios
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -74,15 +79,16 @@ def terminal(data: bytes) -> bytes:
 class Channels:
     """One upgraded connection: frames out by channel, the stream's options, the status at the end."""
 
-    def __init__(self, ws: web.WebSocketResponse, tty: bool) -> None:
+    def __init__(self, ws: web.WebSocketResponse, tty: bool, onlcr: bool) -> None:
         self.ws = ws
-        self.tty = tty
+        self.tty = tty  # stderr goes to stdout, as on a terminal
+        self.onlcr = onlcr  # and \n is written \r\n here (attach: the container has no terminal of its own)
         self.v4 = ws.ws_protocol in PROTOCOLS[:2]
         self.lock = asyncio.Lock()
 
     async def send(self, channel: int, data: bytes) -> None:
         if self.tty and channel in (STDOUT, STDERR):
-            channel, data = STDOUT, terminal(data)
+            channel, data = STDOUT, terminal(data) if self.onlcr else data
         async with self.lock:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await self.ws.send_bytes(bytes([channel]) + data)
@@ -145,7 +151,7 @@ class RemoteCommand:
         if ws.ws_protocol is None:
             await ws.close(code=1002, message=b"a channel.k8s.io subprotocol is required")
             return ws
-        channels = Channels(ws, flags["tty"])
+        channels = Channels(ws, flags["tty"], onlcr=flags["tty"] and sub == "attach")
         first = STDOUT if flags["stdout"] else STDERR if flags["stderr"] else ERROR
         await channels.send(first, b"")  # "the connection is established" (wsstream)
         if sub == "exec":
@@ -161,29 +167,38 @@ class RemoteCommand:
             await ch.send(STDOUT, not_found(command[0]).encode() + b"\n")
             await ch.finish(exit_status(command, NOT_FOUND_EXIT))
             return
-        env = {**container.env, "KUBESIM_TTY": "1" if flags["tty"] else ""}
         argv = [sys.executable, "-u", "-m", "kubesim.toolbox", *command]
         if container.cgroup is not None:
             argv = container.cgroup.wrap(argv)
+        master = slave = -1
+        if flags["tty"]:  # a terminal of its own: echo, line editing, ^C, \r\n, as a runtime's exec -t gives
+            master, slave = pty.openpty()
+            streams: dict[str, Any] = {"stdin": slave, "stdout": slave, "stderr": slave, "preexec_fn": _take_terminal}
+        else:
+            pipe, devnull = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
+            streams = {"stdin": pipe if flags["stdin"] else devnull, "stdout": pipe, "stderr": pipe}
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv,
-                env=env,
-                cwd=str(container.pod.workdir),
-                stdin=asyncio.subprocess.PIPE if flags["stdin"] else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT if flags["tty"] else asyncio.subprocess.PIPE,
-                start_new_session=True,
+                *argv, env=container.env, cwd=str(container.pod.workdir), start_new_session=True, **streams
             )
         except OSError as exc:
             await ch.finish(internal_error(f"error executing command in container: {exc}"))
             return
+        finally:
+            if slave >= 0:
+                os.close(slave)
         if container.cgroup is not None:
             container.cgroup.attach(proc.pid)
-        outputs = [asyncio.create_task(self._copy(proc.stdout, ch, STDOUT if flags["stdout"] else None))]
-        if proc.stderr is not None:
-            outputs.append(asyncio.create_task(self._copy(proc.stderr, ch, STDERR if flags["stderr"] else None)))
-        reader = asyncio.create_task(self._input(ch, proc.stdin))
+        if master >= 0:
+            outputs = [asyncio.create_task(_copy_terminal(master, ch))]
+            stdin = _Stdin(master=master if flags["stdin"] else None)
+        else:
+            outputs = [
+                asyncio.create_task(_copy(proc.stdout, ch, STDOUT if flags["stdout"] else None)),
+                asyncio.create_task(_copy(proc.stderr, ch, STDERR if flags["stderr"] else None)),
+            ]
+            stdin = _Stdin(writer=proc.stdin)
+        reader = asyncio.create_task(_input(ch, stdin))
         waiter = asyncio.create_task(proc.wait())
         await asyncio.wait({waiter, reader}, return_when=asyncio.FIRST_COMPLETED)
         if not waiter.done() and ch.ws.closed:  # the client went away: the program goes too
@@ -192,34 +207,9 @@ class RemoteCommand:
         await asyncio.gather(*outputs, return_exceptions=True)
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
+        if master >= 0:
+            os.close(master)
         await ch.finish(success() if code == 0 else exit_status(command, code if code > 0 else 128 - code))
-
-    @staticmethod
-    async def _copy(stream: asyncio.StreamReader | None, ch: Channels, channel: int | None) -> None:
-        if stream is None:
-            return
-        while data := await stream.read(32 * 1024):
-            if channel is not None:
-                await ch.send(channel, data)
-
-    @staticmethod
-    async def _input(ch: Channels, stdin: asyncio.StreamWriter | None) -> None:
-        """Client frames: stdin bytes, the v5 close of stdin, resizes (ignored); ends when the client closes."""
-        try:
-            async for msg in ch.ws:
-                if msg.type not in (WSMsgType.BINARY, WSMsgType.TEXT) or not msg.data:
-                    continue
-                # the Python client sends str stdin as a text frame, its channel prefix a character
-                data: bytes = msg.data.encode() if msg.type == WSMsgType.TEXT else msg.data
-                if data[0] == CLOSE and len(data) == 2 and data[1] == STDIN and stdin is not None:
-                    stdin.close()
-                elif data[0] == STDIN and stdin is not None and not stdin.is_closing():
-                    stdin.write(data[1:])
-                    with contextlib.suppress(ConnectionError):
-                        await stdin.drain()
-        finally:
-            if stdin is not None and not stdin.is_closing():
-                stdin.close()
 
     # ---- attach ----------------------------------------------------------------------------------
     async def _attach(self, ch: Channels, container: Container, flags: dict[str, bool]) -> None:
@@ -240,7 +230,7 @@ class RemoteCommand:
         container.listeners.add(listener)
         tasks = {
             asyncio.create_task(relay()),
-            asyncio.create_task(self._input(ch, stdin) if stdin else _until_closed(ch.ws)),
+            asyncio.create_task(_input(ch, _Stdin(writer=stdin), at_end=False) if stdin else _until_closed(ch.ws)),
             asyncio.create_task(proc.wait()),
         }
         try:
@@ -257,6 +247,92 @@ class RemoteCommand:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         await ch.finish(success())
+
+
+class _Stdin:
+    """Where the client's stdin goes: the program's pipe, or the master side of its terminal."""
+
+    def __init__(self, writer: asyncio.StreamWriter | None = None, master: int | None = None) -> None:
+        self.writer = writer
+        self.master = master
+
+    async def write(self, data: bytes) -> None:
+        if self.writer is not None and not self.writer.is_closing():
+            self.writer.write(data)
+            with contextlib.suppress(ConnectionError):
+                await self.writer.drain()
+        elif self.master is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.master, data)
+
+    def close(self) -> None:
+        if self.writer is not None and not self.writer.is_closing():
+            self.writer.close()
+        elif self.master is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.master, b"\x04")  # end of input, as a terminal's ^D
+
+    def resize(self, raw: bytes) -> None:
+        if self.master is None:
+            return
+        with contextlib.suppress(ValueError, KeyError, TypeError, OSError):
+            size = json.loads(raw)
+            fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", size["Height"], size["Width"], 0, 0))
+
+
+async def _input(ch: Channels, stdin: _Stdin, at_end: bool = True) -> None:
+    """Client frames: stdin bytes, the v5 close of stdin, terminal resizes; ends when the client closes (and
+    closes stdin then, unless `at_end` is False: a container's stdin outlives an attach without stdinOnce)."""
+    try:
+        async for msg in ch.ws:
+            if msg.type not in (WSMsgType.BINARY, WSMsgType.TEXT) or not msg.data:
+                continue
+            # the Python client sends str stdin as a text frame, its channel prefix a character
+            data: bytes = msg.data.encode() if msg.type == WSMsgType.TEXT else msg.data
+            if data[0] == CLOSE and len(data) == 2 and data[1] == STDIN:
+                stdin.close()
+            elif data[0] == STDIN:
+                await stdin.write(data[1:])
+            elif data[0] == RESIZE:
+                stdin.resize(data[1:])
+    finally:
+        if at_end:
+            stdin.close()
+
+
+async def _copy(stream: asyncio.StreamReader | None, ch: Channels, channel: int | None) -> None:
+    if stream is None:
+        return
+    while data := await stream.read(32 * 1024):
+        if channel is not None:
+            await ch.send(channel, data)
+
+
+async def _copy_terminal(master: int, ch: Channels) -> None:
+    """The terminal's output until every program holding it has gone (the master then reads EIO)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def readable() -> None:
+        try:
+            data = os.read(master, 32 * 1024)
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(master)
+        queue.put_nowait(data)
+
+    loop.add_reader(master, readable)
+    try:
+        while data := await queue.get():
+            await ch.send(STDOUT, data)
+    finally:
+        loop.remove_reader(master)
+
+
+def _take_terminal() -> None:
+    """In the child, after setsid: make its terminal the controlling one, so ^C reaches it as SIGINT."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 async def _until_closed(ws: web.WebSocketResponse) -> None:

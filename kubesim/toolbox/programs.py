@@ -61,7 +61,7 @@ class Context:
             pod_ip=pod_ip,
             net_map=environ.get("KUBESIM_NET_MAP", ""),
             main_argv=json.loads(environ.get("KUBESIM_MAIN_ARGV") or "[]"),
-            tty=environ.get("KUBESIM_TTY") == "1",
+            tty=sys.stdin.isatty(),
         )
 
     def netmap(self) -> NetMap:
@@ -358,7 +358,11 @@ def _sh_line(ctx: Context, line: str, status: int) -> tuple[int, bool]:
                 if command[0] == "exit":
                     return (int(command[1]) if len(command) > 1 and command[1].isdigit() else status), True
                 known = ctx.toolbox.has(command[0].rsplit("/", 1)[-1])
-                status = run(ctx, command) if known else _missing(ctx, command)
+                try:
+                    status = run(ctx, command) if known else _missing(ctx, command)
+                except KeyboardInterrupt:  # ^C on the terminal ends the command, not the shell
+                    ctx.out("\n")
+                    status = 130
             command, joiner = [], token
         elif set(token) <= set(";&|<>()"):
             ctx.err(f"sh: '{token}' (pipes, redirections, subshells) is not available in this cluster's toolbox\n")
@@ -382,14 +386,18 @@ def _sh(ctx: Context, args: list[str]) -> int:
     status = 0
     prompt = "/ # " if ctx.busybox else "# "
     while True:
-        if ctx.tty:
-            ctx.out(prompt)
-        raw = ctx.stdin.readline()
-        if not raw:
-            return status
-        status, leave = _sh_line(ctx, raw.decode(errors="replace").strip(), status)
-        if leave:
-            return status
+        try:
+            if ctx.tty:
+                ctx.out(prompt)
+            raw = ctx.stdin.readline()
+            if not raw:
+                return status
+            status, leave = _sh_line(ctx, raw.decode(errors="replace").strip(), status)
+            if leave:
+                return status
+        except KeyboardInterrupt:  # ^C at the prompt, or while the line is read: a new prompt
+            ctx.out("\n")
+            status = 130
 
 
 PROGRAMS: dict[str, Callable[[Context, list[str]], int]] = {

@@ -4,7 +4,12 @@ network (a Service with and without endpoints), and the sealed boundary (no file
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pty
+import select
 import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -322,3 +327,49 @@ def test_logs_follow_a_live_pod_and_end_when_it_goes(cluster: Cluster, web: str)
         if follow.poll() is None:
             follow.kill()
             follow.wait(10)
+
+
+def test_exec_it_gives_the_program_a_terminal(cluster: Cluster, web: str) -> None:
+    """`exec -it ... sh` from a terminal: the shell prompts, the terminal echoes and edits lines, ^C stops the
+    running command and not the shell, and the shell's exit code is kubectl's."""
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [str(KUBECTLS[0]), "-n", web, "exec", "-it", "deployment/web", "--", "sh"],
+        env=cluster.env,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        start_new_session=True,
+    )
+    os.close(secondary)
+    seen = b""
+
+    def until(text: bytes) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 20
+        while text not in seen:
+            assert time.monotonic() < deadline, seen
+            if select.select([primary], [], [], 0.2)[0]:
+                with contextlib.suppress(OSError):
+                    seen += os.read(primary, 4096)
+
+    try:
+        until(b"# ")
+        os.write(primary, b"echo $GATEWAY_URL\r")
+        until(b"http://stripe-mock\r\n")
+        assert b"echo $GATEWAY_URL\r\n" in seen  # the terminal echoed what was typed
+        os.write(primary, b"sleep 100\r")
+        until(b"sleep 100\r\n")
+        os.write(primary, b"\x03")  # ^C
+        os.write(primary, b"echo $?\r")
+        until(b"130\r\n")
+        os.write(primary, b"exit 3\r")
+        code = proc.wait(20)
+        with contextlib.suppress(OSError):
+            seen += os.read(primary, 4096)
+        assert code == 3, seen
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        os.close(primary)
