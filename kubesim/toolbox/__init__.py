@@ -4,8 +4,9 @@ A process container is not a host shell: exec runs only what the container's ima
 image in TOOLBOXES below, and anything else answers as containerd and runc do ("exec: \"bash\": executable
 file not found in $PATH", exit 126). The programs:
 - `curl` is Debian's curl, given the pod's view of the network (kubesim/toolbox/curl.py);
-- `env`, `printenv`, `cat`, `ls`, `hostname`, `sleep`, `echo`, `true`, `false`, `pwd`, `ps`, `nslookup` and
-  a `sh` for simple command lines are small Python programs (kubesim/toolbox/programs.py) with the options,
+- `wget` and `nc -z` (kubesim/toolbox/net.py), `env`, `printenv`, `cat`, `ls`, `hostname`, `sleep`, `echo`,
+  `true`, `false`, `pwd`, `ps`, `nslookup` and a `sh` for simple command lines (kubesim/toolbox/programs.py)
+  are small Python programs with the options,
   messages and exit codes of busybox (Alpine-based images) or coreutils (Debian-based images). They are
   written here rather than run from the machine because the real ones would see the machine's files,
   processes and resolver, not the container's (kubesim/toolbox/podfs.py is the container's filesystem).
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 _COMMON = frozenset({"cat", "echo", "env", "false", "hostname", "ls", "printenv", "pwd", "sleep", "true"})
-BUSYBOX = _COMMON | {"nslookup", "ps", "sh"}  # Alpine and busybox images: busybox applets
+BUSYBOX = _COMMON | {"nc", "nslookup", "ps", "sh", "wget"}  # Alpine and busybox images: busybox applets
 COREUTILS = _COMMON | {"sh"}  # Debian slim images: coreutils and dash, no procps, no curl
 
 

@@ -109,6 +109,10 @@ def run(ctx: Context, argv: list[str]) -> int:
         from kubesim.toolbox import curl  # noqa: PLC0415 - only the images that have curl need it
 
         return curl.run(ctx, argv[1:])
+    if name in ("wget", "nc"):
+        from kubesim.toolbox import net  # noqa: PLC0415 - busybox images only
+
+        return net.wget(ctx, argv[1:]) if name == "wget" else net.nc(ctx, argv[1:])
     return PROGRAMS[name](ctx, argv[1:])
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pty
+import re
 import select
 import subprocess
 import time
@@ -159,6 +160,11 @@ def test_curl_pod_reaches_a_service_and_is_removed(cluster: Cluster, web: str) -
     assert out.stdout.startswith(f"/hello from {_ready_pod(cluster, web)}"), out.stdout
     assert 'pod "probe" deleted' in out.stdout + out.stderr
     assert kubectl(cluster, web, "get", "pod", "probe").returncode == 1  # NotFound: removed
+    bb = ("run", "bb", "--image=busybox", "--rm", "-i", "--restart=Never", "--")
+    out = kubectl(cluster, web, *bb, "wget", "-qO-", "http://web/w")
+    assert out.returncode == 0 and out.stdout.startswith("/w from web-"), out
+    out = kubectl(cluster, web, *bb, "nc", "-zv", "web", "80")
+    assert out.returncode == 0 and "web (10." in out.stdout + out.stderr and ":80) open" in out.stdout + out.stderr
 
     scale = kubectl(cluster, web, "scale", "deployment/web", "--replicas=0")
     assert scale.returncode == 0, scale
@@ -169,6 +175,12 @@ def test_curl_pod_reaches_a_service_and_is_removed(cluster: Cluster, web: str) -
         assert "Couldn't connect to server" in out.stdout + out.stderr
         assert out.returncode == 7, out
         assert "127." not in out.stdout + out.stderr  # the machine's loopback images stay hidden
+        out = kubectl(cluster, web, *bb, "wget", "-qO-", "http://web/w")
+        assert out.returncode == 1, out
+        assert re.search(
+            r"wget: can't connect to remote host \(10\.[0-9.]+\): Connection refused", out.stdout + out.stderr
+        )
+        assert kubectl(cluster, web, *bb, "nc", "-z", "web", "80").returncode == 1
     finally:
         kubectl(cluster, web, "scale", "deployment/web", "--replicas=1")
         cluster.wait_for(lambda: _ready_pod(cluster, web), timeout=60, interval=0.2)

@@ -3,17 +3,21 @@ command line (network routes, refused options, rewritten messages) and what tool
 
 from __future__ import annotations
 
+import http.server
 import io
 import json
 import shutil
+import socket
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kubesim.runtime.hook.sitecustomize import NetMap
 from kubesim.runtime.images import argv_for, toolbox_words
-from kubesim.toolbox import BUSYBOX, COREUTILS, IMAGE_PATH, Toolbox, toolbox_for
+from kubesim.toolbox import BUSYBOX, COREUTILS, IMAGE_PATH, Toolbox, net, toolbox_for
 from kubesim.toolbox import curl as tcurl
 from kubesim.toolbox.podfs import PodFS, PodFSError, kubelet_files
 from kubesim.toolbox.programs import Context, run, visible_env
@@ -384,3 +388,108 @@ def test_main_argv_and_env_round_trip(fs: PodFS, tmp_path: Path, monkeypatch: py
     assert ctx.toolbox.has("nslookup") and not ctx.toolbox.has("curl")
     assert ctx.main_argv == ["sleep", "3600"] and ctx.hostname == "bb"
     assert "KUBESIM_IMAGE" not in ctx.env and ctx.env["HOME"] == "/root"
+
+
+# --------------------------------------------------------------------------- wget, nc
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["-qO-", "http://web/"], {"quiet": True, "output": "-", "urls": ["http://web/"]}),
+        (["-q", "-O", "-", "web"], {"quiet": True, "output": "-", "urls": ["web"]}),
+        (
+            ["-qST", "5", "-O/dev/null", "u"],
+            {"quiet": True, "show_headers": True, "timeout": 5.0, "output": "/dev/null"},
+        ),
+        (["--header", "X-A: 1", "--post-data", "a=b", "u"], {"headers": {"X-A": "1"}, "data": "a=b"}),
+        (["--quiet", "--output-document", "-", "u"], {"quiet": True, "output": "-"}),
+    ],
+)
+def test_wget_options(args: list[str], expected: dict[str, object]) -> None:
+    opts = net.parse_wget(args)
+    assert {key: getattr(opts, key) for key in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "message"), [(["-x", "u"], "invalid option -- 'x'"), (["--spider", "u"], "unrecognized option")]
+)
+def test_wget_refuses_what_it_does_not_run(args: list[str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        net.parse_wget(args)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Context, int]]:
+    """A server on the loopback image of pod IP 10.244.3.4 (slot 0), Service `web` (10.96.0.40) in front of it."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status = 500 if self.path == "/fail" else 200
+            body = f"{self.command} {self.path} {self.headers.get('X-A', '')}".encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_POST = do_GET
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.3.4", 0), Handler)
+    port = server.server_address[1]
+    net_map = tmp_path / "net.json"
+    net_map.write_text(NetMap(0, {"shop": {"web": "10.96.0.40"}}, {"10.96.0.40": "127.0.3.4"}).to_json())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    ctx = context(PodFS({}, {}))
+    ctx.net_map = str(net_map)
+    try:
+        yield ctx, port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_wget_and_nc_reach_a_service(served: tuple[Context, int]) -> None:
+    ctx, port = served
+    assert ran(ctx, "wget", "-qO-", "--header", "X-A: 1", f"http://web:{port}/x") == (0, "GET /x 1", "")
+    ctx.stdout, ctx.stderr = io.BytesIO(), io.BytesIO()
+    code, out, err = ran(ctx, "wget", "-O-", f"http://10.244.3.4:{port}/y")
+    assert (code, out) == (
+        0,
+        "GET /y ",
+    ) and err == f"Connecting to 10.244.3.4:{port} (10.244.3.4:{port})\nwriting to stdout\n"
+    ctx.stdout, ctx.stderr = io.BytesIO(), io.BytesIO()
+    assert ran(ctx, "wget", "-q", "-O", "-", f"http://web:{port}/fail") == (
+        1,
+        "",
+        "wget: server returned error: HTTP/1.1 500 Internal Server Error\n",
+    )
+    ctx.stdout, ctx.stderr = io.BytesIO(), io.BytesIO()
+    assert ran(ctx, "nc", "-zv", "web", str(port)) == (0, "", f"web (10.96.0.40:{port}) open\n")
+
+
+def test_wget_and_nc_report_what_busybox_reports(served: tuple[Context, int]) -> None:
+    ctx, _ = served
+    with socket.socket() as held:  # bound, not listening: refuses for as long as the test holds it
+        held.bind(("127.0.3.4", 0))
+        refused = held.getsockname()[1]
+        code, _, err = ran(ctx, "wget", "-qO-", f"http://10.244.3.4:{refused}/")
+        assert (code, err) == (1, "wget: can't connect to remote host (10.244.3.4): Connection refused\n")
+        ctx.stderr = io.BytesIO()
+        assert ran(ctx, "nc", "-zv", "10.244.3.4", str(refused)) == (
+            1,
+            "",
+            f"nc: 10.244.3.4 (10.244.3.4:{refused}): Connection refused\n",
+        )
+    ctx.stderr = io.BytesIO()
+    assert ran(ctx, "wget", "-qO-", "http://nosuch/") == (1, "", "wget: bad address 'nosuch'\n")
+    ctx.stderr = io.BytesIO()
+    assert ran(ctx, "wget", "http://web/page.html")[2] == "wget: can't open 'page.html': Read-only file system\n"
+    ctx.stderr = io.BytesIO()
+    assert ran(ctx, "nc", "-z", "nosuch", "80") == (1, "", "nc: bad address 'nosuch'\n")
+    ctx.stderr = io.BytesIO()
+    assert ran(ctx, "nc", "web", "80")[0] == 1  # only -z runs here, and it says so
