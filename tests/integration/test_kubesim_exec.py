@@ -385,3 +385,9 @@ def test_exec_it_gives_the_program_a_terminal(cluster: Cluster, web: str) -> Non
             proc.kill()
             proc.wait(10)
         os.close(primary)
+
+
+def test_kubernetes_core_k8s_exec(cluster: Cluster, web: str) -> None:
+    out, counts = cluster.playbook("k8s_exec.yml", ns=web, pod=_ready_pod(cluster, web))
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert counts["failed"] == 0 and counts["ok"] == 3
