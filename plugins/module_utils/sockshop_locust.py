@@ -9,7 +9,9 @@ An incident file describes its load as data (tasks, waits, a failure rule, users
 - ``scaled``: users and spawn rate for the target (the local inventory runs 0.4 of the lab's users).
 - ``locustfile``: Python source for one ``IncidentUser``, to ship in a ConfigMap.
 - ``manifests``: the ConfigMap, the Service of Locust's web UI (the engine reads ``/stats/requests`` through
-  the API server's service proxy) and the Job, in creation order.
+  the API server's service proxy; Prometheus scrapes its ``/metrics``, which the locustfile adds, in the
+  community locust_exporter's names, written by hand because the locustio image has no prometheus_client)
+  and the Job, in creation order.
 - ``summarize`` and ``judge_load``: Locust's ``/stats/requests`` JSON in seconds, and a verdict with one line of
   evidence for a person.
 
@@ -35,6 +37,7 @@ from ansible.module_utils.sockshop_incident import OPS, managed_labels
 
 IMAGE = "locustio/locust:2.32.1"
 WEB_PORT = 8089
+SCRAPE = {"prometheus.io/scrape": "true", "prometheus.io/port": str(WEB_PORT), "prometheus.io/path": "/metrics"}
 LOCUSTFILE_KEY = "locustfile.py"
 MOUNT = "/mnt/locust"
 USER_CLASS = "IncidentUser"
@@ -57,7 +60,7 @@ import math
 import random
 import time
 
-from locust import HttpUser, between, constant
+from locust import HttpUser, between, constant, events
 
 DATA = @DATA@
 
@@ -103,6 +106,55 @@ def _wait(wait):
 class IncidentUser(HttpUser):
     wait_time = _wait(DATA["wait_s"])
     tasks = {_task(spec): spec["weight"] for spec in DATA["tasks"]}
+
+
+def _label(value):
+    return str(value).replace("\\\\", "\\\\\\\\").replace("\\n", "\\\\n").replace('"', '\\\\"')
+
+
+def _exposition(environment):
+    """The statistics in Prometheus' text format, named as the community locust_exporter names them."""
+    stats, runner = environment.stats, environment.runner
+    rows = [*stats.entries.values(), stats.total]
+    out = []
+
+    def family(name, help_text, samples):
+        out.append(f"# HELP {name} {help_text}")
+        out.append(f"# TYPE {name} gauge")
+        for labels, value in samples:
+            text = ",".join(f'{key}="{_label(item)}"' for key, item in labels.items())
+            out.append(f"{name}{{{text}}} {float(value or 0):g}" if text else f"{name} {float(value or 0):g}")
+
+    def per_row(value):
+        return [({"method": row.method or "", "name": row.name}, value(row)) for row in rows]
+
+    family("locust_users", "Users running.", [({}, runner.user_count if runner else 0)])
+    family("locust_requests_num_requests", "Requests made.", per_row(lambda r: r.num_requests))
+    family("locust_requests_num_failures", "Requests failed.", per_row(lambda r: r.num_failures))
+    family("locust_requests_avg_response_time", "Average response time (ms).", per_row(lambda r: r.avg_response_time))
+    for percent in (50, 95):
+        family(
+            f"locust_requests_current_response_time_percentile_{percent}",
+            f"Response time percentile {percent} over the last seconds (ms).",
+            per_row(lambda r: r.get_current_response_time_percentile(percent / 100)),
+        )
+    family("locust_requests_fail_ratio", "Failed requests over requests.", [({}, stats.total.fail_ratio)])
+    errors = stats.errors.values()
+    labelled = [({"method": e.method or "", "name": e.name, "error": e.error}, e.occurrences) for e in errors]
+    family("locust_errors", "Occurrences of each error.", labelled)
+    return "\\n".join(out) + "\\n"
+
+
+@events.init.add_listener
+def _serve_metrics(environment, **_kwargs):
+    """GET /metrics on the web UI's port, for Prometheus (the Service is annotated prometheus.io/scrape)."""
+    if environment.web_ui is None:
+        return
+    from flask import Response
+
+    @environment.web_ui.app.route("/metrics")
+    def metrics():
+        return Response(_exposition(environment), mimetype="text/plain; version=0.0.4")
 '''
 
 
@@ -284,7 +336,8 @@ def manifests(load: dict[str, Any], *, namespace: str, incident_id: str, users_f
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": metadata(job),
+            # Prometheus scrapes the web UI's /metrics (the locustfile adds it) as it scrapes the shop's Services
+            "metadata": {**metadata(job), "annotations": dict(SCRAPE)},
             "spec": {
                 "selector": {"job-name": job},
                 "ports": [{"name": "web", "port": WEB_PORT, "targetPort": WEB_PORT, "protocol": "TCP"}],

@@ -58,6 +58,9 @@ def check_slow_database(cluster: Cluster, baseline: dict[str, Any], incident: st
     # The cAdvisor counter of the kubelet job, as a rate over the scrapes: catalogue-db's CFS throttling.
     (throttled,) = signals["prometheus sees catalogue-db throttled"]["samples"]
     assert throttled["value"] > 0, throttled
+    if incident == "8B":  # Locust's own /metrics, scraped from the load Job: the users' p95 in ms
+        (users,) = signals["prometheus sees the users' p95 in seconds"]["samples"]
+        assert users["value"] >= 1000 and users["labels"] == {}, users
 
     # After recovery: the exact resources, the load gone, the namespace as it was (catalogue-db's pod replaced).
     assert resources(cluster) == before

@@ -17,23 +17,8 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import KUBECTLS, Cluster, require_kubectl
+from tests.integration.web import container, create, deploy, ready_pod, server
 
-# Answers GET /<path> with "<path> from <hostname>"; makes a symlink out of its emptyDir to a file of the machine.
-SERVER = """
-import http.server, os
-os.symlink("/etc/passwd", "/data/escape")
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = f"{self.path} from {os.environ['POD_NAME']}".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-http.server.ThreadingHTTPServer(("0.0.0.0", 8080), H).serve_forever()
-"""
-LABELS = {"app": "web"}
 IMAGE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NOT_FOUND = (
     'OCI runtime exec failed: exec failed: unable to start container process: exec: "{}": executable file not found '
@@ -41,20 +26,9 @@ NOT_FOUND = (
 )
 
 
-def _create(cluster: Cluster, path: str, body: dict[str, Any]) -> None:
-    status, out = cluster.json("POST", path, body)
-    assert status == 201, out
-
-
 def _ready_pod(cluster: Cluster, ns: str) -> str:
-    _, body = cluster.json("GET", f"/api/v1/namespaces/{ns}/pods?labelSelector=app%3Dweb")
-    for pod in body["items"]:
-        conds = pod["status"].get("conditions") or []
-        if any(c["type"] == "Ready" and c["status"] == "True" for c in conds) and not pod["metadata"].get(
-            "deletionTimestamp"
-        ):
-            return str(pod["metadata"]["name"])
-    return ""
+    pod = ready_pod(cluster, ns)
+    return str(pod["metadata"]["name"]) if pod else ""
 
 
 @pytest.fixture(scope="module")
@@ -63,41 +37,14 @@ def web(cluster: Cluster) -> Iterator[str]:
     a ConfigMap mounted at /config and an emptyDir at /data."""
     require_kubectl()
     ns = cluster.namespace("exec")
-    _create(cluster, f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "cfg"}, "data": {"greeting": "hi"}})
-    container = {
-        "name": "web",
-        "image": "python:3.12-slim",
-        "command": ["python3", "-c", SERVER],
-        "ports": [{"name": "http", "containerPort": 8080}],
-        "env": [
-            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-            {"name": "GATEWAY_URL", "value": "http://stripe-mock"},
-        ],
-        "volumeMounts": [{"name": "cfg", "mountPath": "/config"}, {"name": "data", "mountPath": "/data"}],
-        "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
-    }
-    spec = {
-        "containers": [container],
-        "volumes": [{"name": "cfg", "configMap": {"name": "cfg"}}, {"name": "data", "emptyDir": {}}],
-    }
-    _create(
-        cluster,
-        f"/apis/apps/v1/namespaces/{ns}/deployments",
-        {
-            "metadata": {"name": "web"},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": LABELS},
-                "template": {"metadata": {"labels": LABELS}, "spec": spec},
-            },
-        },
+    create(cluster, f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "cfg"}, "data": {"greeting": "hi"}})
+    # the program makes a symlink out of its emptyDir to a file of the machine
+    web = container(
+        server('os.symlink("/etc/passwd", "/data/escape")'),
+        env=[{"name": "GATEWAY_URL", "value": "http://stripe-mock"}],
+        volumeMounts=[{"name": "cfg", "mountPath": "/config"}, {"name": "data", "mountPath": "/data"}],
     )
-    _create(
-        cluster,
-        f"/api/v1/namespaces/{ns}/services",
-        {"metadata": {"name": "web"}, "spec": {"selector": LABELS, "ports": [{"port": 80, "targetPort": "http"}]}},
-    )
-    cluster.wait_for(lambda: _ready_pod(cluster, ns), timeout=60, interval=0.2)
+    deploy(cluster, ns, web, [{"name": "cfg", "configMap": {"name": "cfg"}}, {"name": "data", "emptyDir": {}}])
     yield ns
     cluster.json("DELETE", f"/api/v1/namespaces/{ns}")
 
@@ -276,7 +223,7 @@ def test_python_client_v4_exec(cluster: Cluster, web: str) -> None:
 
 def test_exec_errors_before_the_upgrade(cluster: Cluster, web: str) -> None:
     base = f"/api/v1/namespaces/{web}/pods"
-    _create(
+    create(
         cluster,
         base,
         {
@@ -284,7 +231,7 @@ def test_exec_errors_before_the_upgrade(cluster: Cluster, web: str) -> None:
             "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox", "command": ["true"]}]},
         },
     )
-    _create(
+    create(
         cluster, base, {"metadata": {"name": "static"}, "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}
     )
 
@@ -317,7 +264,7 @@ def test_logs_follow_a_live_pod_and_end_when_it_goes(cluster: Cluster, web: str)
         "metadata": {"name": "talker"},
         "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sh", "-c", script]}]},
     }
-    _create(cluster, f"/api/v1/namespaces/{web}/pods", pod)
+    create(cluster, f"/api/v1/namespaces/{web}/pods", pod)
     cluster.wait_for(
         lambda: cluster.json("GET", f"/api/v1/namespaces/{web}/pods/talker")[1]["status"].get("phase") == "Running",
         timeout=30,

@@ -19,37 +19,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import KUBECTLS, Cluster, require_kubectl
-
-# Answers GET /<anything> with "<path> from <hostname>"; HTTP/1.0, so every request is its own connection.
-SERVER = """
-import http.server, os
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = f"{self.path} from {os.environ['POD_NAME']}".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-http.server.ThreadingHTTPServer(("0.0.0.0", 8080), H).serve_forever()
-"""
-LABELS = {"app": "web"}
-
-
-def _create(cluster: Cluster, path: str, body: dict[str, Any]) -> None:
-    status, out = cluster.json("POST", path, body)
-    assert status == 201, out
-
-
-def _web_pod(cluster: Cluster, ns: str) -> dict[str, Any] | None:
-    _, body = cluster.json("GET", f"/api/v1/namespaces/{ns}/pods?labelSelector=app%3Dweb")
-    for pod in body["items"]:
-        conds = pod["status"].get("conditions") or []
-        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
-        if ready and pod["status"].get("phase") == "Running" and not pod["metadata"].get("deletionTimestamp"):
-            return dict(pod)
-    return None
+from tests.integration.web import container, create, deploy, ready_pod, server
 
 
 @pytest.fixture(scope="module")
@@ -57,32 +27,7 @@ def web(cluster: Cluster) -> Iterator[str]:
     """Namespace with Deployment `web` (python http.server on 8080) behind Service `web` (80 -> http)."""
     require_kubectl()
     ns = cluster.namespace("portforward")
-    container = {
-        "name": "web",
-        "image": "python:3.12-slim",
-        "command": ["python3", "-c", SERVER],
-        "ports": [{"name": "http", "containerPort": 8080}],
-        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
-        "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
-    }
-    _create(
-        cluster,
-        f"/apis/apps/v1/namespaces/{ns}/deployments",
-        {
-            "metadata": {"name": "web"},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": LABELS},
-                "template": {"metadata": {"labels": LABELS}, "spec": {"containers": [container]}},
-            },
-        },
-    )
-    _create(
-        cluster,
-        f"/api/v1/namespaces/{ns}/services",
-        {"metadata": {"name": "web"}, "spec": {"selector": LABELS, "ports": [{"port": 80, "targetPort": "http"}]}},
-    )
-    cluster.wait_for(lambda: _web_pod(cluster, ns), timeout=60, interval=0.2)
+    deploy(cluster, ns, container(server()))
     yield ns
     cluster.json("DELETE", f"/api/v1/namespaces/{ns}")
 
@@ -148,7 +93,7 @@ def forward(cluster: Cluster, ns: str, target: str, remote: str, *flags: str, **
 
 
 def test_service_forward_serves_concurrent_connections(cluster: Cluster, web: str) -> None:
-    pod = _web_pod(cluster, web)
+    pod = ready_pod(cluster, web)
     assert pod is not None
     with forward(cluster, web, "svc/web", "80", "-v=4") as fwd:
         assert fwd.out[0].startswith(f"Forwarding from 127.0.0.1:{fwd.port} -> 8080")  # svc 80 -> targetPort
@@ -170,7 +115,7 @@ def test_service_forward_serves_concurrent_connections(cluster: Cluster, web: st
 
 
 def test_deployment_and_pod_forms(cluster: Cluster, web: str) -> None:
-    pod = _web_pod(cluster, web)
+    pod = ready_pod(cluster, web)
     assert pod is not None
     name = pod["metadata"]["name"]
     with forward(cluster, web, "deployment/web", "8080") as fwd:
@@ -189,7 +134,7 @@ def test_plain_spdy_fallback(cluster: Cluster, web: str) -> None:
 
 
 def test_refused_port_is_reported(cluster: Cluster, web: str) -> None:
-    pod = _web_pod(cluster, web)
+    pod = ready_pod(cluster, web)
     assert pod is not None
     with forward(cluster, web, f"pod/{pod['metadata']['name']}", "9999") as fwd:
         with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
@@ -202,7 +147,7 @@ def test_refused_port_is_reported(cluster: Cluster, web: str) -> None:
 
 
 def test_deleting_the_pod_ends_the_forward(cluster: Cluster, web: str) -> None:
-    pod = _web_pod(cluster, web)
+    pod = ready_pod(cluster, web)
     assert pod is not None
     name = pod["metadata"]["name"]
     with forward(cluster, web, f"pod/{name}", "8080") as fwd:
@@ -213,11 +158,11 @@ def test_deleting_the_pod_ends_the_forward(cluster: Cluster, web: str) -> None:
         assert time.monotonic() - start < 10
         assert fwd.proc.returncode == 1
         assert "lost connection to pod" in fwd.stderr()
-    cluster.wait_for(lambda: _web_pod(cluster, web), timeout=60, interval=0.2)  # the Deployment replaces it
+    cluster.wait_for(lambda: ready_pod(cluster, web), timeout=60, interval=0.2)  # the Deployment replaces it
 
 
 def test_api_refusals(cluster: Cluster, web: str) -> None:
-    pod = _web_pod(cluster, web)
+    pod = ready_pod(cluster, web)
     assert pod is not None
     base = f"/api/v1/namespaces/{web}/pods"
     name = pod["metadata"]["name"]
@@ -230,7 +175,7 @@ def test_api_refusals(cluster: Cluster, web: str) -> None:
     status, body = cluster.json("POST", f"{base}/missing/portforward", headers={"Upgrade": "SPDY/3.1"})
     assert status == 404, body
     # a pod that is not running (never scheduled)
-    _create(
+    create(
         cluster,
         base,
         {

@@ -142,6 +142,7 @@ def stand_in_locust() -> types.ModuleType:
     module.HttpUser = type("HttpUser", (), {})  # type: ignore[attr-defined]
     module.between = lambda low, high: ("between", low, high)  # type: ignore[attr-defined]
     module.constant = lambda value: ("constant", value)  # type: ignore[attr-defined]
+    module.events = types.SimpleNamespace(init=types.SimpleNamespace(add_listener=lambda f: f))  # type: ignore[attr-defined]
     return module
 
 
@@ -290,6 +291,50 @@ def test_locustfile_cannot_be_broken_by_any_text(monkeypatch: pytest.MonkeyPatch
         assert client.response.failed is None  # its own limit (2 s), not the default (1 s)
 
 
+def fake_row(
+    name: str, method: str | None, counts: tuple[int, int, float], p50: float | None, p95: float | None
+) -> Any:
+    requests, failures, avg = counts
+    percentiles = {0.5: p50, 0.95: p95}
+    return types.SimpleNamespace(
+        name=name, method=method, num_requests=requests, num_failures=failures, avg_response_time=avg,
+        get_current_response_time_percentile=lambda q: percentiles[q],
+    )  # fmt: skip
+
+
+def test_locustfile_metrics_in_prometheus_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    """/metrics on Locust's web UI: the locust_exporter's names, labels escaped, read back by prometheus_client."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    namespace = run_source(locustfile(pure_latency()), monkeypatch)
+    hostile = 'a "quoted"\\path\nname'
+    total = fake_row("Aggregated", None, (30, 3, 120.0), 100.0, 900.0)
+    total.fail_ratio = 0.1
+    stats = types.SimpleNamespace(
+        entries={("/catalogue", "GET"): fake_row("/catalogue", "GET", (20, 0, 80.0), 70.0, 200.0),
+                 (hostile, "GET"): fake_row(hostile, "GET", (10, 3, 200.0), None, None)},
+        total=total,
+        errors={"e": types.SimpleNamespace(method="GET", name=hostile, error="Refused(111)", occurrences=3)},
+    )  # fmt: skip
+    text = namespace["_exposition"](types.SimpleNamespace(stats=stats, runner=types.SimpleNamespace(user_count=7)))
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("locust_users", ())] == 7
+    assert samples[("locust_requests_num_requests", (("method", "GET"), ("name", "/catalogue")))] == 20
+    assert samples[("locust_requests_num_failures", (("method", "GET"), ("name", hostile)))] == 3
+    assert (
+        samples[("locust_requests_current_response_time_percentile_95", (("method", ""), ("name", "Aggregated")))]
+        == 900
+    )
+    assert samples[("locust_requests_current_response_time_percentile_50", (("method", "GET"), ("name", hostile)))] == 0
+    assert samples[("locust_requests_fail_ratio", ())] == 0.1
+    assert samples[("locust_errors", (("error", "Refused(111)"), ("method", "GET"), ("name", hostile)))] == 3
+    assert len(samples) == 1 + 3 * 5 + 1 + 1
+
+
 def test_locustfile_runs_under_real_locust(tmp_path: Path) -> None:
     """The real Locust's classes (in a subprocess): its User metaclass expands the {task: weight} dict into the
     weighted task list, and the wait time stays within its range."""
@@ -392,7 +437,16 @@ def test_manifests_exactly() -> None:
     assert service == {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": "locust-pure-latency-test", "namespace": "sock-shop", "labels": LABELS},
+        "metadata": {
+            "name": "locust-pure-latency-test",
+            "namespace": "sock-shop",
+            "labels": LABELS,
+            "annotations": {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": "8089",
+                "prometheus.io/path": "/metrics",
+            },
+        },
         "spec": {
             "selector": {"job-name": "locust-pure-latency-test"},
             "ports": [{"name": "web", "port": 8089, "targetPort": 8089, "protocol": "TCP"}],
@@ -965,9 +1019,19 @@ def test_a_real_locust_run_of_the_generated_job(shop: str, tmp_path: Path) -> No
                 if slow.get("failures", 0) >= 3 and summary["current_p95_s"] and summary["users"] == 5:
                     break
             time.sleep(0.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=5) as answer:
+            metrics = answer.read().decode()
     finally:
         stop(proc)
     output = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+    from prometheus_client.parser import text_string_to_metric_families
+
+    scraped = {
+        (s.name, s.labels.get("name")): s.value for f in text_string_to_metric_families(metrics) for s in f.samples
+    }
+    assert scraped[("locust_users", None)] == 5, metrics
+    assert scraped[("locust_requests_num_requests", "/catalogue")] >= summary["endpoints"]["/catalogue"]["requests"]
+    assert scraped[("locust_requests_num_failures", "/slow")] >= 3
     assert summary.get("state") in ("spawning", "running"), (summary, output)
     fast, slow = summary["endpoints"]["/catalogue"], summary["endpoints"]["/slow"]
     assert fast["requests"] > 0 and fast["failures"] == 0, (summary, output)
