@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hmac
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubesim import errors, metrics_api, openapi, protobuf, resources, tables
+from kubesim import errors, metrics_api, openapi, protobuf, rbac, resources, tables
 from kubesim.logs import LogStore, since_from_seconds
 from kubesim.registry import Registry
 from kubesim.resources import Resource
@@ -36,6 +37,8 @@ SERVER_VERSION = {
 JSON = "application/json"
 ProxyHandler = Callable[[web.Request, Resource, str, str, str], Awaitable[web.StreamResponse]]
 PortForwardHandler = Callable[[web.Request, Resource, str, str], Awaitable[web.StreamResponse]]
+USER = "kubesim.user"  # the request's authenticated user (rbac.User), None for the health endpoints
+REVIEWS = ("selfsubjectaccessreviews", "selfsubjectrulesreviews")
 RemoteCommandHandler = Callable[[web.Request, Resource, str, str, str], Awaitable[web.StreamResponse]]
 
 
@@ -89,15 +92,18 @@ class API:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
+        user: rbac.User | None = None
         if request.path not in ("/healthz", "/livez", "/readyz"):
             auth = request.headers.get("Authorization", "")
-            if not (auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].strip(), self.token)):
+            user = self._authenticate(auth[7:].strip()) if auth.startswith("Bearer ") else None
+            if user is None:
                 return _error(errors.unauthorized())
             # As the apiserver's authentication filter does: the credential is not passed on (the service
             # proxy must never hand the cluster's token to a pod).
             headers = request.headers.copy()
             del headers["Authorization"]
             request = request.clone(headers=headers)
+        request[USER] = user
         try:
             return await handler(request)
         except errors.APIError as exc:
@@ -105,9 +111,27 @@ class API:
         except SelectorError as exc:
             return _error(errors.bad_request(str(exc)))
 
+    def _authenticate(self, token: str) -> rbac.User | None:
+        if hmac.compare_digest(token, self.token):
+            return rbac.ADMIN
+        return rbac.token_user(self.token, token, self.registry.store)
+
+    def _authorize(self, request: web.Request, req: rbac.Request) -> None:
+        user = request.get(USER)
+        if user is None:  # the health endpoints, which need no credential
+            return
+        allowed, _ = rbac.authorize(self.registry.store, user, req)
+        if not allowed:
+            raise rbac.forbidden(user, req)
+
     # ---- routing -----------------------------------------------------------------------------
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         parts = [p for p in request.path.split("/") if p]
+        resource_request = len(parts) >= 2 and (parts[:2] == ["api", "v1"] or (parts[0] == "apis" and len(parts) >= 3))
+        if not resource_request:
+            self._authorize(
+                request, rbac.Request(verb=rbac.verb(request.method, named=True, watch=False), path=request.path)
+            )
         if request.method == "GET":
             if parts == ["openapi", "v2"]:
                 return _openapi_v2(request.headers.get("Accept", ""))
@@ -186,6 +210,17 @@ class API:
 
     async def _resource(self, request: web.Request, group: str, version: str, rest: list[str]) -> web.StreamResponse:
         t = self._target(group, version, rest)
+        watching = t.watch or (
+            request.method == "GET" and not t.name and "watch" in request.query and _bool(request.query.get("watch"))
+        )
+        action = rbac.verb(request.method, named=bool(t.name), watch=watching)
+        if t.sub in ("exec", "attach", "portforward"):
+            action = "create"  # its WebSocket GET is authorized as create, as the apiserver does since 1.35
+        self._authorize(request, rbac.Request(action, t.res.group, t.res.plural, t.sub, t.ns, t.name))
+        if t.res.plural in REVIEWS and request.method == "POST":
+            return await self._review(request, t)
+        if t.sub == "token" and request.method == "POST":
+            return await self._token_request(request, t)
         if t.res.virtual:  # computed on request (metrics.k8s.io), never stored
             status, body = metrics_api.serve(
                 t.res,
@@ -395,6 +430,38 @@ class API:
         return await stream_watch(self, request, t)
 
     # ---- logs --------------------------------------------------------------------------------
+    async def _review(self, request: web.Request, t: Target) -> web.StreamResponse:
+        """SelfSubjectAccessReview (`kubectl auth can-i`) and SelfSubjectRulesReview (`can-i --list`)."""
+        body = await self._body(request)
+        user = request.get(USER) or rbac.ADMIN
+        spec = body.get("spec") or {}
+        if t.res.plural == "selfsubjectaccessreviews":
+            status = rbac.access_review(self.registry.store, user, spec)
+        else:
+            status = rbac.rules_review(self.registry.store, user, spec.get("namespace", ""))
+        review = {"kind": t.res.kind, "apiVersion": t.res.api_version, "metadata": {"creationTimestamp": None}}
+        return _json({**review, "spec": spec, "status": status}, 201)
+
+    async def _token_request(self, request: web.Request, t: Target) -> web.StreamResponse:
+        """TokenRequest (`kubectl create token <serviceaccount>`): a token for the account, signed by the cluster."""
+        account = self.registry.store.peek("serviceaccounts", t.ns, t.name)
+        if account is None:
+            raise errors.not_found(t.res, t.name)
+        body = await self._body(request, optional=True) or {}
+        spec = dict(body.get("spec") or {})
+        seconds = rbac.expiration(spec)
+        token, expires = rbac.issue_token(self.token, account, seconds)
+        spec.update({"audiences": spec.get("audiences") or [rbac.AUDIENCE], "expirationSeconds": seconds})
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
+        answer = {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": t.name, "namespace": t.ns, "creationTimestamp": None},
+            "spec": spec,
+            "status": {"token": token, "expirationTimestamp": stamp},
+        }
+        return _json(answer, 201)
+
     async def _log(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query
         pod = self.registry.get(t.res, t.ns, t.name)

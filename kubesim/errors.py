@@ -112,3 +112,8 @@ def forbidden_terminating(res: Resource, name: str, namespace: str) -> APIError:
         f"in namespace {namespace} because it is being terminated",
         _details(res, name),
     )
+
+
+def forbidden(message: str, details: dict[str, Any]) -> APIError:
+    """403 Forbidden, as the RBAC authorizer's refusal reads."""
+    return APIError(403, "Forbidden", message, details or None)

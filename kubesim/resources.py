@@ -139,7 +139,7 @@ RESOURCES: tuple[Resource, ...] = (
     _r("", "v1", "endpoints", "Endpoints", short_names=("ep",)),
     _r("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
     _r("", "v1", "secrets", "Secret", extra_fields=("type",)),
-    _r("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",)),
+    _r("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",), subresources=("token",)),
     _r("", "v1", "events", "Event", short_names=("ev",), extra_fields=_EVENT_FIELDS),
     _r(
         "",
@@ -285,6 +285,25 @@ RESOURCES: tuple[Resource, ...] = (
     _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
     _r("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
     # metrics-server's resource metrics API, as it registers it: get and list only, no singular name.
+    # Reviews are answered, never stored (kubesim/rbac.py): `kubectl auth can-i`, `can-i --list`.
+    Resource(
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectaccessreviews",
+        "SelfSubjectAccessReview",
+        False,
+        verbs=("create",),
+        virtual=True,
+    ),
+    Resource(
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectrulesreviews",
+        "SelfSubjectRulesReview",
+        False,
+        verbs=("create",),
+        virtual=True,
+    ),
     Resource("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, verbs=("get", "list"), virtual=True),
     Resource("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, verbs=("get", "list"), virtual=True),
 )
