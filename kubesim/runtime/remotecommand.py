@@ -200,15 +200,24 @@ class RemoteCommand:
             stdin = _Stdin(writer=proc.stdin)
         reader = asyncio.create_task(_input(ch, stdin))
         waiter = asyncio.create_task(proc.wait())
-        await asyncio.wait({waiter, reader}, return_when=asyncio.FIRST_COMPLETED)
-        if not waiter.done() and ch.ws.closed:  # the client went away: the program goes too
-            _kill(proc)
-        code = await waiter
-        await asyncio.gather(*outputs, return_exceptions=True)
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
-        if master >= 0:
-            os.close(master)
+        main = container.proc
+        assert main is not None
+        container_ended = asyncio.create_task(main.wait())
+        try:
+            await asyncio.wait({waiter, reader, container_ended}, return_when=asyncio.FIRST_COMPLETED)
+            if not waiter.done() and (ch.ws.closed or container_ended.done()):
+                _kill(proc)  # the client went away, or the container ended: its exec'd programs end with it
+            code = await waiter
+            await asyncio.gather(*outputs, return_exceptions=True)
+        finally:  # also when the server shuts down mid-exec: nothing exec started outlives it
+            if proc.returncode is None:
+                _kill(proc)
+                await proc.wait()
+            for task in (reader, container_ended):
+                task.cancel()
+            await asyncio.gather(reader, container_ended, return_exceptions=True)
+            if master >= 0:
+                os.close(master)
         await ch.finish(success() if code == 0 else exit_status(command, code if code > 0 else 128 - code))
 
     # ---- attach ----------------------------------------------------------------------------------

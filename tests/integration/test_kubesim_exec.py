@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.integration.conftest import KUBECTLS, Cluster, require_kubectl
@@ -338,3 +339,47 @@ def test_kubernetes_core_k8s_exec(cluster: Cluster, web: str) -> None:
     out, counts = cluster.playbook("k8s_exec.yml", ns=web, pod=_ready_pod(cluster, web))
     assert out.returncode == 0, out.stdout[-3000:]
     assert counts["failed"] == 0 and counts["ok"] == 3
+
+
+def test_an_exec_ends_with_its_container(cluster: Cluster, web: str) -> None:
+    """Deleting the pod ends a running exec as a runtime does (the program killed, exit 137), and the exec'd
+    program does not outlive the container."""
+    pod = {
+        "metadata": {"name": "host"},
+        "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sleep", "600"]}]},
+    }
+    create(cluster, f"/api/v1/namespaces/{web}/pods", pod)
+    cluster.wait_for(
+        lambda: cluster.json("GET", f"/api/v1/namespaces/{web}/pods/host")[1]["status"].get("phase") == "Running",
+        timeout=30,
+    )
+    session = subprocess.Popen(
+        [str(KUBECTLS[0]), "-n", web, "exec", "host", "--", "sleep", "6007"],
+        env=cluster.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def exec_processes() -> list[psutil.Process]:
+        found = []
+        for proc in psutil.process_iter(["cmdline"]):
+            with contextlib.suppress(psutil.Error):
+                if (
+                    proc.info["cmdline"]
+                    and proc.info["cmdline"][-2:] == ["sleep", "6007"]
+                    and "kubesim.toolbox" in proc.info["cmdline"]
+                ):
+                    found.append(proc)
+        return found
+
+    try:
+        cluster.wait_for(exec_processes, timeout=10)
+        assert kubectl(cluster, web, "delete", "pod", "host", "--wait=false").returncode == 0
+        assert session.wait(30) == 137
+        assert "command terminated with exit code 137" in (session.stderr.read() if session.stderr else "")
+        assert not exec_processes()
+    finally:
+        if session.poll() is None:
+            session.kill()
+            session.wait(10)
