@@ -102,7 +102,16 @@ class API:
             # proxy must never hand the cluster's token to a pod).
             headers = request.headers.copy()
             del headers["Authorization"]
+            as_user = headers.pop("Impersonate-User", "")
+            as_groups = headers.getall("Impersonate-Group", [])
+            headers.popall("Impersonate-Group", None)
             request = request.clone(headers=headers)
+            if as_user:
+                target, needs = rbac.impersonated(as_user, as_groups)
+                for need in needs:  # `kubectl --as`: the requester must be allowed to impersonate
+                    if not rbac.authorize(self.registry.store, user, need)[0]:
+                        return _error(rbac.forbidden(user, need))
+                user = target
         request[USER] = user
         try:
             return await handler(request)

@@ -109,6 +109,23 @@ def expiration(spec: dict[str, Any]) -> int:
     return min(value, MAX_EXPIRATION_S)
 
 
+def impersonated(name: str, groups: list[str]) -> tuple[User, list[Request]]:
+    """The user an `Impersonate-User` (and `Impersonate-Group`) request acts as, and what the requester must be
+    allowed to `impersonate` for it (the apiserver's impersonation filter)."""
+    prefix = "system:serviceaccount:"
+    if name.startswith(prefix) and name.count(":") == 3:
+        ns, account = name[len(prefix) :].split(":")
+        user = service_account(ns, account)
+        needs = [Request("impersonate", "", "serviceaccounts", namespace=ns, name=account)]
+    else:
+        user = User(name, ("system:authenticated",))
+        needs = [Request("impersonate", "", "users", name=name)]
+    if groups:
+        user = User(user.name, (*groups, "system:authenticated"))
+        needs += [Request("impersonate", "", "groups", name=group) for group in groups]
+    return user, needs
+
+
 # ---------------------------------------------------------------------------------------------- authorization
 
 

@@ -120,3 +120,21 @@ def test_a_token_dies_with_its_account(cluster: Cluster, team: dict[str, str]) -
     out = kubectl(cluster, "-n", ns, "create", "token", "oncall", "--duration=1m")
     assert out.returncode == 1 and "may not specify a duration less than 10 minutes" in out.stderr
     assert kubectl(cluster, "get", "--raw", "/version", token="not-a-token").returncode == 1
+
+
+def test_impersonation(cluster: Cluster, team: dict[str, str]) -> None:
+    """`kubectl --as`: the admin checks an account's rights as that account; an account may not impersonate."""
+    ns = team["ns"]
+    oncall = f"--as=system:serviceaccount:{ns}:oncall"
+    assert kubectl(cluster, "auth", "can-i", "get", "pods", "-n", ns, oncall).stdout.strip() == "yes"
+    assert kubectl(cluster, "auth", "can-i", "get", "secrets", "-n", ns, oncall).stdout.strip() == "no"
+    out = kubectl(cluster, "get", "namespaces", oncall)
+    assert out.returncode == 1 and f'User "system:serviceaccount:{ns}:oncall" cannot list' in out.stderr
+    group = kubectl(cluster, "auth", "can-i", "list", "pods", "-n", ns, "--as=someone", "--as-group=system:masters")
+    assert group.stdout.strip() == "yes"  # impersonating a group gives its rights, as on a real cluster
+    out = kubectl(cluster, "get", "pods", "-n", ns, "--as=bob", token=team["oncall"])
+    assert out.returncode == 1
+    assert (
+        f'users "bob" is forbidden: User "system:serviceaccount:{ns}:oncall" cannot impersonate resource "users" '
+        'in API group "" at the cluster scope'
+    ) in out.stderr

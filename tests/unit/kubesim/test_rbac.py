@@ -216,3 +216,31 @@ def test_reviews(store: Store) -> None:
         and {"verbs": ["get"], "nonResourceURLs": rbac.EVERYONE[0]["nonResourceURLs"]} in (listed["nonResourceRules"])
     )
     assert len(rbac.rules_review(store, OTHER, "shop")["resourceRules"]) == len(rbac.EVERYONE) - 1 + 1
+
+
+@pytest.mark.parametrize(
+    ("name", "groups", "user", "needs"),
+    [
+        (
+            "system:serviceaccount:shop:oncall", [], ONCALL,
+            [Request("impersonate", "", "serviceaccounts", namespace="shop", name="oncall")],
+        ),
+        ("bob", [], rbac.User("bob", ("system:authenticated",)), [Request("impersonate", "", "users", name="bob")]),
+        (
+            "bob", ["ops"], rbac.User("bob", ("ops", "system:authenticated")),
+            [Request("impersonate", "", "users", name="bob"), Request("impersonate", "", "groups", name="ops")],
+        ),
+        ("system:serviceaccount:bad", [], rbac.User("system:serviceaccount:bad", ("system:authenticated",)), None),
+    ],
+)  # fmt: skip
+def test_impersonated(name: str, groups: list[str], user: rbac.User, needs: list[Request] | None) -> None:
+    got_user, got_needs = rbac.impersonated(name, groups)
+    assert got_user == user
+    if needs is not None:
+        assert got_needs == needs
+
+
+def test_only_the_admin_may_impersonate(store: Store) -> None:
+    _, needs = rbac.impersonated("system:serviceaccount:shop:oncall", [])
+    assert all(rbac.authorize(store, rbac.ADMIN, need)[0] for need in needs)
+    assert not any(rbac.authorize(store, OTHER, need)[0] for need in needs)
