@@ -320,7 +320,8 @@ def test_exec_it_gives_the_program_a_terminal(cluster: Cluster, web: str) -> Non
         assert b"echo $GATEWAY_URL\r\n" in seen  # the terminal echoed what was typed
         os.write(primary, b"sleep 100\r")
         until(b"sleep 100\r\n")
-        os.write(primary, b"\x03")  # ^C
+        os.write(primary, b"\x03")  # ^C, then wait for the new prompt, as a person does (the terminal flushes
+        until(b"^C\r\n# ")  # what was typed ahead of the interrupt)
         os.write(primary, b"echo $?\r")
         until(b"130\r\n")
         os.write(primary, b"exit 3\r")
