@@ -193,3 +193,12 @@ def test_lab_forwards_serve_payments_and_the_broker(cluster: Cluster) -> None:
         with urllib.request.urlopen(req, timeout=10) as resp:
             queue = json.loads(resp.read())
         assert queue["name"] == "shipping-task" and queue["consumers"] == 1, queue
+
+
+def test_exec_it_into_payment_shows_its_gateway(cluster: Cluster) -> None:
+    """The reports' `kubectl -n sock-shop exec -it deployment/payment -- env`, without a terminal as a script runs
+    it: kubectl says it cannot use a TTY and runs it anyway; payment's environment names its gateway."""
+    out = run(cluster, "kubectl -n sock-shop exec -it deployment/payment -- env")
+    assert out.returncode == 0, out.stderr
+    assert "PAYMENT_GATEWAY_URL=http://stripe-mock" in out.stdout.splitlines()
+    assert "Unable to use a TTY" in out.stderr
