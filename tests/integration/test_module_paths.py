@@ -140,6 +140,12 @@ CASES = [
         setup=lambda c, ns, t: deployment(c, ns, "web", 1),
     ),
     Case("workloads_available", lambda c, ns, t: {**kube(c, ns), "names": ["web", "missing"]}, fails=True),
+    Case("responder_access", lambda c, ns, t: {**kube(c, ns), "state": "absent", "path": str(t / "r.kubeconfig")}),
+    Case(
+        "responder_access",
+        lambda c, ns, t: {**kube(c, ns), "path": str(t / "r.kubeconfig"), "expiration_s": 60},
+        fails=True,
+    ),
     Case(
         "incident_signals",
         lambda c, ns, t: {
