@@ -91,6 +91,7 @@ import json
 import os
 from typing import Any
 
+from ansible.module_utils.sockshop_cluster import LiveState
 from ansible.module_utils.sockshop_module import NAMESPACE_SPEC, Connect, ModuleError, cluster_spec, main_of
 from ansible.module_utils.sockshop_service_proxy import api_client_of
 
@@ -165,39 +166,37 @@ def _ca_data(configuration: Any) -> str | None:
         return base64.b64encode(fh.read()).decode()
 
 
+def user_of(params: dict[str, Any]) -> str:
+    return f"system:serviceaccount:{params['namespace']}:{params['name']}"
+
+
 def present(params: dict[str, Any], connect: Connect) -> dict[str, Any]:
     import yaml  # noqa: PLC0415
     from kubernetes import client as k8s  # noqa: PLC0415
-    from kubernetes.client.rest import ApiException  # noqa: PLC0415
 
-    api = api_client_of(connect())
-    core: Any = k8s.CoreV1Api(api)
-    rbac: Any = k8s.RbacAuthorizationV1Api(api)
-    ns, name = params["namespace"], params["name"]
+    client = connect()
+    live = LiveState(client, params["namespace"])
     made = []
-    for obj in objects(ns, name):
-        create = {
-            "ServiceAccount": core.create_namespaced_service_account,
-            "Role": rbac.create_namespaced_role,
-            "RoleBinding": rbac.create_namespaced_role_binding,
-        }[obj["kind"]]
-        replace = {"Role": rbac.replace_namespaced_role, "RoleBinding": rbac.replace_namespaced_role_binding}
-        try:
-            create(ns, obj)
-            made.append(f"{obj['kind']}/{name}")
-        except ApiException as exc:
-            if exc.status != 409:
-                raise
-            if obj["kind"] in replace:  # already there: made to say exactly this
-                replace[obj["kind"]](name, ns, obj)
+    for obj in objects(params["namespace"], params["name"]):
+        there = live.get(obj["apiVersion"], obj["kind"], params["name"])
+        if there is None:
+            live.create(obj)
+            made.append(f"{obj['kind']}/{params['name']}")
+        elif obj["kind"] != "ServiceAccount":  # already there: made to say exactly this
+            version = {"resourceVersion": there["metadata"]["resourceVersion"]}
+            live.replace({**obj, "metadata": {**obj["metadata"], **version}})
+    api = api_client_of(client)
+    core: Any = k8s.CoreV1Api(api)
     request = {
         "apiVersion": "authentication.k8s.io/v1",
         "kind": "TokenRequest",
         "spec": {"expirationSeconds": params["expiration_s"]},
     }
-    answer = core.create_namespaced_service_account_token(name, ns, request)
-    user = f"system:serviceaccount:{ns}:{name}"
-    document = kubeconfig(api.configuration.host, _ca_data(api.configuration), answer.status.token, ns, user)
+    answer = core.create_namespaced_service_account_token(params["name"], params["namespace"], request)
+    user = user_of(params)
+    document = kubeconfig(
+        api.configuration.host, _ca_data(api.configuration), answer.status.token, params["namespace"], user
+    )
     path = params["path"]
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -215,65 +214,29 @@ def present(params: dict[str, Any], connect: Connect) -> dict[str, Any]:
     }
 
 
-def absent(params: dict[str, Any], connect: Connect) -> dict[str, Any]:
-    from kubernetes import client as k8s  # noqa: PLC0415
-    from kubernetes.client.rest import ApiException  # noqa: PLC0415
+def existing(params: dict[str, Any], connect: Connect) -> list[dict[str, Any]]:
+    """The three objects that are there now (as `objects` gives them)."""
+    live = LiveState(connect(), params["namespace"])
+    wanted = objects(params["namespace"], params["name"])
+    return [obj for obj in wanted if live.get(obj["apiVersion"], obj["kind"], params["name"]) is not None]
 
-    api = api_client_of(connect())
-    core: Any = k8s.CoreV1Api(api)
-    rbac: Any = k8s.RbacAuthorizationV1Api(api)
-    ns, name = params["namespace"], params["name"]
+
+def absent(params: dict[str, Any], connect: Connect) -> dict[str, Any]:
+    client = connect()
     gone = []
-    for kind, delete in (
-        ("RoleBinding", rbac.delete_namespaced_role_binding),
-        ("Role", rbac.delete_namespaced_role),
-        ("ServiceAccount", core.delete_namespaced_service_account),
-    ):
-        try:
-            delete(name, ns)
-            gone.append(f"{kind}/{name}")
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+    for obj in reversed(existing(params, lambda: client)):  # the binding first, the account last
+        client.resource(obj["kind"], obj["apiVersion"]).delete(name=params["name"], namespace=params["namespace"])
+        gone.append(f"{obj['kind']}/{params['name']}")
     removed = os.path.exists(params["path"])
     if removed:
         os.remove(params["path"])
-    return {
-        "changed": bool(gone) or removed,
-        "path": params["path"],
-        "user": f"system:serviceaccount:{ns}:{name}",
-        "objects": gone,
-    }
-
-
-def existing(params: dict[str, Any], connect: Connect) -> list[str]:
-    """Which of the three objects are there now (kind/name)."""
-    from kubernetes import client as k8s  # noqa: PLC0415
-    from kubernetes.client.rest import ApiException  # noqa: PLC0415
-
-    api = api_client_of(connect())
-    core: Any = k8s.CoreV1Api(api)
-    rbac: Any = k8s.RbacAuthorizationV1Api(api)
-    ns, name = params["namespace"], params["name"]
-    found = []
-    for kind, read in (
-        ("ServiceAccount", core.read_namespaced_service_account),
-        ("Role", rbac.read_namespaced_role),
-        ("RoleBinding", rbac.read_namespaced_role_binding),
-    ):
-        try:
-            read(name, ns)
-            found.append(f"{kind}/{name}")
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-    return found
+    return {"changed": bool(gone) or removed, "path": params["path"], "user": user_of(params), "objects": gone}
 
 
 def plan(params: dict[str, Any], connect: Connect) -> dict[str, Any]:
     """Check mode: what present or absent would do, from what is there; nothing is written."""
-    user = f"system:serviceaccount:{params['namespace']}:{params['name']}"
-    there = existing(params, connect)
+    user = user_of(params)
+    there = [f"{obj['kind']}/{params['name']}" for obj in existing(params, connect)]
     if params["state"] == "present":
         made = [f"{o['kind']}/{params['name']}" for o in objects(params["namespace"], params["name"])]
         would = [obj for obj in made if obj not in there]

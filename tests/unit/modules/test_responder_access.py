@@ -68,7 +68,11 @@ def test_check_mode_says_what_it_would_do(
 ) -> None:
     state, there, file = case
     changed, objects, msg = expected
-    monkeypatch.setattr(ra, "existing", lambda p, c: list(there))
+    monkeypatch.setattr(
+        ra,
+        "existing",
+        lambda p, c: [o for o in ra.objects(p["namespace"], p["name"]) if f"{o['kind']}/{p['name']}" in there],
+    )
     if file:
         (tmp_path / "r.kubeconfig").write_text("x")
     result = ra.run(params(tmp_path, state=state), True, lambda: None)
