@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from tests.integration.conftest import KUBECTLS, Cluster, require_kubectl
-from tests.integration.web import container, create, deploy, ready_pod, server
+from tests.integration.web import busybox, container, create, deploy, ready_pod, server
 
 IMAGE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NOT_FOUND = (
@@ -260,16 +260,7 @@ def test_exec_errors_before_the_upgrade(cluster: Cluster, web: str) -> None:
 
 
 def test_logs_follow_a_live_pod_and_end_when_it_goes(cluster: Cluster, web: str) -> None:
-    script = "echo first; sleep 0.3; echo second; sleep 600"
-    pod = {
-        "metadata": {"name": "talker"},
-        "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sh", "-c", script]}]},
-    }
-    create(cluster, f"/api/v1/namespaces/{web}/pods", pod)
-    cluster.wait_for(
-        lambda: cluster.json("GET", f"/api/v1/namespaces/{web}/pods/talker")[1]["status"].get("phase") == "Running",
-        timeout=30,
-    )
+    busybox(cluster, web, "talker", ["sh", "-c", "echo first; sleep 0.3; echo second; sleep 600"])
     follow = subprocess.Popen(
         [str(KUBECTLS[0]), "-n", web, "logs", "-f", "talker"],
         env=cluster.env,
@@ -345,15 +336,7 @@ def test_kubernetes_core_k8s_exec(cluster: Cluster, web: str) -> None:
 def test_an_exec_ends_with_its_container(cluster: Cluster, web: str) -> None:
     """Deleting the pod ends a running exec as a runtime does (the program killed, exit 137), and the exec'd
     program does not outlive the container."""
-    pod = {
-        "metadata": {"name": "host"},
-        "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sleep", "600"]}]},
-    }
-    create(cluster, f"/api/v1/namespaces/{web}/pods", pod)
-    cluster.wait_for(
-        lambda: cluster.json("GET", f"/api/v1/namespaces/{web}/pods/host")[1]["status"].get("phase") == "Running",
-        timeout=30,
-    )
+    busybox(cluster, web, "host", ["sleep", "600"])
     session = subprocess.Popen(
         [str(KUBECTLS[0]), "-n", web, "exec", "host", "--", "sleep", "6007"],
         env=cluster.env,

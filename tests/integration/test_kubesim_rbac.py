@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import KUBECTLS, Cluster, require_kubectl
-from tests.integration.web import create
+from tests.integration.web import busybox, create
 
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 ONCALL_RULES = [
@@ -37,13 +37,7 @@ def team(cluster: Cluster) -> dict[str, str]:
         "subjects": [{"kind": "ServiceAccount", "name": "oncall", "namespace": ns}],
     }
     create(cluster, f"{RBAC}/namespaces/{ns}/rolebindings", binding)
-    pod = {
-        "metadata": {"name": "bb"},
-        "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sleep", "600"]}]},
-    }
-    create(cluster, f"/api/v1/namespaces/{ns}/pods", pod)
-    running = f"/api/v1/namespaces/{ns}/pods/bb"
-    cluster.wait_for(lambda: cluster.json("GET", running)[1]["status"].get("phase") == "Running", timeout=30)
+    busybox(cluster, ns, "bb", ["sleep", "600"])
     tokens = {}
     for name in ("oncall", "nobody"):
         out = kubectl(cluster, "-n", ns, "create", "token", name)

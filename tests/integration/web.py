@@ -77,3 +77,11 @@ def container(program: str, **extra: Any) -> dict[str, Any]:
         "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
         **extra,
     }
+
+
+def busybox(cluster: Cluster, ns: str, name: str, command: list[str]) -> None:
+    """Pod `name` with one busybox container (`c`) running `command`; waits until it is Running."""
+    pod = {"metadata": {"name": name}, "spec": {"containers": [{"name": "c", "image": "busybox", "command": command}]}}
+    create(cluster, f"/api/v1/namespaces/{ns}/pods", pod)
+    path = f"/api/v1/namespaces/{ns}/pods/{name}"
+    cluster.wait_for(lambda: cluster.json("GET", path)[1]["status"].get("phase") == "Running", timeout=30)
