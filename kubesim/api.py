@@ -136,8 +136,15 @@ class API:
     # ---- routing -----------------------------------------------------------------------------
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         parts = [p for p in request.path.split("/") if p]
-        resource_request = len(parts) >= 2 and (parts[:2] == ["api", "v1"] or (parts[0] == "apis" and len(parts) >= 3))
-        if not resource_request:
+        # (group, version, rest) of a resource path; anything else is a non-resource path for RBAC
+        route = (
+            ("", "v1", parts[2:])
+            if parts[:2] == ["api", "v1"]
+            else (parts[1], parts[2], parts[3:])
+            if len(parts) >= 3 and parts[0] == "apis"
+            else None
+        )
+        if route is None:
             self._authorize(
                 request, rbac.Request(verb=rbac.verb(request.method, named=True, watch=False), path=request.path)
             )
@@ -147,10 +154,8 @@ class API:
             static = self._static(parts)
             if static is not None:
                 return static
-        if len(parts) >= 2 and parts[0] == "api" and parts[1] == "v1":
-            return await self._resource(request, "", "v1", parts[2:])
-        if len(parts) >= 3 and parts[0] == "apis":
-            return await self._resource(request, parts[1], parts[2], parts[3:])
+        if route is not None:
+            return await self._resource(request, *route)
         raise errors.path_not_found()
 
     def _static(self, parts: list[str]) -> web.StreamResponse | None:
@@ -263,7 +268,7 @@ class API:
         manager = q.get("fieldManager") or _manager_from_agent(request.headers.get("User-Agent", ""))
         if not t.name:
             if method == "GET":
-                if t.watch or (_bool(q.get("watch")) and "watch" in q):
+                if watching:
                     return await self._watch(request, t)
                 return self._list(request, t)
             if method == "POST":
