@@ -25,7 +25,24 @@ class ConfigMaps:
 
     def __init__(self, client: Any, namespace: str) -> None:
         self.namespace = namespace
+        self._client = client
         self._resource = client.resource("ConfigMap", "v1")
+
+    def ensure_namespace(self) -> bool:
+        """Create this namespace when it is not there (the incident's state namespace on first use); True if made."""
+        namespaces = self._client.resource("Namespace", "v1")
+        try:
+            namespaces.get(name=self.namespace)
+            return False
+        except NotFoundError:
+            pass
+        labels = {"app.kubernetes.io/managed-by": "sockshop-incidents", "sockshop.io/role": "incident-state"}
+        try:
+            metadata = {"name": self.namespace, "labels": labels}
+            namespaces.create(body={"apiVersion": "v1", "kind": "Namespace", "metadata": metadata})
+        except ConflictError:
+            return False
+        return True
 
     def get(self, name: str) -> dict[str, Any] | None:
         try:

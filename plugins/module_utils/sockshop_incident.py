@@ -20,7 +20,13 @@ from typing import Any
 from ansible.module_utils.sockshop_module import NAMESPACE_SPEC, ModuleError, cluster_spec
 
 LOCK_NAME = "sockshop-incident-lock"
-INCIDENT_SPEC: dict[str, Any] = {"incident_id": {"type": "str", "required": True}}
+INCIDENT_SPEC: dict[str, Any] = {
+    "incident_id": {"type": "str", "required": True},
+    "state_namespace": {"type": "str", "default": ""},
+}
+# Where an incident's own objects live (lock, ledger, baseline, sentinel): a namespace of their own, so that a
+# responder's Role in the target namespace cannot read or change them.
+STATE_NAMESPACE_SUFFIX = "-incidents"
 MANAGED_BY = "sockshop-incidents"
 LEDGER_KEY = "ledger.json"
 # The comparisons a signal's expectation names (`{op: ge, value: 0.9}`), and a signal's verdict: True, False, or
@@ -53,8 +59,13 @@ class LockHeld(IncidentError):
 
 def incident_spec(own: dict[str, Any]) -> dict[str, Any]:
     """The argument spec of an engine module that works on one incident in one namespace: connection options,
-    incident_id, namespace, then the module's own options."""
+    incident_id, state_namespace, namespace, then the module's own options."""
     return cluster_spec(INCIDENT_SPEC, NAMESPACE_SPEC, own)
+
+
+def state_namespace(params: dict[str, Any]) -> str:
+    """The namespace of the incident's own objects: state_namespace, else <namespace>-incidents."""
+    return params.get("state_namespace") or f"{params['namespace']}{STATE_NAMESPACE_SUFFIX}"
 
 
 # ---------------------------------------------------------------- identity

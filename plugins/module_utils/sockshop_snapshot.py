@@ -190,6 +190,7 @@ def build(namespace: str, objects: Iterable[dict[str, Any]], taken_at: str) -> d
                 if owner.get("controller"):
                     owners[ref(obj)] = f"{owner.get('kind')}/{owner.get('name')}"
     snapshot: dict[str, Any] = {"namespace": namespace, "taken_at": taken_at, "objects": {}, "pods": {}}
+    snapshot["api_versions"] = {o["kind"]: o["apiVersion"] for o in objects if o.get("apiVersion")}
     for obj in objects:
         if obj["kind"] == "Pod":
             snapshot["pods"][obj["metadata"]["uid"]] = pod_entry(obj, workload_of(obj, owners))
@@ -201,11 +202,17 @@ def build(namespace: str, objects: Iterable[dict[str, Any]], taken_at: str) -> d
 def listable_kinds(client: Any) -> list[tuple[str, str]]:
     """(apiVersion, kind) of every namespaced resource the server stores and lists, at its group's preferred
     version. Resources that cannot be watched are computed on request, not stored (metrics.k8s.io's PodMetrics,
-    a fresh sample on every read): they are not state to restore."""
+    a fresh sample on every read): they are not state to restore. The dynamic client's search does not filter on
+    `namespaced` itself, so cluster-scoped kinds (a Namespace, a ClusterRole) are left out here."""
     found = []
     for resource in client.resources.search(namespaced=True, preferred=True):
         verbs = set(resource.verbs or [])
-        if "/" in resource.name or resource.kind.endswith("List") or not {"list", "watch"} <= verbs:
+        if (
+            not resource.namespaced
+            or "/" in resource.name
+            or resource.kind.endswith("List")
+            or not {"list", "watch"} <= verbs
+        ):
             continue
         if resource.kind not in SKIPPED_KINDS:
             found.append((resource.group_version, resource.kind))
@@ -243,7 +250,9 @@ def difference(obj: str, field: str, before: Any, after: Any) -> dict[str, Any]:
     return {"object": obj, "field": field, "before": before, "after": after}
 
 
-def _pod_differences(before: dict[str, Any], after: dict[str, Any], faulted: set[str]) -> list[dict[str, Any]]:
+def _pod_differences(
+    before: dict[str, Any], after: dict[str, Any], faulted: set[str], replaceable: bool
+) -> list[dict[str, Any]]:
     found = []
     workloads = sorted({p["workload"] for p in before.values()} | {p["workload"] for p in after.values()})
     for workload in workloads:
@@ -261,7 +270,7 @@ def _pod_differences(before: dict[str, Any], after: dict[str, Any], faulted: set
                 was = old[uid]["restarts"].get(container, 0)
                 if count != was and workload not in faulted:
                     found.append(difference(f"Pod/{new[uid]['name']}", f"restarts.{container}", was, count))
-        if workload not in faulted:
+        if workload not in faulted and not replaceable:
             found.extend(
                 difference(f"Pod/{old[uid]['name']}", "replaced", uid, "gone")
                 for uid in sorted(old.keys() - new.keys())
@@ -269,11 +278,15 @@ def _pod_differences(before: dict[str, Any], after: dict[str, Any], faulted: set
     return found
 
 
-def compare(before: dict[str, Any], after: dict[str, Any], faulted: Iterable[str] = ()) -> list[dict[str, Any]]:
+def compare(
+    before: dict[str, Any], after: dict[str, Any], faulted: Iterable[str] = (), *, replaceable: bool = False
+) -> list[dict[str, Any]]:
     """Every difference between two snapshots of one namespace; empty means the namespace is as it was.
 
     `faulted` names the workloads (Kind/name) an incident acts on: their pods may be replaced or restart,
-    but how many there are, their spec and their readiness must still match.
+    but how many there are, their spec and their readiness must still match. With `replaceable`, a pod of any
+    workload may have been replaced by an identical one (a responder's `kubectl delete pod`); its restarts still
+    count outside `faulted`.
     """
     found = []
     old, new = before["objects"], after["objects"]
@@ -284,7 +297,22 @@ def compare(before: dict[str, Any], after: dict[str, Any], faulted: Iterable[str
             found.append(difference(key, "", ABSENT, "present"))
         else:
             found.extend(difference(key, f, a, b) for f, a, b in changes(old[key], new[key]))
-    return found + _pod_differences(before["pods"], after["pods"], set(faulted))
+    return _owned_rollouts_folded(found, old, new) + _pod_differences(
+        before["pods"], after["pods"], set(faulted), replaceable
+    )
+
+
+def _owned_rollouts_folded(
+    found: list[dict[str, Any]], old: dict[str, Any], new: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Leave out the ReplicaSets that a changed pod template made or retired: the template's difference says it."""
+    rolled = {d["object"] for d in found if d["field"].startswith("spec.template")}
+
+    def follows(d: dict[str, Any]) -> bool:
+        meta = (new.get(d["object"]) or old.get(d["object"]) or {}).get("metadata") or {}
+        return d["object"].startswith("ReplicaSet/") and bool(set(meta.get("owners") or []) & rolled)
+
+    return [d for d in found if not follows(d)]
 
 
 def describe(differences: list[dict[str, Any]]) -> str:
@@ -292,3 +320,63 @@ def describe(differences: list[dict[str, Any]]) -> str:
     return "; ".join(
         f"{d['object']}{' ' + d['field'] if d['field'] else ''}: {d['before']!r} -> {d['after']!r}" for d in differences
     )
+
+
+# ---------------------------------------------------------------- reverting to a snapshot
+
+# Kinds whose stored state a snapshot holds in full (spec or data, labels, annotations), so an object of them can
+# be put back as it was: what a person with kubectl changes in a namespace. Pods follow their workloads; Secrets
+# are kept only as a digest; ReplicaSets and Endpoints follow Deployments and Services.
+RESTORABLE_KINDS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "Service", "ConfigMap", "HorizontalPodAutoscaler"}
+)
+
+
+def stored_state(normalized: dict[str, Any]) -> dict[str, Any]:
+    """What a revert puts back: the normalized object without its identity (uid, owners) and status."""
+    meta = normalized.get("metadata") or {}
+    kept = {key: value for key, value in normalized.items() if key not in ("metadata", "status")}
+    return {"labels": meta.get("labels") or {}, "annotations": meta.get("annotations") or {}, **kept}
+
+
+def revert_plan(baseline: dict[str, Any], current: dict[str, Any]) -> list[dict[str, Any]]:
+    """What to do so that every restorable object is as in `baseline`: replace the changed ones, create the deleted
+    ones, delete the new ones. Status is not state to revert: it follows once the spec is back."""
+    plan = []
+    old, new = baseline["objects"], current["objects"]
+    versions = {**current.get("api_versions", {}), **baseline.get("api_versions", {})}
+    for key in sorted(old.keys() | new.keys()):
+        kind, name = key.split("/", 1)
+        if kind not in RESTORABLE_KINDS:
+            continue
+        step = {"kind": kind, "name": name, "api_version": versions.get(kind, "")}
+        if key not in new:
+            plan.append({**step, "action": "create", "state": stored_state(old[key])})
+        elif key not in old:
+            plan.append({**step, "action": "delete"})
+        elif stored_state(old[key]) != stored_state(new[key]):
+            plan.append({**step, "action": "replace", "state": stored_state(old[key])})
+    return plan
+
+
+def reverted(
+    live: dict[str, Any] | None, state: dict[str, Any], namespace: str, step: dict[str, Any]
+) -> dict[str, Any]:
+    """The body that puts `state` back: over the live object (its resourceVersion and bookkeeping annotations
+    kept) for a replace, from nothing for a create."""
+    body = {key: value for key, value in state.items() if key not in ("labels", "annotations")}
+    live_meta = (live or {}).get("metadata") or {}
+    bookkeeping = {
+        key: value
+        for key, value in (live_meta.get("annotations") or {}).items()
+        if key in BOOKKEEPING_ANNOTATIONS or key.startswith(BOOKKEEPING_ANNOTATION_PREFIXES)
+    }
+    metadata: dict[str, Any] = {
+        "name": step["name"],
+        "namespace": namespace,
+        "labels": dict(state["labels"]),
+        "annotations": {**bookkeeping, **state["annotations"]},
+    }
+    if live_meta.get("resourceVersion"):
+        metadata["resourceVersion"] = live_meta["resourceVersion"]
+    return {"apiVersion": step["api_version"], "kind": step["kind"], "metadata": metadata, **body}

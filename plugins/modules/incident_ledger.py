@@ -11,7 +11,8 @@ DOCUMENTATION = r"""
 module: incident_ledger
 short_description: Record, read, compare and clear the prior state an incident's fault changes
 description:
-  - The ledger is the ConfigMap C(sockshop-incident-<id>-ledger) in the target namespace. It holds the exact
+  - The ledger is the ConfigMap C(sockshop-incident-<id>-ledger) in the incident's state namespace
+    (I(state_namespace)), out of reach of a responder's Role in the target namespace. It holds the exact
     prior value of every field the fault changes, the container restart counts verify compares against,
     when it was written (UTC) and by whom (user@host). Because it lives in the cluster, any machine can recover.
   - A RabbitMQ policy (C(RabbitMQPolicy), a C(rabbitmq_policy) fault's object) is read from the broker's
@@ -32,9 +33,14 @@ options:
     type: str
     required: true
   namespace:
-    description: Namespace of the ledger and of every recorded object.
+    description: Namespace of every recorded object (the incident's target namespace).
     type: str
     required: true
+  state_namespace:
+    description:
+      - Namespace of the incident's lock and ledger. Empty means C(<namespace>-incidents).
+    type: str
+    default: ""
   state:
     description: What to do with the ledger.
     type: str
@@ -177,6 +183,7 @@ from ansible.module_utils.sockshop_incident import (
     describe,
     essential,
     incident_spec,
+    state_namespace,
     dumps,
     get_path,
     ledger_name,
@@ -327,7 +334,7 @@ def record(store: Any, live: Any, params: dict[str, Any], check_mode: bool, *, b
     ledger = build_ledger(
         incident_id=incident_id,
         run_id=params["run_id"],
-        namespace=store.namespace,
+        namespace=live.namespace,
         objects=snapshot(live, params["objects"]),
         restarts=restarts_of(live, params["restart_watch"]),
         by=by,
@@ -335,6 +342,7 @@ def record(store: Any, live: Any, params: dict[str, Any], check_mode: bool, *, b
     )
     if check_mode:
         return {"changed": True, "action": "would_record", "exists": False, "ledger": ledger}
+    store.ensure_namespace()
     try:
         store.create(ledger_body(store.namespace, incident_id, ledger))
     except Conflict:  # another run recorded first: theirs is the prior state
@@ -429,7 +437,7 @@ def decide(store: Any, live: Any, params: dict[str, Any], check_mode: bool) -> d
 def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
     client, namespace = connect(), params["namespace"]
     live = rabbitmq.routed(LiveState(client, namespace), check_mode)
-    return decide(ConfigMaps(client, namespace), live, params, check_mode)
+    return decide(ConfigMaps(client, state_namespace(params)), live, params, check_mode)
 
 
 def main() -> None:

@@ -11,7 +11,9 @@ DOCUMENTATION = r"""
 module: incident_lock
 short_description: Take, inspect or release the one-incident-at-a-time lock of a namespace
 description:
-  - The lock is the ConfigMap C(sockshop-incident-lock) in the target namespace, created with
+  - The lock is the ConfigMap C(sockshop-incident-lock) in the incident's state namespace (I(state_namespace),
+    by default C(<namespace>-incidents), made on first use), out of reach of a responder's Role in the target
+    namespace. It is created with
     create-if-absent semantics (a POST; HTTP 409 means someone holds it), so two activations can never
     overlap, even from two machines.
   - It records the incident, the run, who took it (user@host) and since when (UTC), and once the fault is
@@ -30,9 +32,15 @@ options:
     type: str
     required: true
   namespace:
-    description: Namespace holding the lock (the incident's target namespace).
+    description: The incident's target namespace; one incident at a time may be active in it.
     type: str
     required: true
+  state_namespace:
+    description:
+      - Namespace holding the lock and the ledger. Empty means C(<namespace>-incidents). Acquiring the lock
+        creates it when it is not there.
+    type: str
+    default: ""
   state:
     description:
       - C(present) acquires, C(absent) releases, C(query) only reads.
@@ -120,6 +128,7 @@ from ansible.module_utils.sockshop_incident import (
     lock_of,
     managed_labels,
     release,
+    state_namespace,
     who,
 )
 from ansible.module_utils.sockshop_module import Connect, iso, main_of, utc_now
@@ -157,6 +166,7 @@ def acquire(
             current = lock_body(store.namespace, wanted)
             changed, action = True, "would_acquire"
         else:
+            store.ensure_namespace()
             try:
                 current = store.create(lock_body(store.namespace, wanted))
                 changed, action = True, "acquired"
@@ -233,7 +243,7 @@ def decide(store: Any, params: dict[str, Any], check_mode: bool) -> dict[str, An
 
 
 def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
-    return decide(ConfigMaps(connect(), params["namespace"]), params, check_mode)
+    return decide(ConfigMaps(connect(), state_namespace(params)), params, check_mode)
 
 
 def main() -> None:

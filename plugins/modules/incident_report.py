@@ -53,7 +53,7 @@ options:
   phase:
     description: Phase being recorded (with C(state=record)).
     type: str
-    choices: [activate, verify, recover]
+    choices: [activate, verify, recover, grade]
   data:
     description:
       - What the phase measured. For C(verify), C(probes) is the registered result list of a payment_probe task
@@ -132,6 +132,7 @@ import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from ansible.module_utils.sockshop_grade_report import grading, junit_cases, render_grading
 from ansible.module_utils.sockshop_backend_errors import EXCUSED_NOT_CHECKED
 from ansible.module_utils.sockshop_module import Connect, ModuleError, iso, main_of, parse_iso, utc_now, write_atomic
 from ansible.module_utils.sockshop_money import MoneyError, float_sum_truncated, format_money, money_str, to_decimal
@@ -509,6 +510,7 @@ def summarise(incident: dict[str, Any], journal: dict[str, Any]) -> dict[str, An
         "checklist": items,
         "timeline": timeline(journal),
         **({"business_impact": impact} if impact is not None else {}),
+        **({"grading": graded} if (graded := grading(journal)) else {}),
     }
 
 
@@ -593,6 +595,7 @@ def render_markdown(
         ),
         "",
         *render_impact(summary.get("business_impact")),
+        *render_grading(summary.get("grading")),
         "## Ground truth",
         "",
         f"- Root cause: {rc['kind'].lower()}/{rc['name']} in namespace {rc['namespace']}, {rc['state']}.",
@@ -695,6 +698,7 @@ def render_junit(incident: dict[str, Any], summary: dict[str, Any]) -> str:
         (f"checklist: {i['name']}", "checklist", i["status"], "; ".join(i["evidence"]), None)
         for i in summary["checklist"]
     ]
+    cases += junit_cases(summary.get("grading"))
     suite = ET.Element(
         "testsuite",
         name=f"incident-{incident['id']}",
@@ -765,7 +769,7 @@ ARGUMENT_SPEC = {
     "incident": {"type": "dict", "required": True},
     "reports_dir": {"type": "path", "required": True},
     "run_id": {"type": "str", "default": ""},
-    "phase": {"type": "str", "choices": ["activate", "verify", "recover"]},
+    "phase": {"type": "str", "choices": ["activate", "verify", "recover", "grade"]},
     "data": {"type": "dict", "default": {}},
     "require_confirmed": {"type": "bool", "default": False},
     "timestamp": {"type": "str", "default": ""},

@@ -65,6 +65,12 @@ options:
     description: Namespace of the incident.
     type: str
     required: true
+  state_namespace:
+    description:
+      - Namespace of the incident's ledger (the restart counts a C(restarts=unchanged) check compares with).
+        Empty means C(<namespace>-incidents).
+    type: str
+    default: ""
   signals:
     description: Signals as written in the incident file (name, kind, within_s, check).
     type: list
@@ -235,6 +241,7 @@ from ansible.module_utils.sockshop_incident import (
     Verdict,
     get_path,
     incident_spec,
+    state_namespace,
     ledger_name,
     ready_ratio,
     restart_counts,
@@ -868,7 +875,7 @@ def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str,
     try:
         observer = Observer(
             LiveState(client, namespace),
-            ConfigMaps(client, namespace),
+            ConfigMaps(client, state_namespace(params)),
             dict(params, check_mode=check_mode),
             http_json,
             call,

@@ -15,10 +15,11 @@ description:
     engineer has there, and their RoleBinding; it then asks the API server for a token of that account
     (TokenRequest) and writes a kubeconfig holding only that token, the cluster's address and its CA to I(path),
     readable by its owner only.
-  - "The Role: read pods and their logs, events, deployments, replicasets, services, endpoints, HPAs and
-    statefulsets; scale and patch deployments; delete pods (a restart); exec, attach and port-forward. Nothing
-    else: no ConfigMaps or Secrets (the incident's lock and ledger are ConfigMaps of the namespace), no creating
-    pods, nothing cluster-wide."
+  - "The Role: read pods and their logs, events, deployments, replicasets, services, endpoints, ConfigMaps, HPAs
+    and statefulsets; scale and patch deployments; delete pods (a restart); exec, attach and port-forward. Nothing
+    else: no Secrets, no creating pods (a pod of the python or locust images runs the host's interpreter on the
+    embedded cluster), nothing cluster-wide. The incident's own objects (lock, ledger, baseline, sentinel) live in
+    its state namespace, which this Role does not reach."
   - C(state=absent) deletes the three objects and the kubeconfig; the token dies with its account.
   - The token never appears in the module's result.
 version_added: "0.1.0"
@@ -109,7 +110,7 @@ MANAGED = {"app.kubernetes.io/managed-by": "sockshop-incidents", "sockshop.io/ro
 RULES: list[dict[str, Any]] = [
     {
         "apiGroups": [""],
-        "resources": ["pods", "pods/log", "events", "services", "endpoints"],
+        "resources": ["pods", "pods/log", "events", "services", "endpoints", "configmaps"],
         "verbs": ["get", "list", "watch"],
     },
     {
@@ -197,7 +198,7 @@ def present(params: dict[str, Any], connect: Connect) -> dict[str, Any]:
     document = kubeconfig(
         api.configuration.host, _ca_data(api.configuration), answer.status.token, params["namespace"], user
     )
-    path = params["path"]
+    path = os.path.abspath(params["path"])
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as fh:

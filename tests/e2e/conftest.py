@@ -29,6 +29,8 @@ from tests.procs import run_bounded
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 NAMESPACE = "sock-shop"
+# The incident's own objects (lock, ledger, baseline, sentinel): the engine's default, <namespace>-incidents.
+STATE_NAMESPACE = "sock-shop-incidents"
 LOCK = "sockshop-incident-lock"
 # The workloads each incident acts on: their pods are replaced by the fault and its recovery.
 FAULTED = {
@@ -120,7 +122,8 @@ class Cluster:
         return sorted(found)
 
     def versions(self) -> dict[str, str]:
-        """resourceVersion of every Deployment and ConfigMap in the namespace: a write changes this."""
+        """resourceVersion of every Deployment and ConfigMap in the namespace and every ConfigMap of the incidents'
+        state namespace: a write changes this."""
         api = self.api()
         apps: Any = client.AppsV1Api(api)
         core: Any = client.CoreV1Api(api)
@@ -128,13 +131,20 @@ class Cluster:
             f"deploy/{d.metadata.name}": d.metadata.resource_version
             for d in apps.list_namespaced_deployment(NAMESPACE).items
         }
-        found.update(
-            {
-                f"cm/{c.metadata.name}": c.metadata.resource_version
-                for c in core.list_namespaced_config_map(NAMESPACE).items
-            }
-        )
+        for namespace in (NAMESPACE, STATE_NAMESPACE):
+            found.update(
+                {
+                    f"cm/{namespace}/{c.metadata.name}": c.metadata.resource_version
+                    for c in core.list_namespaced_config_map(namespace).items
+                }
+            )
         return found
+
+    def state_namespace(self) -> None:
+        """Make the incidents' state namespace, as the first activation would."""
+        core: Any = client.CoreV1Api(self.api())
+        with contextlib.suppress(client.ApiException):
+            core.create_namespace({"metadata": {"name": STATE_NAMESPACE}})
 
     def replicas(self, name: str) -> int:
         apps: Any = client.AppsV1Api(self.api())
@@ -142,7 +152,7 @@ class Cluster:
 
     def configmaps(self) -> set[str]:
         core: Any = client.CoreV1Api(self.api())
-        return {c.metadata.name for c in core.list_namespaced_config_map(NAMESPACE).items}
+        return {c.metadata.name for c in core.list_namespaced_config_map(STATE_NAMESPACE).items}
 
     def orders(self) -> list[dict[str, Any]]:
         """Every order the orders service holds, read through the API server's service proxy."""

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.e2e.conftest import LOCK, ROOT, Cluster, ok
+from tests.e2e.conftest import LOCK, ROOT, STATE_NAMESPACE, Cluster, ok
 
 LEDGER = "sockshop-incident-6-ledger"
 
@@ -46,7 +46,7 @@ def expect(**wanted: Any) -> Callable[[Cluster], str]:
             seen["replicas"] = cluster.replicas("stripe-mock")
         if "activated" in wanted:
             core: Any = cluster.core()
-            seen["activated"] = bool(core.read_namespaced_config_map(LOCK, "sock-shop").data.get("activated_at"))
+            seen["activated"] = bool(core.read_namespaced_config_map(LOCK, STATE_NAMESPACE).data.get("activated_at"))
         seen = {key: seen[key] for key in wanted}
         return "" if seen == wanted else f"at the kill: expected {wanted}, found {seen}"
 

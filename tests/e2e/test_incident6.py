@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.e2e.conftest import NAMESPACE, ROOT, Cluster, changed, ok
+from tests.e2e.conftest import NAMESPACE, ROOT, STATE_NAMESPACE, Cluster, changed, ok
 
 pytestmark = pytest.mark.slow
 LOCK = "sockshop-incident-lock"
@@ -31,8 +31,9 @@ def folded(result: subprocess.CompletedProcess[str]) -> str:
 def test_another_incidents_lock_refuses_activation_naming_it(cluster: Cluster) -> None:
     core: Any = client.CoreV1Api(cluster.api())
     holder = {"incident": "3", "run_id": "run-x", "holder": "ops@laptop", "since": "2026-11-29T08:00:00.000Z"}
+    cluster.state_namespace()
     core.create_namespaced_config_map(
-        NAMESPACE,
+        STATE_NAMESPACE,
         {"metadata": {"name": LOCK}, "data": dict(holder, activated_at="2026-11-29T08:00:01.000Z")},
     )
     try:
@@ -44,7 +45,7 @@ def test_another_incidents_lock_refuses_activation_naming_it(cluster: Cluster) -
         assert "recover incident 3 first" in text and "Cannot take" not in text  # a refusal, not a dead API
         assert cluster.versions() == before
     finally:
-        core.delete_namespaced_config_map(LOCK, NAMESPACE)
+        core.delete_namespaced_config_map(LOCK, STATE_NAMESPACE)
 
 
 def test_a_failed_preflight_gives_the_lock_back(cluster: Cluster) -> None:

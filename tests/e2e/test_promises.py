@@ -21,7 +21,7 @@ import pytest
 import yaml
 from kubernetes import client, watch
 
-from tests.e2e.conftest import BIN, LOCK, NAMESPACE, ROOT, Cluster, changed, ok, stop_cluster
+from tests.e2e.conftest import BIN, LOCK, NAMESPACE, ROOT, STATE_NAMESPACE, Cluster, changed, ok, stop_cluster
 from tests.procs import run_bounded
 
 pytestmark = pytest.mark.slow
@@ -132,7 +132,7 @@ def writes(cluster: Cluster, since: int, before: dict[str, int]) -> tuple[list[t
     configmaps = [
         (event["type"], event["object"].metadata.name)
         for event in stream(
-            cluster.core().list_namespaced_config_map, NAMESPACE, resource_version=str(since), timeout_seconds=1
+            cluster.core().list_namespaced_config_map, STATE_NAMESPACE, resource_version=str(since), timeout_seconds=1
         )
     ]
     seen: dict[str, set[int]] = {}
@@ -178,10 +178,10 @@ def test_concurrent_activations_exactly_one_writes(idle: Cluster, incidents: lis
     since, before = cluster.revision(), generations(cluster)
     results = activate_together(cluster, incidents)
 
-    lock = cluster.core().read_namespaced_config_map(LOCK, NAMESPACE).data
+    lock = cluster.core().read_namespaced_config_map(LOCK, STATE_NAMESPACE).data
     winner = lock["incident"]
     ledger = f"sockshop-incident-{winner}-ledger"
-    recorded = json.loads(cluster.core().read_namespaced_config_map(ledger, NAMESPACE).data["ledger.json"])
+    recorded = json.loads(cluster.core().read_namespaced_config_map(ledger, STATE_NAMESPACE).data["ledger.json"])
     assert recorded["run_id"] == lock["run_id"] and lock["activated_at"]
 
     configmaps, spec_changes = writes(cluster, since, before)

@@ -1,72 +1,295 @@
-"""Responder mode's access (issue 20, first part): `-e responder=true` on activate hands a responder a kubeconfig
-with an on-call engineer's rights in the namespace and nothing more; recover takes it back and leaves the
-namespace exactly as before, whatever the responder did."""
+"""Responder mode end to end (issue 20): activate with `-e responder=true`, let a responder work with nothing but
+the kubeconfig it is given, then `-e phase=grade -e diagnosis=@answer.json`.
+
+Three responders play INCIDENT-6 (one fixes it and answers right, one blames payment and restarts it, one does
+nothing), then three play INCIDENT-3 through examples/responders/batch.py, as an evaluator runs a batch. Each
+grade is checked as a user reads it (the report's grading section, the scoreboard row), and after each the
+namespace must be exactly as before the incident: the grade recovers and puts back whatever the responder changed.
+"""
 
 from __future__ import annotations
 
+import csv
+import json
 import re
 import subprocess
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
 
-from tests.e2e.conftest import BIN, Cluster, ok
+from tests.e2e.conftest import BIN, NAMESPACE, ROOT, STATE_NAMESPACE, Cluster, ok
 
 pytestmark = pytest.mark.slow
 INCIDENT = "6"
+ANSWERS = ROOT / "examples" / "answers"
+NOTHING = {"detected": False, "evidence": ["looked at the pods and saw nothing wrong"], "remediation": "none"}
 
 
-def as_responder(cluster: Cluster, kubeconfig: str, *args: str) -> subprocess.CompletedProcess[str]:
+def as_responder(cluster: Cluster, kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in cluster.env.items() if k != "KUBECONFIG"}
     argv = [str(BIN / "kubectl"), f"--kubeconfig={kubeconfig}", *args]
-    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_the_responder_gets_on_call_access_and_loses_it_at_recover(cluster: Cluster, baseline: dict[str, Any]) -> None:
-    path = cluster.reports / "incident-6-responder.kubeconfig"
-    activated = cluster.phase("activate", "-e", "responder=true")
+def activate(cluster: Cluster, incident: str) -> Path:
+    activated = cluster.run(f"incident-{incident}.yml", "-e", "phase=activate", "-e", "responder=true")
     ok(activated)
-    assert "Page: Every payment is declined" in activated.stdout
+    path = cluster.reports / f"incident-{incident}-responder.kubeconfig"
     assert f"export KUBECONFIG={path}" in activated.stdout
+    return path
+
+
+def grade(cluster: Cluster, incident: str, answer: dict[str, Any], name: str) -> dict[str, Any]:
+    """Grade; the grading section of the run's report.json."""
+    path = cluster.base / f"{name}.json"
+    path.write_text(json.dumps(answer))
+    before = set(cluster.reports.glob(f"incident-{incident}-*/report.json"))
+    graded = cluster.run(
+        f"incident-{incident}.yml", "-e", "phase=grade", "-e", f"diagnosis=@{path}", "-e", f"responder_name={name}"
+    )
+    ok(graded)
+    (report,) = set(cluster.reports.glob(f"incident-{incident}-*/report.json")) - before
+    assert "## Grading (responder mode)" in (report.parent / "report.md").read_text()
+    return dict(json.loads(report.read_text())["grading"], stdout=graded.stdout)
+
+
+def scoreboard(cluster: Cluster) -> list[dict[str, str]]:
+    if not (cluster.reports / "scoreboard.csv").exists():
+        return []
+    with (cluster.reports / "scoreboard.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def sentinel_samples(cluster: Cluster, incident: str) -> list[dict[str, Any]]:
+    """The sentinel's samples as the admin reads them (the responder cannot)."""
+    core: Any = client.CoreV1Api(cluster.api())
+    selector = f"sockshop.io/role=sentinel,sockshop.io/incident={incident}"
+    pods = core.list_namespaced_pod(STATE_NAMESPACE, label_selector=selector).items
+    if not pods:
+        return []
+    log = core.read_namespaced_pod_log(pods[0].metadata.name, STATE_NAMESPACE)
+    return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+
+
+def wait_for_sentinel_successes(cluster: Cluster, incident: str, count: int = 3, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        samples = sentinel_samples(cluster, incident)
+        if len(samples) >= count and all(s["ok"] for s in samples[-count:]):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the sentinel saw no {count} successes in a row: {sentinel_samples(cluster, incident)[-5:]}")
+
+
+def state_objects(cluster: Cluster) -> set[str]:
+    """The incident's own objects in its state namespace (not the CA bundle every namespace has)."""
+    core: Any = client.CoreV1Api(cluster.api())
+    apps: Any = client.AppsV1Api(cluster.api())
+    configmaps = core.list_namespaced_config_map(STATE_NAMESPACE).items
+    return {f"cm/{c.metadata.name}" for c in configmaps if c.metadata.name != "kube-root-ca.crt"} | {
+        f"deploy/{d.metadata.name}" for d in apps.list_namespaced_deployment(STATE_NAMESPACE).items
+    }
+
+
+def test_the_responder_sees_the_shop_but_not_the_incident(cluster: Cluster, baseline: dict[str, Any]) -> None:
+    path = activate(cluster, "6")
     assert path.stat().st_mode & 0o777 == 0o600
     admin = yaml.safe_load(cluster.kubeconfig.read_text())
     document = yaml.safe_load(path.read_text())
-    assert document["contexts"][0]["context"]["namespace"] == "sock-shop"
+    assert document["contexts"][0]["context"]["namespace"] == NAMESPACE
     assert admin["users"][0]["user"]["token"] not in path.read_text()  # nothing of the admin's credentials
-    kubeconfig = str(path)
+    # the incident's own objects are there, in their namespace
+    assert {
+        "cm/sockshop-incident-lock",
+        "cm/sockshop-incident-6-ledger",
+        "cm/sockshop-incident-6-baseline",
+        "cm/sockshop-incident-6-sentinel",
+        "deploy/sockshop-incident-6-sentinel",
+    } <= state_objects(cluster)
 
-    # The responder sees the incident...
-    state = as_responder(cluster, kubeconfig, "get", "deployment", "stripe-mock")
+    state = as_responder(cluster, path, "get", "deployment", "stripe-mock")
     assert state.returncode == 0 and re.search(r"stripe-mock\s+0/0", state.stdout), state
-    assert as_responder(cluster, kubeconfig, "logs", "deployment/payment", "--since=5m").returncode == 0
+    assert as_responder(cluster, path, "logs", "deployment/payment", "--since=5m").returncode == 0
+    assert as_responder(cluster, path, "get", "configmaps").returncode == 0  # the application's are readable
     who = 'User "system:serviceaccount:sock-shop:sockshop-responder"'
-    # ...but not the incident's own objects, nor anything cluster-wide
+    incidents = ["-n", STATE_NAMESPACE]
     for args, refusal in (
-        (["get", "configmap", "sockshop-incident-lock"], f'configmaps "sockshop-incident-lock" is forbidden: {who}'),
         (
-            ["get", "configmap", "sockshop-incident-6-ledger"],
-            f'configmaps "sockshop-incident-6-ledger" is forbidden: {who}',
+            [*incidents, "get", "configmap", "sockshop-incident-lock"],
+            f'configmaps "sockshop-incident-lock" is forbidden: {who}',
         ),
-        (["get", "configmaps"], f"configmaps is forbidden: {who}"),
+        (
+            [*incidents, "get", "configmap", "sockshop-incident-6-ledger"],
+            'configmaps "sockshop-incident-6-ledger" is forbidden',
+        ),
+        (
+            [*incidents, "get", "configmap", "sockshop-incident-6-baseline"],
+            'configmaps "sockshop-incident-6-baseline" is forbidden',
+        ),
+        (
+            [*incidents, "logs", "deployment/sockshop-incident-6-sentinel"],
+            'deployments.apps "sockshop-incident-6-sentinel" is forbidden',
+        ),
         (["get", "secrets"], f"secrets is forbidden: {who}"),
         (["get", "namespaces"], f"namespaces is forbidden: {who}"),
         (["-n", "monitoring", "get", "pods"], f"pods is forbidden: {who}"),
         (["run", "x", "--image=busybox", "--", "true"], f"pods is forbidden: {who} cannot create"),
     ):
-        out = as_responder(cluster, kubeconfig, *args)
+        out = as_responder(cluster, path, *args)
         assert out.returncode == 1 and refusal in out.stderr, (args, out.stderr)
-    listed = as_responder(cluster, kubeconfig, "auth", "can-i", "--list").stdout
-    assert re.search(r"\npods/exec\s+\[\]\s+\[\]\s+\[create\]", listed), listed
-    assert "configmaps" not in listed and "secrets" not in listed
+    listed = as_responder(cluster, path, "auth", "can-i", "--list").stdout
+    rows = {line.split()[0]: line[line.rindex("[") :] for line in listed.splitlines()[1:] if line.strip()}
+    assert rows["pods/exec"] == rows["pods/portforward"] == "[create]", listed
+    assert rows["deployments.apps"] == "[get list watch patch update]", listed
+    assert rows["configmaps"] == "[get list watch]" and "secrets" not in rows, listed
+    # exec stays inside the container's own files
+    escaped = as_responder(cluster, path, "exec", "deployment/payment", "--", "cat", "/etc/shadow")
+    assert escaped.returncode != 0 and "No such file or directory" in escaped.stdout + escaped.stderr
 
-    # The responder fixes it; recover takes the access back and the namespace is as it was.
-    assert as_responder(cluster, kubeconfig, "scale", "deployment", "stripe-mock", "--replicas=1").returncode == 0
     kept = path.read_text()
-    ok(cluster.phase("recover"))
-    assert not path.exists()
+    ok(cluster.phase("recover"))  # recover without grading takes it all back too
+    assert not path.exists() and state_objects(cluster) == set()
     copy = cluster.base / "kept.kubeconfig"
     copy.write_text(kept)
-    out = as_responder(cluster, str(copy), "get", "pods")
+    out = as_responder(cluster, copy, "get", "pods")
     assert out.returncode == 1 and "Unauthorized" in out.stderr  # the token died with its account
     assert cluster.differences(baseline) == ""
+
+
+def test_a_responder_who_fixes_it_and_answers_right_passes(cluster: Cluster, baseline: dict[str, Any]) -> None:
+    path = activate(cluster, "6")
+    started = time.monotonic()
+    assert as_responder(cluster, path, "scale", "deployment/stripe-mock", "--replicas=1").returncode == 0
+    assert as_responder(cluster, path, "rollout", "status", "deployment/stripe-mock", "--timeout=60s").returncode == 0
+    wait_for_sentinel_successes(cluster, "6")
+    graded = grade(cluster, "6", json.loads((ANSWERS / "incident-6-correct.json").read_text()), "fixer")
+    grades = graded["grades"]
+    assert [grades[k]["credit"] for k in ("detection", "localisation", "root_cause")] == [1.0, 1.0, 1.0], grades
+    assert grades["mitigation"]["mitigated"] is True
+    assert 0 < grades["mitigation"]["ttm_s"] < time.monotonic() - started + 10
+    assert grades["collateral"]["count"] == 0 and graded["reverted"] == []
+    row = scoreboard(cluster)[-1]
+    assert (row["incident"], row["responder"], row["detection"], row["localisation"], row["root_cause"]) == (
+        "6",
+        "fixer",
+        "1",
+        "1",
+        "1",
+    )
+    assert (row["mitigated"], row["collateral"], float(row["ttm_s"])) == ("true", "0", grades["mitigation"]["ttm_s"])
+    assert state_objects(cluster) == set() and not path.exists()
+    assert cluster.differences(baseline) == ""
+
+
+def test_a_responder_who_blames_payment_is_graded_wrong_and_the_restart_is_collateral(
+    cluster: Cluster, baseline: dict[str, Any]
+) -> None:
+    path = activate(cluster, "6")
+    restarted = as_responder(cluster, path, "rollout", "restart", "deployment/payment")
+    assert restarted.returncode == 0, restarted.stderr
+    assert as_responder(cluster, path, "rollout", "status", "deployment/payment", "--timeout=60s").returncode == 0
+    graded = grade(cluster, "6", json.loads((ANSWERS / "incident-6-payment-bug.json").read_text()), "payment-bug")
+    grades = graded["grades"]
+    assert grades["localisation"]["correct"] is False and grades["localisation"]["credit"] == 0
+    assert grades["localisation"]["reason"].startswith("named Deployment/payment: payment is the caller")
+    assert (grades["root_cause"]["credit"], grades["root_cause"]["correct"]) == (0.5, False)
+    assert grades["mitigation"]["mitigated"] is False
+    findings = grades["collateral"]["findings"]
+    assert [f["object"] for f in findings] == ["Deployment/payment"], findings
+    assert findings[0]["field"].startswith("spec.template.metadata")
+    assert "kubectl.kubernetes.io/restartedAt" in json.dumps(findings[0]["after"])
+    assert graded["reverted"] == ["replace Deployment/payment"]
+    row = scoreboard(cluster)[-1]
+    assert (row["responder"], row["localisation"], row["root_cause"], row["mitigated"], row["collateral"]) == (
+        "payment-bug",
+        "0",
+        "0.5",
+        "false",
+        "1",
+    )
+    # the template is back as it was; the payment pod the responder replaced is the one thing that stays new
+    assert cluster.differences(baseline).startswith("Pod/payment-"), cluster.differences(baseline)
+    assert cluster.differences(baseline, "6", "3") == ""
+    assert state_objects(cluster) == set()
+
+
+def test_a_responder_who_does_nothing_is_not_mitigated_and_grade_recovers(
+    cluster: Cluster, baseline: dict[str, Any]
+) -> None:
+    activate(cluster, "6")
+    # check mode first: it grades, and changes nothing anywhere
+    (cluster.base / "nothing.json").write_text(json.dumps(NOTHING))
+    objects, rows = state_objects(cluster), len(scoreboard(cluster))
+    planned = cluster.phase("grade", "-e", f"diagnosis=@{cluster.base / 'nothing.json'}", "--check")
+    ok(planned)
+    assert "not mitigated; collateral 0 (check mode: nothing recorded" in planned.stdout.replace("\n        ", " ")
+    assert (state_objects(cluster), len(scoreboard(cluster)), cluster.replicas("stripe-mock")) == (objects, rows, 0)
+    graded = grade(cluster, "6", NOTHING, "idle")
+    grades = graded["grades"]
+    assert [grades[k]["credit"] for k in ("detection", "localisation", "root_cause")] == [0.0, 0.0, 0.0]
+    assert grades["mitigation"] == {**grades["mitigation"], "mitigated": False, "ttm_s": None}
+    assert grades["collateral"]["count"] == 0
+    assert "not mitigated" in graded["stdout"]
+    assert state_objects(cluster) == set()  # ledger cleared, lock freed: the grade recovered it
+    assert cluster.replicas("stripe-mock") == 1
+    assert cluster.differences(baseline, "6", "3") == ""
+
+
+def test_an_evaluator_runs_incident_3_as_a_batch(cluster: Cluster, baseline: dict[str, Any]) -> None:
+    restart_orders = cluster.base / "restart-orders.sh"
+    restart_orders.write_text(
+        "#!/bin/sh\nkubectl rollout restart deployment/orders && kubectl rollout status deployment/orders\n"
+        f'cp {ANSWERS / "incident-3-orders-bug.json"} "$ANSWER"\n'
+    )
+    restart_orders.chmod(0o755)
+    rows_before = len(scoreboard(cluster))
+    batch = subprocess.run(
+        [
+            str(BIN / "python"),
+            "examples/responders/batch.py",
+            "--incident",
+            "3",
+            "--reports",
+            str(cluster.reports),
+            "--responder",
+            "zero-replicas=examples/responders/zero_replicas_agent.py",
+            "--responder",
+            f"orders-bug={restart_orders}",
+            "--responder",
+            "idle=examples/responders/idle.sh",
+            "--",
+            *cluster.extra(),
+        ],
+        cwd=ROOT,
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert batch.returncode == 0, batch.stdout[-3000:] + batch.stderr[-3000:]
+    rows = scoreboard(cluster)[rows_before:]
+    table = [(r["responder"], r["localisation"], r["root_cause"], r["mitigated"], r["collateral"]) for r in rows]
+    assert table == [
+        ("zero-replicas", "1", "1", "true", "0"),
+        ("orders-bug", "0", "0", "false", "1"),
+        ("idle", "0", "0", "false", "0"),
+    ], table
+    assert all(r["incident"] == "3" for r in rows)
+    printed = batch.stdout.splitlines()
+    assert printed[0].split("\t") == [
+        "responder",
+        "detection",
+        "localisation",
+        "root_cause",
+        "mitigated",
+        "ttm_s",
+        "collateral",
+    ]
+    assert [line.split("\t")[0] for line in printed[1:]] == ["zero-replicas", "orders-bug", "idle"]
+    assert state_objects(cluster) == set()
+    assert cluster.differences(baseline, "6", "3").count("Pod/orders-") == 1, cluster.differences(baseline, "6", "3")

@@ -159,6 +159,11 @@ CASES = [
         setup=lambda c, ns, t: deployment(c, ns, "web", 1),
     ),
     Case("namespace_snapshot", lambda c, ns, t: {**kube(c, ns), "path": str(t / "baseline.json"), "force": True}),
+    Case(
+        "namespace_snapshot",
+        lambda c, ns, t: {**kube(c, ns), "configmap": "b", "configmap_namespace": f"{ns}-incidents", "state": "diff"},
+        fails=True,  # no baseline recorded there
+    ),
     Case("payment_probe", lambda c, ns, t: {**kube(c, ns), "service": "payment", "timeout": 5}),
     Case("place_orders", lambda c, ns, t: {**kube(c, ns), "count": 1, "customers": 1, "budget_s": 5}, fails=True),
     Case(
@@ -173,6 +178,34 @@ CASES = [
         "incident_report",
         lambda c, ns, t: {"state": "render", "incident": loaded_incident(), "reports_dir": str(t / "reports")},
         setup=write_journal,
+    ),
+    Case(
+        "incident_sentinel",
+        lambda c, ns, t: {**kube(c, ns), "incident_id": "6", "target_namespace": ns, "state": "absent"},
+    ),
+    Case(
+        "incident_sentinel",
+        lambda c, ns, t: {**kube(c, ns), "incident_id": "6", "target_namespace": ns, "state": "read"},
+        fails=True,
+    ),
+    Case(
+        "incident_grade",
+        lambda c, ns, t: {
+            "incident": loaded_incident(),
+            "answer": str(ROOT / "examples" / "answers" / "incident-6-correct.json"),
+            "schema_path": str(Path(CATALOG) / "answer.schema.json"),
+            "scoreboard": str(t / "scoreboard.csv"),
+            "graded_at": "2026-12-07T11:38:01.450Z",
+        },
+    ),
+    Case(
+        "incident_grade",
+        lambda c, ns, t: {
+            "incident": loaded_incident(),
+            "answer": {"detected": True},
+            "schema_path": str(Path(CATALOG) / "answer.schema.json"),
+        },
+        fails=True,
     ),
 ]
 

@@ -12,11 +12,16 @@ from ansible.module_utils.sockshop_incident import Conflict
 class FakeConfigMaps:
     """ConfigMaps of one namespace with resourceVersions and 409s, counting every write."""
 
-    def __init__(self, namespace: str = "sock-shop") -> None:
+    def __init__(self, namespace: str = "sock-shop-incidents") -> None:
         self.namespace = namespace
         self.objects: dict[str, dict[str, Any]] = {}
         self.writes = 0
         self._version = 100
+        self.namespace_made = False
+
+    def ensure_namespace(self) -> bool:
+        made, self.namespace_made = not self.namespace_made, True
+        return made
 
     def _stamp(self, body: dict[str, Any]) -> dict[str, Any]:
         self._version += 1

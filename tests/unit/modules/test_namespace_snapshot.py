@@ -12,6 +12,7 @@ from ansible.module_utils import sockshop_snapshot as snap
 from ansible.module_utils.sockshop_incident import IncidentError
 
 from plugins.modules import namespace_snapshot
+from tests.unit.modules.incident_fakes import FakeConfigMaps
 
 NS = "sock-shop"
 
@@ -301,20 +302,53 @@ class Live:
 
 
 def params(path: Path, **extra: Any) -> dict[str, Any]:
-    return {"namespace": NS, "path": str(path), "state": "present", "faulted": [], "force": False, **extra}
+    return {
+        "namespace": NS,
+        "path": str(path),
+        "state": "present",
+        "faulted": [],
+        "force": False,
+        "replaceable_pods": False,
+        "wait_s": 0,
+        **extra,
+    }
+
+
+def decide(live: Live, p: dict[str, Any], check_mode: bool, writer: Any = None) -> dict[str, Any]:
+    baseline = namespace_snapshot.FileBaseline(p["path"])
+    return namespace_snapshot.decide(live, baseline, p, check_mode, writer=writer, clock=CLOCK)
+
+
+# A clock for restore's wait that never sleeps: each sleep moves monotonic time on by one poll.
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> str:
+        return "2026-12-07T11:00:00.000Z"
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def sleep(self, s: float) -> None:
+        self.t += s
+
+
+_CLOCK = _Clock()
+CLOCK = (_CLOCK.now, _CLOCK.monotonic, _CLOCK.sleep)
 
 
 def test_present_records_once_then_keeps(tmp_path: Path) -> None:
     path = tmp_path / "b" / "baseline.json"
     live = Live(shop())
-    first = namespace_snapshot.decide(live, params(path), check_mode=False)
+    first = decide(live, params(path), check_mode=False)
     assert (first["changed"], first["action"], first["objects"]) == (True, "recorded", {"objects": 6, "pods": 2})
     written = path.read_text()
     live.objects = edited(STATE[0][1])
-    again = namespace_snapshot.decide(live, params(path), check_mode=False)
+    again = decide(live, params(path), check_mode=False)
     assert (again["changed"], again["action"], again["taken_at"]) == (False, "kept", first["taken_at"])
     assert path.read_text() == written and live.calls == 1
-    forced = namespace_snapshot.decide(live, params(path, force=True), check_mode=False)
+    forced = decide(live, params(path, force=True), check_mode=False)
     assert (
         forced["action"] == "recorded"
         and json.loads(path.read_text())["objects"]["Deployment/stripe-mock"]["spec"]["replicas"] == 0
@@ -323,7 +357,7 @@ def test_present_records_once_then_keeps(tmp_path: Path) -> None:
 
 def test_present_in_check_mode_writes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "baseline.json"
-    result = namespace_snapshot.decide(Live(shop()), params(path), check_mode=True)
+    result = decide(Live(shop()), params(path), check_mode=True)
     assert (result["changed"], result["action"]) == (True, "would_record")
     assert not path.exists() and not list(tmp_path.iterdir())
 
@@ -331,13 +365,13 @@ def test_present_in_check_mode_writes_nothing(tmp_path: Path) -> None:
 def test_diff_finds_the_change_and_its_restore(tmp_path: Path) -> None:
     path = tmp_path / "baseline.json"
     live = Live(shop())
-    namespace_snapshot.decide(live, params(path), check_mode=False)
+    decide(live, params(path), check_mode=False)
     live.objects = edited(STATE[0][1])
-    broken = namespace_snapshot.decide(live, params(path, state="diff"), check_mode=True)
+    broken = decide(live, params(path, state="diff"), check_mode=True)
     assert broken["changed"] is False
     assert broken["summary"] == "Deployment/stripe-mock spec.replicas: 1 -> 0"
     live.objects = shop()
-    assert namespace_snapshot.decide(live, params(path, state="diff"), check_mode=False)["summary"] == "no differences"
+    assert decide(live, params(path, state="diff"), check_mode=False)["summary"] == "no differences"
 
 
 @pytest.mark.parametrize(
@@ -347,7 +381,7 @@ def test_diff_finds_the_change_and_its_restore(tmp_path: Path) -> None:
         ("{not json", "diff", "cannot read the baseline .*Take it again with state=present force=true"),
         ('{"objects": {}}', "present", "is not a namespace baseline"),
         ('{"namespace": "other", "objects": {}, "pods": {}, "taken_at": "x"}', "diff", "baseline of namespace other"),
-        ('{"namespace": "other", "objects": {}, "pods": {}, "taken_at": "x"}', "present", "Use another path"),
+        ('{"namespace": "other", "objects": {}, "pods": {}, "taken_at": "x"}', "present", "Use another one"),
     ],
 )
 def test_bad_baselines_are_refused(tmp_path: Path, content: str | None, state: str, message: str) -> None:
@@ -356,13 +390,14 @@ def test_bad_baselines_are_refused(tmp_path: Path, content: str | None, state: s
         path.write_text(content)
     live = Live(shop())
     with pytest.raises(IncidentError, match=message):
-        namespace_snapshot.decide(live, params(path, state=state), check_mode=False)
+        decide(live, params(path, state=state), check_mode=False)
     assert live.calls == 0
 
 
 class _Discovered:
-    def __init__(self, group_version: str, kind: str, name: str, verbs: list[str]) -> None:
+    def __init__(self, group_version: str, kind: str, name: str, verbs: list[str], namespaced: bool = True) -> None:
         self.group_version, self.kind, self.name, self.verbs = group_version, kind, name, verbs
+        self.namespaced = namespaced
 
 
 class _Discovery:
@@ -386,6 +421,178 @@ def test_only_stored_objects_are_snapshotted_not_metrics_computed_per_read() -> 
             _Discovered("v1", "Pod", "pods", crud),
             _Discovered("metrics.k8s.io/v1beta1", "PodMetrics", "pods", ["get", "list"]),
             _Discovered("v1", "Binding", "bindings", ["create"]),
+            # the dynamic client's search(namespaced=True) answers cluster-scoped kinds too
+            _Discovered("v1", "Namespace", "namespaces", crud, namespaced=False),
         ]
     )
     assert snap.listable_kinds(client) == [("apps/v1", "Deployment"), ("v1", "Pod")]
+
+
+# ---------------------------------------------------------------- responder mode: in the cluster, collateral, revert
+
+
+def test_a_pod_replaced_by_an_identical_one_is_no_collateral() -> None:
+    replaced = edited(lambda _, objs: objs.__setitem__(4, pod("payment-aaa-2", "payment-aaa", "uid-p-2")))
+    assert snap.compare(build(shop()), build(replaced), replaceable=True) == []
+    restarted = edited(lambda o, _: set_path(o["Pod/payment-aaa-1"], "status.containerStatuses.0.restartCount", 2))
+    found = snap.compare(build(shop()), build(restarted), replaceable=True)
+    assert [(d["object"], d["field"], d["after"]) for d in found] == [("Pod/payment-aaa-1", "restarts.main", 2)]
+
+
+def test_the_baseline_lives_in_a_configmap_compressed_and_is_deleted_with_absent() -> None:
+    store = FakeConfigMaps("sock-shop-incidents")
+    baseline = namespace_snapshot.ConfigMapBaseline(store, "sockshop-incident-6-baseline")
+    p = {**params(Path("unused")), "path": None}
+    live = Live(shop())
+    first = namespace_snapshot.decide(live, baseline, p, check_mode=False)
+    assert (first["action"], store.namespace_made) == ("recorded", True)
+    stored = store.get("sockshop-incident-6-baseline")
+    assert stored is not None and list(stored["binaryData"]) == ["baseline.json.gz"] and "data" not in stored
+    assert "c2VjcmV0LXZhbHVl" not in json.dumps(stored)  # compressed, and the secret is a digest anyway
+    again = namespace_snapshot.decide(live, baseline, p, check_mode=False)
+    assert (again["changed"], again["action"]) == (False, "kept")
+    live.objects = edited(STATE[0][1])
+    compared = namespace_snapshot.decide(live, baseline, {**p, "state": "diff"}, check_mode=False)
+    assert compared["summary"] == "Deployment/stripe-mock spec.replicas: 1 -> 0"
+    would = namespace_snapshot.decide(live, baseline, {**p, "state": "absent"}, check_mode=True)
+    assert (would["changed"], would["action"], store.get("sockshop-incident-6-baseline") is not None) == (
+        True,
+        "would_delete",
+        True,
+    )
+    gone = namespace_snapshot.decide(live, baseline, {**p, "state": "absent"}, check_mode=False)
+    again = namespace_snapshot.decide(live, baseline, {**p, "state": "absent"}, check_mode=False)
+    assert (gone["action"], again["action"], again["changed"]) == ("deleted", "absent", False)
+
+
+def test_a_configmap_without_the_baseline_key_is_refused() -> None:
+    store = FakeConfigMaps("sock-shop-incidents")
+    store.create({"metadata": {"name": "b"}, "data": {"x": "y"}})
+    baseline = namespace_snapshot.ConfigMapBaseline(store, "b")
+    with pytest.raises(IncidentError, match=r"ConfigMap sock-shop-incidents/b has no baseline\.json\.gz"):
+        namespace_snapshot.decide(Live(shop()), baseline, {**params(Path("x")), "state": "diff"}, check_mode=False)
+
+
+def hpa(name: str, target: int = 80) -> dict[str, Any]:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name, "uid": f"uid-h-{name}", "resourceVersion": "5"},
+        "spec": {"minReplicas": 1, "maxReplicas": 3, "metrics": [{"target": target}]},
+        "status": {"currentReplicas": 1},
+    }
+
+
+REVERTS = [
+    ("nothing changed", lambda o, objs: None, []),
+    ("status only", lambda o, _: set_path(o["Deployment/payment"], "status.availableReplicas", 0), []),
+    (
+        "an image",
+        lambda o, _: set_path(o["Deployment/payment"], "spec.template.spec.containers.0.image", "img:2"),
+        [("replace", "Deployment", "payment")],
+    ),
+    (
+        "a rollout restart",
+        lambda o, _: set_path(
+            o["Deployment/payment"],
+            "spec.template.metadata",
+            {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-12-07T11:00:00Z"}},
+        ),
+        [("replace", "Deployment", "payment")],
+    ),
+    (
+        "a removed HPA",
+        lambda _, objs: objs.remove(next(x for x in objs if x["kind"] == "HorizontalPodAutoscaler")),
+        [("create", "HorizontalPodAutoscaler", "payment")],
+    ),
+    (
+        "a new HPA",
+        lambda _, objs: objs.append(hpa("stripe-mock")),
+        [("delete", "HorizontalPodAutoscaler", "stripe-mock")],
+    ),
+    (
+        "a secret is never written back",
+        lambda o, _: set_path(o["Secret/datadog-secret"], "data.api-key", "b3RoZXI="),
+        [],
+    ),
+    ("endpoints follow their service", lambda o, _: set_path(o["Endpoints/stripe-mock"], "subsets", []), []),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), [(c, e) for _, c, e in REVERTS], ids=[n for n, _, _ in REVERTS])
+def test_restore_puts_back_what_changed(change: Any, expected: list[tuple[str, str, str]]) -> None:
+    before = build([*shop(), hpa("payment")])
+    objects = [*shop(), hpa("payment")]
+    change({f"{o['kind']}/{o['metadata']['name']}": o for o in objects}, objects)
+    plan = snap.revert_plan(before, build(objects))
+    assert [(s["action"], s["kind"], s["name"]) for s in plan] == expected
+    for step in plan:
+        assert (
+            step["api_version"] == {"Deployment": "apps/v1", "HorizontalPodAutoscaler": "autoscaling/v2"}[step["kind"]]
+        )
+
+
+def test_a_reverted_body_keeps_the_live_version_and_bookkeeping_and_drops_the_change() -> None:
+    live = deployment("payment", image="img:2", note="by responder")
+    live["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "3"
+    plan = snap.revert_plan(build(shop()), build([live]))
+    step = next(s for s in plan if s["name"] == "payment")
+    body = snap.reverted(live, step["state"], NS, step)
+    assert body["spec"]["template"]["spec"]["containers"][0]["image"] == "img:1"
+    assert body["metadata"]["annotations"] == {"deployment.kubernetes.io/revision": "3"}
+    assert body["metadata"]["resourceVersion"] == "10" and "uid" not in body["metadata"]
+    assert (body["apiVersion"], body["kind"], "status" in body) == ("apps/v1", "Deployment", False)
+
+
+def test_restore_writes_each_step_and_nothing_in_check_mode(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    live = Live(shop())
+    decide(live, params(path), check_mode=False)
+    live.objects = edited(STATE[1][1])
+    written: list[dict[str, Any]] = []
+    would = decide(live, params(path, state="restore"), check_mode=True, writer=written.append)
+    assert (would["action"], would["reverted"], written) == ("would_restore", ["replace Deployment/payment"], [])
+    done = decide(live, params(path, state="restore"), check_mode=False, writer=written.append)
+    assert (done["changed"], done["action"], [s["name"] for s in written]) == (True, "restored", ["payment"])
+    # the fake writer changed nothing: what is left is returned after the wait
+    assert done["summary"] == "Deployment/payment spec.template.spec.containers[0].image: 'img:1' -> 'img:2'"
+    live.objects = shop()
+    same = decide(live, params(path, state="restore"), check_mode=False, writer=written.append)
+    assert (same["changed"], same["reverted"], len(written)) == (False, [], 1)
+
+
+def test_restore_waits_until_the_namespace_is_back(tmp_path: Path) -> None:
+    """The writer puts the image back; the pods follow two polls later, as a rollout does."""
+    path = tmp_path / "baseline.json"
+    decide(Live(shop()), params(path), check_mode=False)
+    states = iter([edited(STATE[1][1])] * 3)
+
+    def rolling(now: str) -> dict[str, Any]:
+        return build(next(states, shop()))
+
+    clock = _Clock()
+    ticks = (clock.now, clock.monotonic, clock.sleep)
+    baseline = namespace_snapshot.FileBaseline(str(path))
+    p = params(path, state="restore", wait_s=5)
+    done = namespace_snapshot.decide(rolling, baseline, p, False, writer=lambda step: None, clock=ticks)
+    assert (done["reverted"], done["summary"]) == (["replace Deployment/payment"], "no differences")
+    assert done["waited_s"] == pytest.approx(2 * namespace_snapshot.POLL_S)
+    stuck = Live(edited(STATE[1][1]))
+    late = namespace_snapshot.decide(stuck, baseline, {**p, "wait_s": 1}, False, writer=lambda step: None, clock=ticks)
+    assert late["differences"] and late["waited_s"] >= 1
+
+
+def test_a_rollout_is_one_difference_not_one_per_replicaset() -> None:
+    """`kubectl rollout restart`: the template changes, a new ReplicaSet runs, the old one is kept at 0 (history)."""
+
+    def restart(o: dict[str, Any], objs: list[dict[str, Any]]) -> None:
+        set_path(o["Deployment/payment"], "spec.template.metadata", {"annotations": {"restartedAt": "now"}})
+        set_path(o["ReplicaSet/payment-aaa"], "spec.replicas", 0)
+        objs.append(replicaset("payment-ccc", "payment"))
+        objs[4] = pod("payment-ccc-1", "payment-ccc", "uid-p-9")  # the pod replaced by the rollout
+
+    found = snap.compare(build(shop()), build(edited(restart)), replaceable=True)
+    assert [(d["object"], d["field"]) for d in found] == [("Deployment/payment", "spec.template.metadata")]
+    # a ReplicaSet changed by itself is still a difference
+    alone = edited(lambda o, _: set_path(o["ReplicaSet/payment-aaa"], "metadata.labels", {"x": "y"}))
+    assert [d["object"] for d in snap.compare(build(shop()), build(alone))] == ["ReplicaSet/payment-aaa"]

@@ -31,9 +31,12 @@ def test_objects_and_rules() -> None:
     }
     assert ("", "pods/exec", "create") in granted and ("apps", "deployments/scale", "patch") in granted
     assert ("", "pods", "delete") in granted  # a restart
-    # never the incident's own objects (ConfigMaps), secrets, new pods or anything cluster-scoped
-    assert not {g for g in granted if g[1] in ("configmaps", "secrets", "namespaces", "nodes") or g[2] == "*"}
+    # the application's ConfigMaps, read only (the incident's own objects are in another namespace)
+    assert {g for g in granted if g[1] == "configmaps"} == {("", "configmaps", v) for v in ("get", "list", "watch")}
+    # never secrets, new pods or anything cluster-scoped (a Role cannot grant those; nor a wildcard)
+    assert not {g for g in granted if g[1] in ("secrets", "namespaces", "nodes") or "*" in g}
     assert ("", "pods", "create") not in granted
+    assert role["kind"] == "Role" and role["metadata"]["namespace"] == "sock-shop"
 
 
 def test_kubeconfig_holds_only_the_token() -> None:
