@@ -194,14 +194,15 @@ def parse_iso(text: str) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC)
 
 
-def write_atomic(path: str, text: str, mode: int = 0o644) -> None:
-    """Write `text` to `path` so a reader sees the old file or the new one, never a part (same-directory rename)."""
+def write_atomic(path: str, text: str | bytes, mode: int = 0o644) -> None:
+    """Write `text` (or bytes) to `path` so a reader sees the old file or the new one, never a part (same-directory
+    rename)."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)

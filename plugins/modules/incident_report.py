@@ -107,6 +107,8 @@ summary:
       signal passed, except observability signals (promql, alert, datadog_*) not checked because the inventory
       names no such backend, or names a Prometheus the target does not deploy or could not install (their
       C(reason)); C(error) never passes.
+    - A graded responder-mode run (C(phase=grade), no verify) also has C(grading); its C(report.json) verdict is
+      C(graded) and C(report.md) says so, since the engine verified no signal of its own.
   returned: always
   type: dict
 journal:
@@ -132,7 +134,17 @@ import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from ansible.module_utils.sockshop_chart import render_timeline
 from ansible.module_utils.sockshop_grade_report import grading, junit_cases, render_grading
+from ansible.module_utils.sockshop_report_links import query_window, queries_section, update_index
+from ansible.module_utils.sockshop_report_sections import (
+    chart_data,
+    compact_state,
+    header_lines,
+    regression_check,
+    regression_lines,
+    state_lines,
+)
 from ansible.module_utils.sockshop_backend_errors import EXCUSED_NOT_CHECKED
 from ansible.module_utils.sockshop_module import Connect, ModuleError, iso, main_of, parse_iso, utc_now, write_atomic
 from ansible.module_utils.sockshop_money import MoneyError, float_sum_truncated, format_money, money_str, to_decimal
@@ -196,9 +208,18 @@ def judge_probe(signal: dict[str, Any], result: dict[str, Any]) -> dict[str, Any
     took = 0.0 if took is None else float(took)
     if took > signal["within_s"]:
         misses.append(f"took {took} s, budget {signal['within_s']} s")
+    # the answer itself, in full, for the report's evidence and its timeline chart
+    base.update(
+        answered_at=result.get("answered_at"),
+        latency_s=latency,
+        answer={key: result[key] for key in PROBE_ANSWER if key in result},
+    )
     if misses:
         return dict(base, status="failed", evidence=f"{'; '.join(misses)} (got {shown})")
     return dict(base, status="passed", time_to_signal_s=round(took, 3), evidence=shown)
+
+
+PROBE_ANSWER = ("authorised", "classification", "http_status", "message", "latency_s", "attempts", "answered_at")
 
 
 def record(
@@ -207,6 +228,8 @@ def record(
     if journal is None or (phase == "activate" and journal.get("run_id") != run_id):
         journal = {"incident": incident_id, "run_id": run_id, "phases": {}}
     entry = dict(scrub(data))
+    if "state" in entry:
+        entry["state"] = compact_state(entry["state"])
     for key in ("probes", "confirm"):
         if key in entry:
             entry[key] = [judge_probe(probe["item"], probe) for probe in entry[key]]
@@ -493,11 +516,13 @@ def summarise(incident: dict[str, Any], journal: dict[str, Any]) -> dict[str, An
     failed_items = [i["name"] for i in items if i["status"] == "failed"]
     differences = recover.get("differences")
     impact = business_impact(incident, journal)
+    found = regression_check(journal)
     return {
         "passed": not failed
         and not errors
         and not failed_items
         and differences == []
+        and not found
         and all(s["status"] == "passed" or excused(s) for s in signals),
         "failed_signals": failed,
         "error_signals": errors,
@@ -509,9 +534,15 @@ def summarise(incident: dict[str, Any], journal: dict[str, Any]) -> dict[str, An
         "signals": signals,
         "checklist": items,
         "timeline": timeline(journal),
+        "regressions": found,
         **({"business_impact": impact} if impact is not None else {}),
         **({"grading": graded} if (graded := grading(journal)) else {}),
     }
+
+
+def responder_run(summary: dict[str, Any], journal: dict[str, Any]) -> bool:
+    """A graded run the engine did not verify itself: its verdict is the grade, not the signals'."""
+    return "grading" in summary and "verify" not in journal.get("phases", {})
 
 
 def fmt_s(value: Any) -> str:
@@ -519,23 +550,33 @@ def fmt_s(value: Any) -> str:
 
 
 def render_markdown(
-    incident: dict[str, Any], journal: dict[str, Any], summary: dict[str, Any], generated_at: str
+    incident: dict[str, Any],
+    journal: dict[str, Any],
+    summary: dict[str, Any],
+    generated_at: str,
+    *,
+    queries: list[str] | None = None,
+    chart: str = "",
 ) -> str:
     t = summary["timeline"]
     seed = (incident.get("seed") or {}).get("timeline_s", {})
     gt = incident["ground_truth"]
     rc = gt["root_cause"]
     verdict = "PASSED" if summary["passed"] else "NOT PASSED"
+    if responder_run(summary, journal):
+        verdict = "GRADED (responder mode: a responder worked the incident, the engine verified no signal; see Grading)"
     lines = [
         f"# INCIDENT-{incident['id']}: {incident['title']}",
         "",
         f"Run `{journal.get('run_id') or '-'}`, report generated {generated_at} (all times UTC).",
         f"Verdict: **{verdict}**.",
         "",
+        *header_lines(incident, journal),
         incident["description"].strip(),
         "",
         "## Timeline",
         "",
+        *([f"![Timeline of the run]({chart})", ""] if chart else []),
         "| step | at (UTC) | measured | seed |",
         "|---|---|---|---|",
         f"| activation | {t['activation_started_at'] or '-'} | {fmt_s(t['activation_s'])} "
@@ -594,8 +635,11 @@ def render_markdown(
             else f"Live state differs from the ledger: {journal['phases']['recover']['differences']}"
         ),
         "",
+        *regression_lines(summary.get("regressions")),
         *render_impact(summary.get("business_impact")),
         *render_grading(summary.get("grading")),
+        *state_lines(journal),
+        *(queries or []),
         "## Ground truth",
         "",
         f"- Root cause: {rc['kind'].lower()}/{rc['name']} in namespace {rc['namespace']}, {rc['state']}.",
@@ -728,7 +772,32 @@ def journal_digest(journal: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(journal, sort_keys=True).encode()).hexdigest()
 
 
-def render(incident: dict[str, Any], journal: dict[str, Any], generated_at: str) -> dict[str, str]:
+CHART = "timeline.png"
+
+
+def queries_lines(
+    incident: dict[str, Any], summary: dict[str, Any], generated_at: str, links: dict[str, Any]
+) -> list[str]:
+    """The incident's queries for the run's window, with links to the backends the inventory names."""
+    try:
+        start, end = query_window(summary["timeline"], now=parse_iso(generated_at))
+    except ValueError:
+        return []  # no activation recorded: no window to show
+    return queries_section(
+        incident,
+        start,
+        end,
+        datadog_site=links.get("datadog_site") or None,
+        prometheus_url=links.get("prometheus_url") or None,
+        grafana_url=links.get("grafana_url") or None,
+        grafana_datasource_uid=links.get("grafana_datasource_uid") or None,
+    )
+
+
+def render(
+    incident: dict[str, Any], journal: dict[str, Any], generated_at: str, links: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """The text files of the report (the chart is `render_chart`'s)."""
     summary = summarise(incident, journal)
     document = scrub(
         {
@@ -736,17 +805,23 @@ def render(incident: dict[str, Any], journal: dict[str, Any], generated_at: str)
             "run_id": journal.get("run_id"),
             "generated_at": generated_at,
             "journal_digest": journal_digest(journal),
-            "verdict": "passed" if summary["passed"] else "not_passed",
+            "verdict": "graded" if responder_run(summary, journal) else "passed" if summary["passed"] else "not_passed",
             **summary,
             "ground_truth": incident["ground_truth"],
             "seed": incident.get("seed", {}),
         }
     )
+    queries = queries_lines(incident, summary, generated_at, links or {})
     return {
-        "report.md": render_markdown(incident, journal, summary, generated_at),
+        "report.md": render_markdown(incident, journal, summary, generated_at, queries=queries, chart=CHART),
         "report.json": json.dumps(document, indent=2, sort_keys=True) + "\n",
         "junit.xml": render_junit(incident, summary),
     }
+
+
+def render_chart(incident: dict[str, Any], journal: dict[str, Any]) -> bytes:
+    """The timeline chart (PNG) that report.md embeds."""
+    return render_timeline(chart_data(incident, journal, summarise(incident, journal)))
 
 
 # ---------------------------------------------------------------- files
@@ -773,7 +848,13 @@ ARGUMENT_SPEC = {
     "data": {"type": "dict", "default": {}},
     "require_confirmed": {"type": "bool", "default": False},
     "timestamp": {"type": "str", "default": ""},
+    "datadog_site": {"type": "str", "default": ""},
+    "prometheus_url": {"type": "str", "default": ""},
+    "grafana_url": {"type": "str", "default": ""},
+    "grafana_datasource_uid": {"type": "str", "default": ""},
 }
+# Where the report's query links point (empty: no link for that backend).
+LINK_OPTIONS = ("datadog_site", "prometheus_url", "grafana_url", "grafana_datasource_uid")
 REQUIRED_IF = [("state", "record", ("phase",))]
 
 
@@ -814,7 +895,7 @@ def report_folder(params: dict[str, Any], journal: dict[str, Any]) -> str:
     )
 
 
-def up_to_date(folder: str, files: dict[str, str], journal: dict[str, Any]) -> bool:
+def up_to_date(folder: str, files: list[str], journal: dict[str, Any]) -> bool:
     """Whether `folder` holds every report file, rendered from this very journal."""
     if not all(os.path.exists(os.path.join(folder, name)) for name in files):
         return False
@@ -832,17 +913,33 @@ def render_report(
     if journal is None:
         raise ReportError(f"no journal for incident {incident['id']} at {path}: run phase=activate (and verify) first")
     folder = report_folder(params, journal)
-    files = render(incident, journal, iso(utc_now()))
-    changed = not up_to_date(folder, files, journal)
+    links = {key: params.get(key) or "" for key in LINK_OPTIONS}
+    files = render(incident, journal, iso(utc_now()), links)
+    changed = not up_to_date(folder, [*files, CHART], journal)
     if changed and not check_mode:
         for name, text in files.items():
             write_atomic(os.path.join(folder, name), text)
+        write_atomic(os.path.join(folder, CHART), render_chart(incident, journal))
+    if not check_mode:
+        summary = summarise(incident, journal)
+        update_index(
+            params["reports_dir"],
+            {
+                "report_dir": os.path.basename(folder),
+                "incident": incident["id"],
+                "title": incident["title"],
+                "verdict": json.loads(files["report.json"])["verdict"],
+                "mttr_s": summary["timeline"].get("mttr_s"),
+                "started_at": summary["timeline"].get("activation_started_at"),
+                "run_id": journal.get("run_id") or "",
+            },
+        )
     return {
         "changed": changed,
         "journal": journal,
         "summary": summarise(incident, journal),
         "report_dir": folder,
-        "files": [os.path.join(folder, name) for name in files],
+        "files": [os.path.join(folder, name) for name in [*files, CHART]],
     }
 
 

@@ -150,6 +150,17 @@ class Cluster:
         apps: Any = client.AppsV1Api(self.api())
         return int(apps.read_namespaced_deployment(name, NAMESPACE).spec.replicas)
 
+    def wait_available(self, name: str, replicas: int, timeout: float = 90) -> None:
+        """Wait until Deployment `name` has exactly `replicas` pods, all available (a scale has settled)."""
+        apps: Any = client.AppsV1Api(self.api())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = apps.read_namespaced_deployment(name, NAMESPACE).status
+            if (status.available_replicas or 0) == (status.replicas or 0) == replicas:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"deployment {name} did not settle at {replicas} available replicas in {timeout} s")
+
     def configmaps(self) -> set[str]:
         core: Any = client.CoreV1Api(self.api())
         return {c.metadata.name for c in core.list_namespaced_config_map(STATE_NAMESPACE).items}

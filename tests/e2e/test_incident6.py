@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client
+from PIL import Image
 
 from tests.e2e.conftest import NAMESPACE, ROOT, STATE_NAMESPACE, Cluster, changed, ok
 
@@ -119,7 +120,38 @@ def test_lifecycle(cluster: Cluster, baseline: dict[str, Any]) -> None:
     answered = dt.datetime.fromisoformat(alert["answered_at"].replace("Z", "+00:00"))
     assert (answered - active).total_seconds() >= 30, alert
     assert all(item["status"] == "passed" for item in report["checklist"])
+    assert report["regressions"] == []
+    # the timeline chart: the size report.md embeds it at, and a picture, not a blank
+    (chart,) = cluster.reports.glob("incident-6-*/timeline.png")
+    with Image.open(chart) as picture:
+        assert picture.size == (1000, 600)
+        assert len(picture.convert("RGB").getcolors(maxcolors=1 << 16) or []) > 20
+    assert "![Timeline of the run](timeline.png)" in (chart.parent / "report.md").read_text()
     print("measured phase timings (s):", timings)
+
+
+def test_a_deployment_scaled_outside_the_fault_fails_the_regression_check(
+    cluster: Cluster, baseline: dict[str, Any]
+) -> None:
+    apps: Any = client.AppsV1Api(cluster.api())
+    engine_only = ("-e", "incident_prometheus_service=")  # PromQL and alert signals are the lifecycle test's
+    ok(cluster.phase("activate", *engine_only))
+    try:
+        apps.patch_namespaced_deployment_scale("catalogue", NAMESPACE, {"spec": {"replicas": 2}})
+        cluster.wait_available("catalogue", 2)
+        ok(cluster.phase("verify", *engine_only))
+        ok(cluster.phase("recover", *engine_only))  # the ledger holds stripe-mock only: recover is content
+        before = set(cluster.reports.glob("incident-6-*/report.json"))
+        ok(cluster.phase("report", *engine_only))
+        (path,) = set(cluster.reports.glob("incident-6-*/report.json")) - before
+        report = json.loads(path.read_text())
+        assert (report["verdict"], report["failed_signals"], report["diff_empty"]) == ("not_passed", [], True)
+        changes = {(d["object"], d["field"], d["before"], d["after"]) for d in report["regressions"]}
+        assert ("Deployment/catalogue", "replicas", 1, 2) in changes, report["regressions"]
+        assert "| Deployment/catalogue | replicas | 1 | 2 |" in (path.parent / "report.md").read_text()
+    finally:
+        apps.patch_namespaced_deployment_scale("catalogue", NAMESPACE, {"spec": {"replicas": 1}})
+        cluster.wait_available("catalogue", 1)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])

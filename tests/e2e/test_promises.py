@@ -247,7 +247,7 @@ def bad_inputs(cluster: Cluster, tmp: Path) -> list[tuple[str, Any, str]]:
     prod = ("-e", "sockshop_context=prod-eks")
     refused = "Refusing kube context 'prod-eks': it is not in the allowlist [\"local-sockshop\"] of this inventory."
     as_cluster = ("-e", "sockshop_target=cluster", "-e", f"sockshop_kubeconfig={dead}")
-    phases = "preflight, activate, verify, recover, status, report, all"
+    phases = "preflight, activate, verify, recover, status, report, all, grade"
     return [
         (
             "unknown incident",

@@ -21,6 +21,7 @@ import pytest
 import yaml
 from kubernetes import client
 
+from plugins.modules import responder_access
 from tests.e2e.conftest import BIN, NAMESPACE, ROOT, STATE_NAMESPACE, Cluster, ok
 
 pytestmark = pytest.mark.slow
@@ -54,7 +55,10 @@ def grade(cluster: Cluster, incident: str, answer: dict[str, Any], name: str) ->
     ok(graded)
     (report,) = set(cluster.reports.glob(f"incident-{incident}-*/report.json")) - before
     assert "## Grading (responder mode)" in (report.parent / "report.md").read_text()
-    return dict(json.loads(report.read_text())["grading"], stdout=graded.stdout)
+    assert re.search(r"Wrote \S+: graded \(responder mode\)", graded.stdout), graded.stdout[-2000:]
+    document = json.loads(report.read_text())
+    assert document["verdict"] == "graded"
+    return dict(document["grading"], stdout=graded.stdout)
 
 
 def scoreboard(cluster: Cluster) -> list[dict[str, str]]:
@@ -146,6 +150,16 @@ def test_the_responder_sees_the_shop_but_not_the_incident(cluster: Cluster, base
     assert rows["pods/exec"] == rows["pods/portforward"] == "[create]", listed
     assert rows["deployments.apps"] == "[get list watch patch update]", listed
     assert rows["configmaps"] == "[get list watch]" and "secrets" not in rows, listed
+    # exactly the Role: every resource it names with its verbs, and beyond it only what every user may do
+    granted: dict[str, list[str]] = {}
+    for rule in responder_access.RULES:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                granted.setdefault(f"{resource}.{group}" if group else resource, []).extend(rule["verbs"])
+    beyond = {key for key in rows if key.startswith("selfsubject")}
+    assert {key: value for key, value in rows.items() if key not in beyond} == {
+        key: f"[{' '.join(verbs)}]" for key, verbs in granted.items()
+    }, listed
     # exec stays inside the container's own files
     escaped = as_responder(cluster, path, "exec", "deployment/payment", "--", "cat", "/etc/shadow")
     assert escaped.returncode != 0 and "No such file or directory" in escaped.stdout + escaped.stderr
@@ -293,3 +307,22 @@ def test_an_evaluator_runs_incident_3_as_a_batch(cluster: Cluster, baseline: dic
     assert [line.split("\t")[0] for line in printed[1:]] == ["zero-replicas", "orders-bug", "idle"]
     assert state_objects(cluster) == set()
     assert cluster.differences(baseline, "6", "3").count("Pod/orders-") == 1, cluster.differences(baseline, "6", "3")
+
+
+def test_grade_refuses_what_it_cannot_grade_and_changes_nothing(cluster: Cluster, baseline: dict[str, Any]) -> None:
+    cluster.incident = "6"
+    unanswered = cluster.phase("grade")
+    assert unanswered.returncode != 0 and "phase=grade needs the responder's answer" in unanswered.stdout
+    answer = ANSWERS / "incident-6-correct.json"
+    idle = cluster.phase("grade", "-e", f"diagnosis=@{answer}")
+    assert idle.returncode != 0 and "Incident 6 is not active" in idle.stdout.replace("\n        ", " ")
+    ok(cluster.phase("activate"))  # not in responder mode
+    try:
+        before = cluster.versions()
+        plain = cluster.phase("grade", "-e", f"diagnosis=@{answer}")
+        text = plain.stdout.replace("\n        ", " ")
+        assert plain.returncode != 0 and "was not activated in responder mode" in text, text[-2000:]
+        assert cluster.versions() == before and cluster.replicas("stripe-mock") == 0
+    finally:
+        ok(cluster.phase("recover"))
+    assert cluster.differences(baseline) == ""

@@ -34,6 +34,7 @@ VOLATILE = {
     "taken_at",
     "generated_at",
     "elapsed_s",
+    "tables",  # kubectl's tables, whose AGE column moves on between the two runs
 }
 
 
@@ -187,6 +188,11 @@ CASES = [
         "incident_sentinel",
         lambda c, ns, t: {**kube(c, ns), "incident_id": "6", "target_namespace": ns, "state": "read"},
         fails=True,
+    ),
+    Case(
+        "namespace_state",
+        lambda c, ns, t: {**kube(c, ns), "endpoints": ["web"]},
+        setup=lambda c, ns, t: deployment(c, ns, "web", 1),
     ),
     Case(
         "incident_grade",

@@ -284,3 +284,66 @@ def test_recover_says_it_is_recovered_when_every_confirmation_held(tmp_path: Pat
     passing = dict(journal()["phases"]["recover"], confirm=[AUTHORISED])
     result = rep.run(record_params(tmp_path, passing, require=True), False, offline)
     assert result["msg"] == "Incident 6 is recovered: the ledger is cleared and the lock released."
+
+
+GRADED = {
+    "grades": {
+        "detection": {"credit": 1.0, "correct": True, "reason": "detected, citing 2 evidence item(s)"},
+        "localisation": {
+            "credit": 0.0,
+            "correct": False,
+            "reason": "named Deployment/payment: payment is the caller (expected Deployment/stripe-mock)",
+        },
+        "root_cause": {"credit": 0.5, "correct": False, "reason": "answered internal_service_unavailable: half"},
+        "mitigation": {"mitigated": False, "ttm_s": None, "reason": "not mitigated: no 3 successes in a row"},
+        "collateral": {
+            "count": 1,
+            "findings": [
+                {
+                    "object": "Deployment/payment",
+                    "field": "spec.template.metadata",
+                    "before": "<absent>",
+                    "after": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-23T08:25:00Z"}},
+                }
+            ],
+        },
+    },
+    "row": {"responder": "payment-bug", "graded_at": "2026-11-23T08:27:00.000Z", "run_id": "run-a"},
+    "reverted": ["replace Deployment/payment"],
+}
+
+
+def graded_journal() -> dict:
+    """A responder-mode run: activate, then grade (which recovers); no verify."""
+    j = journal()
+    j["phases"].pop("verify")
+    return rep.record(j, "6", "run-a", "grade", GRADED)
+
+
+def test_a_graded_run_reports_its_grades_in_all_three_renderings() -> None:
+    files = rep.render(INCIDENT, graded_journal(), "2026-11-23T08:27:00.000Z")
+    md = files["report.md"]
+    assert "Verdict: **GRADED (responder mode: a responder worked the incident, the engine verified no signal" in md
+    assert "Responder `payment-bug`, graded 2026-11-23T08:27:00.000Z." in md
+    assert (
+        "| localisation | 0 | no | named Deployment/payment: payment is the caller (expected Deployment/stripe-mock) |"
+        in md
+    )
+    assert "| root cause | 0.5 | no | answered internal_service_unavailable: half |" in md
+    assert "| mitigation | | no | not mitigated: no 3 successes in a row |" in md
+    assert "- Deployment/payment spec.template.metadata: '<absent>' -> {'annotations':" in md
+    assert "Put back from the baseline: replace Deployment/payment." in md
+    data = json.loads(files["report.json"])
+    assert data["verdict"] == "graded" and data["grading"]["grades"]["root_cause"]["credit"] == 0.5
+    suite = ET.fromstring(files["junit.xml"].split("\n", 1)[1])
+    grades = {str(c.get("name")): c for c in suite.findall("testcase") if c.get("classname") == "incident-6.grade"}
+    assert sorted(grades) == [
+        f"grade: {d}" for d in ("collateral", "detection", "localisation", "mitigation", "root cause")
+    ]
+    failed = sorted(str(name) for name, case in grades.items() if case.find("failure") is not None)
+    assert failed == ["grade: collateral", "grade: localisation", "grade: mitigation", "grade: root cause"]
+
+
+def test_an_ungraded_run_has_no_grading_section() -> None:
+    files = rep.render(INCIDENT, journal(), "2026-11-23T08:27:00.000Z")
+    assert "## Grading" not in files["report.md"] and "grading" not in json.loads(files["report.json"])

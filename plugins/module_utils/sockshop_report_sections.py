@@ -1,0 +1,157 @@
+# Copyright: sockshop-incidents contributors
+# Apache License 2.0
+
+"""Sections of an incident's report built from the run's own evidence (issue 21): the header, the namespace's
+state before, during and after the incident as `kubectl get` showed it, the regression check between before and
+after, and the data of the timeline chart.
+
+The journal's phases carry what namespace_state read (`state`: its tables, images, regression view, the API
+server's version and node count) and the target the run was pointed at; nothing here reads a cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ansible.module_utils.sockshop_state_tables import regressions, text
+
+STATE_KEYS = ("taken_at", "tables", "images", "view", "server_version", "nodes")
+MOMENTS = (("before the fault", "activate"), ("during the incident", "verify"), ("after recovery", "recover"))
+
+
+def compact_state(state: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What the journal keeps of a namespace_state result (not its Ansible bookkeeping)."""
+    return {key: state[key] for key in STATE_KEYS if state and key in state}
+
+
+def state_of(journal: Mapping[str, Any], phase: str) -> dict[str, Any]:
+    return dict((journal.get("phases", {}).get(phase) or {}).get("state") or {})
+
+
+def faulted_of(journal: Mapping[str, Any]) -> list[str]:
+    """The workloads the run's faults acted on (Kind/name), from the ledger it recorded."""
+    ledger = (journal.get("phases", {}).get("activate") or {}).get("ledger") or {}
+    return sorted({f"{o['kind']}/{o['name']}" for o in ledger.get("objects") or []})
+
+
+def regression_check(journal: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """Differences between the namespace before the fault and after recovery, outside the fault; None until
+    both states are recorded."""
+    before, after = state_of(journal, "activate"), state_of(journal, "recover")
+    if not before.get("view") or not after.get("view"):
+        return None
+    return regressions(before["view"], after["view"], faulted_of(journal))
+
+
+def header_lines(incident: Mapping[str, Any], journal: Mapping[str, Any]) -> list[str]:
+    """Who ran what, where, when: incident, target, Kubernetes version, nodes, image tags, run, operator, times."""
+    activate = journal.get("phases", {}).get("activate") or {}
+    before = state_of(journal, "activate")
+    target = activate.get("target") or {}
+    ended = [
+        (journal.get("phases", {}).get(p) or {}).get("ended_at") for p in ("activate", "verify", "recover", "grade")
+    ]
+    images = before.get("images") or {}
+    workloads = [w["name"] for w in incident.get("target", {}).get("workloads", [])]
+    tags = "; ".join(f"{name}: {', '.join(images[name])}" for name in workloads if images.get(name)) or "-"
+    rows = [
+        ("incident", f"INCIDENT-{incident['id']}: {incident['title']}"),
+        (
+            "target",
+            f"inventory host {target.get('host', '-')}, context {target.get('context', '-')}, namespace "
+            f"{incident.get('target', {}).get('namespace', '-')}",
+        ),
+        ("cluster", f"Kubernetes {before.get('server_version') or '-'}, {before.get('nodes', '-')} node(s)"),
+        ("images", tags),
+        ("run", str(journal.get("run_id") or "-")),
+        ("operator", str(activate.get("operator") or (activate.get("ledger") or {}).get("recorded_by") or "-")),
+        ("started (UTC)", str(activate.get("started_at") or "-")),
+        ("ended (UTC)", str(max((e for e in ended if e), default="-"))),
+    ]
+    return ["| | |", "|---|---|", *[f"| {key} | {value} |" for key, value in rows], ""]
+
+
+def state_lines(journal: Mapping[str, Any]) -> list[str]:
+    """The namespace before, during and after, as `kubectl get deployments`, `pods` and `endpoints` showed it."""
+    lines = ["## State of the namespace", ""]
+    shown = False
+    for title, phase in MOMENTS:
+        state = state_of(journal, phase)
+        if not state.get("tables"):
+            continue
+        shown = True
+        lines += [f"### {title.capitalize()} ({state.get('taken_at', '-')})", ""]
+        for kind in ("deployments", "pods", "endpoints"):
+            table = state["tables"].get(kind)
+            if table is not None:
+                lines += [f"`kubectl get {kind}`:", "", "```", text(table), "```", ""]
+    if not shown:
+        lines += ["No state was recorded (the run predates it, or ran in check mode).", ""]
+    return lines
+
+
+def regression_lines(found: list[dict[str, Any]] | None) -> list[str]:
+    lines = ["## Regression check", ""]
+    if found is None:
+        return [*lines, "Not checked: the state before the fault and after recovery are not both recorded.", ""]
+    if not found:
+        return [
+            *lines,
+            "Every deployment and pod outside the fault is as before (replicas, images, readiness, restarts).",
+            "",
+        ]
+    lines += [
+        "Changed outside the fault (the verdict fails):",
+        "",
+        "| object | field | before | after |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {d['object']} | {d['field'] or '-'} | {d['before']} | {d['after']} |" for d in found]
+    return [*lines, ""]
+
+
+def chart_data(incident: Mapping[str, Any], journal: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The input of sockshop_chart.render_timeline from the run's journal and summary."""
+    t = summary.get("timeline") or {}
+    bands = []
+    before = state_of(journal, "activate")
+    edges = [
+        ("baseline", t.get("activation_started_at"), before.get("taken_at")),
+        ("activation", before.get("taken_at") or t.get("activation_started_at"), t.get("activated_at")),
+        ("incident", t.get("activated_at"), t.get("recovery_started_at")),
+        ("recovery", t.get("recovery_started_at"), t.get("recovered_at")),
+    ]
+    for name, start, end in edges:
+        if start and end and start < end:
+            bands.append({"name": name, "start": start, "end": end})
+    probes = [
+        {"at": s["answered_at"], "ok": s["status"] == "passed", "latency_s": s.get("latency_s"), "label": s["name"]}
+        for s in summary.get("signals") or []
+        if s.get("kind") == "probe" and s.get("answered_at")
+    ]
+    target = next(
+        (o for o in faulted_of(journal) if o.startswith("Deployment/")),
+        None,
+    )
+    points = []
+    if target:
+        name = target.split("/", 1)[1]
+        # Each state as read, and the same value from the moment the phase's own condition held: the activation
+        # waits until the fault is in effect, the recovery's confirmation proves the restore.
+        since = {"verify": t.get("activated_at"), "recover": t.get("recovered_at")}
+        for _, phase in MOMENTS:
+            state = state_of(journal, phase)
+            seen = ((state.get("view") or {}).get("deployments") or {}).get(name)
+            if seen is None or not state.get("taken_at"):
+                continue
+            value = float(seen["available"])
+            if since.get(phase) and since[phase] < state["taken_at"]:
+                points.append({"at": since[phase], "value": value})
+            points.append({"at": state["taken_at"], "value": value})
+    return {
+        "title": f"INCIDENT-{incident['id']}: {incident['title']} (run {journal.get('run_id') or '-'})",
+        "bands": bands,
+        "probes": probes,
+        "replicas": {"label": f"{target or 'target'} available replicas", "points": points},
+    }
