@@ -146,7 +146,8 @@ def test_the_responder_sees_the_shop_but_not_the_incident(cluster: Cluster, base
         out = as_responder(cluster, path, *args)
         assert out.returncode == 1 and refusal in out.stderr, (args, out.stderr)
     listed = as_responder(cluster, path, "auth", "can-i", "--list").stdout
-    rows = {line.split()[0]: line[line.rindex("[") :] for line in listed.splitlines()[1:] if line.strip()}
+    # resource rows (a non-resource URL row starts with blanks: the discovery every user may read)
+    rows = {line.split()[0]: line[line.rindex("[") :] for line in listed.splitlines()[1:] if line[:1].strip()}
     assert rows["pods/exec"] == rows["pods/portforward"] == "[create]", listed
     assert rows["deployments.apps"] == "[get list watch patch update]", listed
     assert rows["configmaps"] == "[get list watch]" and "secrets" not in rows, listed
@@ -155,7 +156,9 @@ def test_the_responder_sees_the_shop_but_not_the_incident(cluster: Cluster, base
     for rule in responder_access.RULES:
         for group in rule["apiGroups"]:
             for resource in rule["resources"]:
-                granted.setdefault(f"{resource}.{group}" if group else resource, []).extend(rule["verbs"])
+                plural, _, sub = resource.partition("/")  # kubectl writes deployments.apps/scale
+                key = f"{plural}.{group}" if group else plural
+                granted.setdefault(f"{key}/{sub}" if sub else key, []).extend(rule["verbs"])
     beyond = {key for key in rows if key.startswith("selfsubject")}
     assert {key: value for key, value in rows.items() if key not in beyond} == {
         key: f"[{' '.join(verbs)}]" for key, verbs in granted.items()
@@ -309,8 +312,9 @@ def test_an_evaluator_runs_incident_3_as_a_batch(cluster: Cluster, baseline: dic
     assert cluster.differences(baseline, "6", "3").count("Pod/orders-") == 1, cluster.differences(baseline, "6", "3")
 
 
-def test_grade_refuses_what_it_cannot_grade_and_changes_nothing(cluster: Cluster, baseline: dict[str, Any]) -> None:
+def test_grade_refuses_what_it_cannot_grade_and_changes_nothing(cluster: Cluster) -> None:
     cluster.incident = "6"
+    start = cluster.snapshot()  # the earlier responders replaced pods on purpose: compare with now
     unanswered = cluster.phase("grade")
     assert unanswered.returncode != 0 and "phase=grade needs the responder's answer" in unanswered.stdout
     answer = ANSWERS / "incident-6-correct.json"
@@ -325,4 +329,4 @@ def test_grade_refuses_what_it_cannot_grade_and_changes_nothing(cluster: Cluster
         assert cluster.versions() == before and cluster.replicas("stripe-mock") == 0
     finally:
         ok(cluster.phase("recover"))
-    assert cluster.differences(baseline) == ""
+    assert cluster.differences(start) == ""
