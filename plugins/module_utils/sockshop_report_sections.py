@@ -155,3 +155,17 @@ def chart_data(incident: Mapping[str, Any], journal: Mapping[str, Any], summary:
         "probes": probes,
         "replicas": {"label": f"{target or 'target'} available replicas", "points": points},
     }
+
+
+def lessons_lines(incident: Mapping[str, Any]) -> list[str]:
+    """The incident's lessons and recommendations, and this run's next steps (recovery.follow_up)."""
+    lessons = list(incident.get("lessons") or [])
+    advice = list(incident.get("recommendations") or [])
+    steps = list((incident.get("recovery") or {}).get("follow_up") or [])
+    if not (lessons or advice or steps):
+        return []
+    lines = ["## Lessons and next steps", ""]
+    for title, items in (("Lessons", lessons), ("Recommendations", advice), ("Next steps for this run", steps)):
+        if items:
+            lines += [f"{title}:", "", *[f"- {' '.join(item.split())}" for item in items], ""]
+    return lines

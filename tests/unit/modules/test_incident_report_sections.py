@@ -184,8 +184,12 @@ def test_a_recorded_run_renders_every_section() -> None:
         "## Regression check",
         "## State of the namespace",
         "## Queries for this run's window",
+        "## Lessons and next steps",
         "## Ground truth",
     ]
+    lessons = md[md.index("## Lessons and next steps") : md.index("## Ground truth")]
+    assert "- Failing fast was right - payment declined in about 0.2 s" in lessons
+    assert "Recommendations:\n\n- Alert on the gateway's availability" in lessons
     assert "| cluster | Kubernetes v1.32.0, 2 node(s) |" in md and "| operator | root@vm |" in md
     assert md.count("`kubectl get pods`:") == 3  # before, during, after
     data = json.loads(files["report.json"])
