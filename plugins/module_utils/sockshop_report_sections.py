@@ -11,6 +11,7 @@ server's version and node count) and the target the run was pointed at; nothing 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -168,4 +169,25 @@ def lessons_lines(incident: Mapping[str, Any]) -> list[str]:
     for title, items in (("Lessons", lessons), ("Recommendations", advice), ("Next steps for this run", steps)):
         if items:
             lines += [f"{title}:", "", *[f"- {' '.join(item.split())}" for item in items], ""]
+    return lines
+
+
+def evidence_lines(journal: Mapping[str, Any], summary: Mapping[str, Any]) -> list[str]:
+    """The probes' answers in full: healthy (preflight), during the incident (verify) and recovered (recover)."""
+    answers = [
+        ("healthy, before the fault", p["name"], p.get("answer") or {})
+        for p in (journal.get("phases", {}).get("activate") or {}).get("baseline_probes") or []
+    ]
+    for s in summary.get("signals") or []:
+        if s.get("kind") == "probe" and s.get("answer"):
+            moment = "during the incident" if s.get("stage") == "verify" else "after recovery"
+            answers.append((moment, s["name"], s["answer"]))
+    if not answers:
+        return []
+    lines = ["## Evidence: the probes' answers", ""]
+    for moment, name, answer in answers:
+        latency = answer.get("latency_s")
+        took = f", {latency} s" if latency is not None else ""
+        lines += [f"{moment.capitalize()} - {name}{took}:", "", "```json"]
+        lines += [json.dumps(answer, indent=2, sort_keys=True), "```", ""]
     return lines

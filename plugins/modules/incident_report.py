@@ -140,6 +140,7 @@ from ansible.module_utils.sockshop_report_links import query_window, queries_sec
 from ansible.module_utils.sockshop_report_sections import (
     chart_data,
     compact_state,
+    evidence_lines,
     header_lines,
     lessons_lines,
     regression_check,
@@ -231,6 +232,12 @@ def record(
     entry = dict(scrub(data))
     if "state" in entry:
         entry["state"] = compact_state(entry["state"])
+    if "baseline_probes" in entry:  # the healthy answers preflight got, for the evidence
+        entry["baseline_probes"] = [
+            {"name": p["item"]["name"], "answer": {k: p[k] for k in PROBE_ANSWER if k in p}}
+            for p in entry["baseline_probes"]
+            if isinstance(p, dict) and p.get("item")
+        ]
     for key in ("probes", "confirm"):
         if key in entry:
             entry[key] = [judge_probe(probe["item"], probe) for probe in entry[key]]
@@ -639,6 +646,7 @@ def render_markdown(
         *regression_lines(summary.get("regressions")),
         *render_impact(summary.get("business_impact")),
         *render_grading(summary.get("grading")),
+        *evidence_lines(journal, summary),
         *state_lines(journal),
         *(queries or []),
         *lessons_lines(incident),

@@ -11,7 +11,7 @@ from typing import Any
 
 from plugins.modules import incident_report as rep
 from tests.unit.modules.incident_fakes import offline
-from tests.unit.modules.test_incident_report import INCIDENT, journal
+from tests.unit.modules.test_incident_report import AUTHORISED, INCIDENT, journal
 
 COLUMNS = {
     "deployments": ["Name", "Ready", "Up-to-date", "Available", "Age"],
@@ -182,6 +182,7 @@ def test_a_recorded_run_renders_every_section() -> None:
         "## Checklist",
         "## Recovery proof",
         "## Regression check",
+        "## Evidence: the probes' answers",
         "## State of the namespace",
         "## Queries for this run's window",
         "## Lessons and next steps",
@@ -196,3 +197,26 @@ def test_a_recorded_run_renders_every_section() -> None:
     assert (data["verdict"], data["regressions"]) == ("passed", [])
     chart = rep.chart_data(INCIDENT, recorded, rep.summarise(INCIDENT, recorded))
     assert [p["ok"] for p in chart["probes"]] == [True, True] and len(chart["replicas"]["points"]) == 5
+
+
+def test_the_probes_answers_are_shown_in_full_healthy_during_and_recovered() -> None:
+    j = rep.record(
+        copy.deepcopy(journal()),
+        "6",
+        "run-a",
+        "activate",
+        {
+            **journal()["phases"]["activate"],
+            "baseline_probes": [{**AUTHORISED, "latency_s": 0.02, "message": "Payment authorized (charge: ch_0)"}],
+        },
+    )
+    md = rep.render(INCIDENT, j, "2026-11-23T08:27:00.000Z")["report.md"]
+    section = md[md.index("## Evidence: the probes' answers") : md.index("## State of the namespace")]
+    titles = [line for line in section.splitlines() if line.endswith(":") and " - " in line]
+    assert titles == [
+        "Healthy, before the fault - payments authorised again, 0.02 s:",
+        "During the incident - payments declined with connection refused, 0.214 s:",
+        "After recovery - payments authorised again, 0.05 s:",
+    ]
+    assert '"message": "Payment authorized (charge: ch_0)"' in section
+    assert '"classification": "connection_refused"' in section and "dial tcp" in section
