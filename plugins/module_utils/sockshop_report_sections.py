@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ansible.module_utils.sockshop_investigate import commands, glance
 from ansible.module_utils.sockshop_state_tables import regressions, text
 
 STATE_KEYS = ("taken_at", "tables", "images", "view", "server_version", "nodes")
@@ -190,4 +191,13 @@ def evidence_lines(journal: Mapping[str, Any], summary: Mapping[str, Any]) -> li
         took = f", {latency} s" if latency is not None else ""
         lines += [f"{moment.capitalize()} - {name}{took}:", "", "```json"]
         lines += [json.dumps(answer, indent=2, sort_keys=True), "```", ""]
+    return lines
+
+
+def reproduce_lines(incident: Mapping[str, Any]) -> list[str]:
+    """The kubectl commands that show each signal, as the runbook's "Investigate by hand" lists them."""
+    namespace = incident.get("target", {}).get("namespace", "default")
+    lines = ["## Reproduce by hand", "", "The namespace at a glance:", "", "```sh", *glance(namespace), "```", ""]
+    for row in commands(incident, namespace):
+        lines += [f"{'; '.join(row['signals'])}:", "", "```sh", row["cmd"], "```", ""]
     return lines

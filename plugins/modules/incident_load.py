@@ -158,6 +158,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils import sockshop_hpa as hpa
 from ansible.module_utils import sockshop_latency as latency
 from ansible.module_utils import sockshop_rabbitmq as rabbitmq
+from ansible.module_utils.sockshop_investigate import commands
 from ansible.module_utils.sockshop_incident import body_ref
 from ansible.module_utils.sockshop_locust import manifests
 from ansible.module_utils.sockshop_module import Connect, ModuleError, iso, main_of, utc_now
@@ -373,6 +374,7 @@ def build_plan(incident: dict[str, Any], namespace: str, **options: Any) -> dict
         "reconcile": next((s for s in incident["recovery"]["confirm"] if s["kind"] == "reconcile"), None),
         "test_order": incident["recovery"].get("test_order"),
         "traffic": incident["traffic"],
+        "investigate": commands(incident, namespace),
     }
 
 

@@ -145,6 +145,7 @@ from ansible.module_utils.sockshop_report_sections import (
     lessons_lines,
     regression_check,
     regression_lines,
+    reproduce_lines,
     state_lines,
 )
 from ansible.module_utils.sockshop_backend_errors import EXCUSED_NOT_CHECKED
@@ -647,6 +648,7 @@ def render_markdown(
         *render_impact(summary.get("business_impact")),
         *render_grading(summary.get("grading")),
         *evidence_lines(journal, summary),
+        *reproduce_lines(incident),
         *state_lines(journal),
         *(queries or []),
         *lessons_lines(incident),

@@ -183,6 +183,7 @@ def test_a_recorded_run_renders_every_section() -> None:
         "## Recovery proof",
         "## Regression check",
         "## Evidence: the probes' answers",
+        "## Reproduce by hand",
         "## State of the namespace",
         "## Queries for this run's window",
         "## Lessons and next steps",
@@ -193,6 +194,11 @@ def test_a_recorded_run_renders_every_section() -> None:
     assert "Recommendations:\n\n- Alert on the gateway's availability" in lessons
     assert "| cluster | Kubernetes v1.32.0, 2 node(s) |" in md and "| operator | root@vm |" in md
     assert md.count("`kubectl get pods`:") == 3  # before, during, after
+    # the runbook's commands, from the same source
+    runbook = (Path(__file__).parents[3] / "docs" / "runbooks" / "incident-6.md").read_text()
+    reproduce = md[md.index("## Reproduce by hand") : md.index("## State of the namespace")]
+    shown = [line for line in reproduce.splitlines() if line.startswith("kubectl ")]
+    assert len(shown) == 10 and all(f"      {cmd}\n" in runbook for cmd in shown[2:]), shown
     data = json.loads(files["report.json"])
     assert (data["verdict"], data["regressions"]) == ("passed", [])
     chart = rep.chart_data(INCIDENT, recorded, rep.summarise(INCIDENT, recorded))
