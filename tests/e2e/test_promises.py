@@ -85,9 +85,10 @@ def test_phase_all_twice_ends_where_it_started_both_times(idle: Cluster) -> None
 # ---------------------------------------------------------------- check mode
 
 
-def reports_state(cluster: Cluster) -> dict[str, str]:
+def reports_state(cluster: Cluster) -> dict[str, bytes]:
+    """Every file under the reports directory (timeline.png included) and its bytes."""
     return {
-        str(p.relative_to(cluster.reports)): p.read_text() for p in sorted(cluster.reports.rglob("*")) if p.is_file()
+        str(p.relative_to(cluster.reports)): p.read_bytes() for p in sorted(cluster.reports.rglob("*")) if p.is_file()
     }
 
 

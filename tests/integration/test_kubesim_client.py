@@ -253,9 +253,17 @@ def test_owner_reference_cascade_and_scale(cluster: Cluster, ns: str, core: Any,
     assert scale.spec.replicas == 3
     assert apps.read_namespaced_deployment("casc", ns).spec.replicas == 3
     cluster.wait_for(lambda: (apps.read_namespaced_deployment("casc", ns).status.available_replicas or 0) == 3)
-    scale = apps.read_namespaced_deployment_scale("casc", ns)
-    scale.spec.replicas = 1
-    assert apps.replace_namespaced_deployment_scale("casc", ns, scale).spec.replicas == 1
+    # read-modify-write with the version read: a status update by the controller in between answers 409, as on a
+    # real server, and the client reads again (client-go's RetryOnConflict)
+    for attempt in range(5):
+        scale = apps.read_namespaced_deployment_scale("casc", ns)
+        scale.spec.replicas = 1
+        try:
+            assert apps.replace_namespaced_deployment_scale("casc", ns, scale).spec.replicas == 1
+            break
+        except ApiException as conflict:
+            if conflict.status != 409 or attempt == 4:
+                raise
     cluster.wait_for(lambda: len(core.list_namespaced_pod(ns, label_selector="app=casc").items) == 1)
     with pytest.raises(ApiException) as exc:
         apps.patch_namespaced_deployment_scale("casc", ns, {"spec": {"replicas": -1}})
