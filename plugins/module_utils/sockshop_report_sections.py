@@ -201,3 +201,30 @@ def reproduce_lines(incident: Mapping[str, Any]) -> list[str]:
     for row in commands(incident, namespace):
         lines += [f"{'; '.join(row['signals'])}:", "", "```sh", row["cmd"], "```", ""]
     return lines
+
+
+def orders_lines(journal: Mapping[str, Any]) -> list[str]:
+    """Each order the incident's traffic placed: when it was posted, when orders answered (after calling payment),
+    what it held, and how it ended."""
+    traffic = (journal.get("phases", {}).get("verify") or {}).get("traffic") or []
+    if not traffic:
+        return []
+    lines = [
+        "## Orders placed during the incident",
+        "",
+        "Each order was posted to orders, which called payment before it answered.",
+        "",
+        "| # | placed (UTC) | answered (UTC) | order | customer | items | total | HTTP | status | message |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for o in traffic:
+        items = ", ".join(
+            f"{i.get('quantity')} x {str(i.get('itemId'))[:8]} at {i.get('unitPrice')}" for i in o.get("items") or []
+        )
+        message = str(o.get("message") or "").replace("|", "\\|")
+        lines.append(
+            f"| {o.get('n')} | {o.get('placed_at') or '-'} | {o.get('answered_at') or '-'} | {o.get('id') or '-'} "
+            f"| {o.get('customer')} | {items or '-'} | {o.get('total')} | {o.get('http_status') or '-'} "
+            f"| {o.get('status') or o.get('outcome')} | {message} |"
+        )
+    return [*lines, ""]

@@ -143,6 +143,7 @@ from ansible.module_utils.sockshop_report_sections import (
     evidence_lines,
     header_lines,
     lessons_lines,
+    orders_lines,
     regression_check,
     regression_lines,
     reproduce_lines,
@@ -263,7 +264,20 @@ def record(
 
 # ---------------------------------------------------------------- business impact (orders placed during the incident)
 
-ORDER_KEYS = ("n", "id", "customer", "customer_id", "total", "http_status", "outcome", "status", "placed_at", "message")
+ORDER_KEYS = (
+    "n",
+    "id",
+    "customer",
+    "customer_id",
+    "total",
+    "http_status",
+    "outcome",
+    "status",
+    "placed_at",
+    "answered_at",
+    "items",
+    "message",
+)
 RECONCILE_KEYS = (
     "since",
     "until",
@@ -646,6 +660,7 @@ def render_markdown(
         "",
         *regression_lines(summary.get("regressions")),
         *render_impact(summary.get("business_impact")),
+        *orders_lines(journal),
         *render_grading(summary.get("grading")),
         *evidence_lines(journal, summary),
         *reproduce_lines(incident),

@@ -153,7 +153,8 @@ orders:
   description:
     - One entry per order attempted, C(n), C(id) (null when none came back), C(customer), C(customer_id), C(total)
       (exact 2-decimal string), C(http_status), C(outcome) (PAID, PAYMENT_FAILED or error), C(status) as the orders
-      service gave it, C(placed_at) (UTC) and C(message).
+      service gave it, C(placed_at) (UTC, when the order was posted), C(answered_at) (UTC, when the orders service
+      answered, after it called payment), C(items) (the cart - itemId, unitPrice, quantity) and C(message).
   returned: always
   type: list
   elements: dict
@@ -167,6 +168,8 @@ orders:
       outcome: PAYMENT_FAILED
       status: PAYMENT_FAILED
       placed_at: "2026-03-14T08:24:46Z"
+      answered_at: "2026-03-14T08:24:46.212Z"
+      items: [{itemId: 510a0d7e-8e83-4193-b483-e27e09ddc34d, unitPrice: "15.00", quantity: 1}]
       message: Payment service unavailable for order 6613f26ec9e77c0001a1b104
 placed:
   description: Orders posted to the orders service (whatever the answer).
@@ -212,7 +215,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from ansible.module_utils.sockshop_module import Connect, ModuleError, cluster_spec, main_of, utc_now
+from ansible.module_utils.sockshop_module import Connect, ModuleError, cluster_spec, iso, main_of, utc_now
 from ansible.module_utils.sockshop_money import MoneyError, jsonable, loads_exact, money, money_str, to_decimal
 from ansible.module_utils.sockshop_service_proxy import (
     Caller,
@@ -533,6 +536,7 @@ def place_orders(
                 "customer": username,
                 "customer_id": customer["id"],
                 "placed_at": utc_text(now()),
+                "items": [dict(item, unitPrice=money_str(item["unitPrice"])) for item in entry["items"]],
             }
             try:
                 response = call(services["orders"], "POST", "/orders", order_links(customer), timeout)
@@ -544,6 +548,7 @@ def place_orders(
                     outcome="error",
                     status=None,
                     message=f"POST orders /orders: {exc} (the order may still have been created)",
+                    answered_at=None,
                 )
             else:
                 order_id, total, outcome, status, message = read_order_answer(response, entry["total"])
@@ -554,6 +559,7 @@ def place_orders(
                     outcome=outcome,
                     status=status,
                     message=message,
+                    answered_at=iso(now()),
                 )
             orders.append(record)
     except ModuleError as exc:  # PlaceOrdersError, or ServiceProxyError: no answer at all

@@ -36,6 +36,8 @@ def placed(n: int, total: str, customer: str, **extra: Any) -> dict[str, Any]:
         "outcome": "PAYMENT_FAILED",
         "status": "PAYMENT_FAILED",
         "placed_at": "2026-11-23T08:24:46Z",
+        "answered_at": f"2026-11-23T08:24:46.{200 + n}Z",
+        "items": [{"itemId": "510a0d7e-8e83-4193-b483-e27e09ddc34d", "unitPrice": "15.00", "quantity": n}],
         "message": f"Payment service unavailable for order {oid}",
     }
     order.update(extra)
@@ -285,6 +287,13 @@ def test_report_shows_the_business_impact() -> None:
     assert "The source report's $374.21 for its five failed orders is a float-truncation error" in md
     assert "test order after recovery | order-9: PAID (HTTP 201, $19.99)" in md
     assert 'name="signal: failed orders reconciled and exported"' in files["junit.xml"]
+    # the per-order timeline: posted, answered after orders called payment, what it held, how it ended
+    orders = md[md.index("## Orders placed during the incident") :].splitlines()
+    assert orders[7] == (
+        "| 2 | 2026-11-23T08:24:46Z | 2026-11-23T08:24:46.202Z | order-2 | incident-customer-2 "
+        "| 2 x 510a0d7e at 15.00 | 19.99 | 500 | PAYMENT_FAILED | Payment service unavailable for order order-2 |"
+    )
+    assert len([line for line in orders if line.startswith("| ") and "order-" in line]) == 5
 
 
 def test_incident_6_report_has_no_business_impact() -> None:
