@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ansible.module_utils.sockshop_snapshot import workload_of
+
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 GAP = "   "
 
@@ -60,20 +62,18 @@ def only_rows(table: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------- the regression check
 
 
-def _owner(obj: Mapping[str, Any]) -> str | None:
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("controller"):
-            return f"{ref.get('kind')}/{ref.get('name')}"
-    return None
-
-
 def view(
     deployments: Iterable[Mapping[str, Any]],
     replicasets: Iterable[Mapping[str, Any]],
     pods: Iterable[Mapping[str, Any]],
 ) -> dict[str, Any]:
     """What the regression check compares, from the raw lists of a namespace's Deployments, ReplicaSets and Pods."""
-    owners = {f"ReplicaSet/{rs['metadata']['name']}": _owner(rs) for rs in replicasets}
+    # a pod's workload as the namespace snapshot names it: Deployment/x through its ReplicaSet
+    owners = {
+        f"ReplicaSet/{rs['metadata']['name']}": workload_of(rs, {})
+        for rs in replicasets
+        if (rs.get("metadata") or {}).get("ownerReferences")
+    }
     found: dict[str, Any] = {"deployments": {}, "pods": {}}
     for d in deployments:
         status = d.get("status") or {}
@@ -86,10 +86,9 @@ def view(
         }
     for p in pods:
         meta = p.get("metadata") or {}
-        owner = _owner(p) or f"Pod/{meta.get('name')}"
         statuses = (p.get("status") or {}).get("containerStatuses") or []
         found["pods"][meta["name"]] = {
-            "workload": owners.get(owner) or owner,
+            "workload": workload_of(p, owners),
             "ready": f"{sum(1 for s in statuses if s.get('ready'))}/{len(statuses)}",
             "phase": (p.get("status") or {}).get("phase"),
             "restarts": sum(int(s.get("restartCount") or 0) for s in statuses),

@@ -846,9 +846,9 @@ def render(
     }
 
 
-def render_chart(incident: dict[str, Any], journal: dict[str, Any]) -> bytes:
-    """The timeline chart (PNG) that report.md embeds."""
-    return render_timeline(chart_data(incident, journal, summarise(incident, journal)))
+def render_chart(incident: dict[str, Any], journal: dict[str, Any], summary: dict[str, Any]) -> bytes:
+    """The timeline chart (PNG) that report.md embeds, from the run's summary (`summarise`)."""
+    return render_timeline(chart_data(incident, journal, summary))
 
 
 # ---------------------------------------------------------------- files
@@ -942,13 +942,13 @@ def render_report(
     folder = report_folder(params, journal)
     links = {key: params.get(key) or "" for key in LINK_OPTIONS}
     files = render(incident, journal, iso(utc_now()), links)
+    summary = summarise(incident, journal)
     changed = not up_to_date(folder, [*files, CHART], journal)
     if changed and not check_mode:
         for name, text in files.items():
             write_atomic(os.path.join(folder, name), text)
-        write_atomic(os.path.join(folder, CHART), render_chart(incident, journal))
+        write_atomic(os.path.join(folder, CHART), render_chart(incident, journal, summary))
     if not check_mode:
-        summary = summarise(incident, journal)
         update_index(
             params["reports_dir"],
             {
@@ -964,7 +964,7 @@ def render_report(
     return {
         "changed": changed,
         "journal": journal,
-        "summary": summarise(incident, journal),
+        "summary": summary,
         "report_dir": folder,
         "files": [os.path.join(folder, name) for name in [*files, CHART]],
     }
