@@ -77,6 +77,10 @@ molecule: setup ## Molecule scenarios against the local cluster.
 bench: setup ## Print the performance figures the issues name.
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+kcore-conformance: setup ## Run kubernetes.core's own integration targets against the embedded cluster (KCORE=<checkout>).
+	@test -n "$(KCORE)" || { echo "usage: make kcore-conformance KCORE=<path of a kubernetes.core clone>"; exit 2; }
+	$(BIN)/python scripts/kcore_conformance.py $(KCORE) $(TARGETS)
+
 cluster-up: setup ## Start the embedded cluster in the background.
 	$(BIN)/python -m kubesim up
 
