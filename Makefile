@@ -18,7 +18,7 @@ SCENARIOS := $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule
 # --image=curlimages/curl`, kubesim/toolbox).
 SERVER_PACKAGES := mariadb-server redis-server rabbitmq-server prometheus curl
 
-.PHONY: help setup demo catalog test lint unit integration e2e molecule bench cluster-up cluster-down cluster-status clean
+.PHONY: help setup demo catalog test lint unit integration e2e molecule bench kcore-conformance cluster-up cluster-down cluster-status clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
