@@ -1,16 +1,19 @@
 # Apache-2.0 (see pyproject.toml)
 """Prometheus' HTTP API as the incident signals read it: instant queries (`/api/v1/query`) and active alerts
 (`/api/v1/alerts`), judged against an incident's expectations, and the answers that are not judgements (a query
-Prometheus refuses, no answer, no Prometheus on the target).
+Prometheus refuses, no answer, no Prometheus on the target). Also range queries (`/api/v1/query_range`) as a
+report's chart draws them (incident_series): the step for a window, and a matrix as labelled series of points.
 
 Plain functions of Prometheus' documented JSON answers (no client library covers judging them); incident_signals
-does the I/O. Each judgement is a `Look`, which carries the samples (labels, value, instant) into the report.
+and incident_series do the I/O. Each judgement is a `Look`, which carries the samples (labels, value, instant) into
+the report.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from typing import Any, NamedTuple
 
@@ -22,6 +25,8 @@ from ansible.module_utils.sockshop_service_proxy import status_message
 PROMETHEUS_KINDS = ("promql", "alert")
 SAMPLES_KEPT = 10
 PULL_WAITING = ("ErrImagePull", "ImagePullBackOff")
+CHART_POINTS = 250  # a range query's default step gives a chart at most this many points a series
+MAX_RANGE_POINTS = 11000  # Prometheus refuses a range query with more points a series than this
 SERVICE_REF = re.compile(
     r"^(?P<namespace>[a-z0-9]([-a-z0-9]*[a-z0-9])?)/(?P<service>[a-z0-9]([-a-z0-9]*[a-z0-9])?)"
     r":(?P<port>[0-9]{1,5}|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$"
@@ -33,7 +38,8 @@ class Look(NamedTuple):
 
     error: the backend could not answer (unreachable, 5xx): looked at again while the budget lasts, then the
     signal's status is `error`, never passed or failed. final: the answer can never change (a query Prometheus
-    refuses): failed at once. samples: what Prometheus returned, [{labels, value, at}]."""
+    refuses): failed at once. samples: what Prometheus returned, [{labels, value, at}]. lines: the log lines a
+    pod_log signal matched, with their context, [{pod, at, text, match}]."""
 
     ok: bool | None
     evidence: str
@@ -42,6 +48,7 @@ class Look(NamedTuple):
     final: bool = False
     reason: str | None = None
     query: str | None = None
+    lines: list[dict[str, Any]] | None = None
 
 
 def parse_service_ref(text: str) -> tuple[str, str, str]:
@@ -221,3 +228,49 @@ def waiting_message(pods: list[dict[str, Any]]) -> str | None:
                     f"{waiting['reason']}: {waiting.get('message') or 'no message'}"
                 )
     return None
+
+
+# ---------------------------------------------------------------- range queries, for a report's chart
+
+
+def choose_step(start: dt.datetime, end: dt.datetime, points: int = CHART_POINTS) -> float:
+    """The step, in whole seconds and at least 1, that gives the window from start to end at most `points`
+    points a series (a range query returns one at start, then one every step up to end)."""
+    span = max(0.0, (end - start).total_seconds())
+    return float(max(1, math.ceil(span / (points - 1))))
+
+
+def range_points(start: dt.datetime, end: dt.datetime, step_s: float) -> int:
+    """How many points a series of a range query over the window has at this step."""
+    return math.floor(max(0.0, (end - start).total_seconds()) / step_s) + 1
+
+
+def distinguishing_labels(metrics: list[dict[str, str]]) -> list[str]:
+    """The labels whose values tell the series apart (a label some series lack counts), the metric name first."""
+    keys = sorted({key for metric in metrics for key in metric}, key=lambda key: (key != "__name__", key))
+    return [key for key in keys if len({metric.get(key) for metric in metrics}) > 1]
+
+
+def short_label(name: str, metric: dict[str, str], keys: list[str]) -> str:
+    """The query's name, then the series' distinguishing labels: `replicas_available deployment=stripe-mock`."""
+    shown = [metric[key] if key == "__name__" else f"{key}={metric[key]}" for key in keys if key in metric]
+    return " ".join([name, *shown])
+
+
+def range_series(answer: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """A range query's answer (a matrix) as the chart's series, [{label, query, points: [{at, value}]}], in the
+    order of their labels. NaN and infinite values are left out, and a series left without a value with them;
+    an answer that is not a matrix has no series."""
+    data = answer.get("data") or {}
+    if data.get("resultType") != "matrix":
+        return []
+    items = [item for item in data.get("result") or [] if isinstance(item, dict)]
+    metrics = [dict(item.get("metric") or {}) for item in items]
+    keys = distinguishing_labels(metrics)
+    series = []
+    for metric, item in sorted(zip(metrics, items, strict=True), key=lambda pair: sorted(pair[0].items())):
+        values = [(at, float(value)) for at, value in item.get("values") or []]
+        points = [{"at": rfc3339(at), "value": value} for at, value in values if math.isfinite(value)]
+        if points:
+            series.append({"label": short_label(name, metric, keys), "query": name, "points": points})
+    return series

@@ -18,7 +18,8 @@ from typing import Any
 from ansible.module_utils.sockshop_investigate import commands, glance
 from ansible.module_utils.sockshop_state_tables import regressions, text
 
-STATE_KEYS = ("taken_at", "tables", "images", "view", "server_version", "nodes")
+STATE_KEYS = ("taken_at", "tables", "images", "view", "server_version", "nodes", "events")
+EVENT_ROWS = 60  # the events section's cap: a crash-looping pod can write hundreds
 MOMENTS = (("before the fault", "activate"), ("during the incident", "verify"), ("after recovery", "recover"))
 
 
@@ -151,12 +152,27 @@ def chart_data(incident: Mapping[str, Any], journal: Mapping[str, Any], summary:
             if since.get(phase) and since[phase] < state["taken_at"]:
                 points.append({"at": since[phase], "value": value})
             points.append({"at": state["taken_at"], "value": value})
+    recover = journal.get("phases", {}).get("recover") or {}
     return {
         "title": f"INCIDENT-{incident['id']}: {incident['title']} (run {journal.get('run_id') or '-'})",
         "bands": bands,
         "probes": probes,
         "replicas": {"label": f"{target or 'target'} available replicas", "points": points},
+        "series": [{"label": s["label"], "points": s["points"]} for s in recover.get("series") or []],
     }
+
+
+def chart_caption(journal: Mapping[str, Any]) -> list[str]:
+    """What the chart's Prometheus panel shows, or why it is not there."""
+    recover = journal.get("phases", {}).get("recover") or {}
+    series, unanswered = recover.get("series") or [], recover.get("series_unanswered") or []
+    lines = []
+    if series:
+        names = sorted({str(s.get("query") or s["label"]) for s in series})
+        lines.append(f"Prometheus series over the run's window: {', '.join(f'`{n}`' for n in names)}.")
+    for miss in unanswered:
+        lines.append(f"Prometheus did not answer `{miss.get('query')}`: {miss.get('reason')}.")
+    return [*lines, ""] if lines else []
 
 
 def lessons_lines(incident: Mapping[str, Any]) -> list[str]:
@@ -192,6 +208,54 @@ def evidence_lines(journal: Mapping[str, Any], summary: Mapping[str, Any]) -> li
         lines += [f"{moment.capitalize()} - {name}{took}:", "", "```json"]
         lines += [json.dumps(answer, indent=2, sort_keys=True), "```", ""]
     return lines
+
+
+def log_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Each log line a signal matched, with its timestamp and the lines around it (the matched one marked `>`)."""
+    found = [s for s in summary.get("signals") or [] if s.get("lines")]
+    if not found:
+        return []
+    lines = ["## Evidence: the log lines", ""]
+    for s in found:
+        moment = "during the incident" if s.get("stage") == "verify" else "after recovery"
+        pods = ", ".join(sorted({line["pod"] for line in s["lines"]}))
+        lines += [f"{moment.capitalize()} - {s['name']} (pod {pods}):", "", "```"]
+        lines += [f"{'>' if line['match'] else ' '} {line['at'] or '-'} {line['text']}" for line in s["lines"]]
+        lines += ["```", ""]
+    return lines
+
+
+def about(event: Mapping[str, Any], names: list[str]) -> bool:
+    """Whether an event is about one of the faulted workloads, or its ReplicaSets and pods (named after it)."""
+    name = str(event.get("object", "")).split("/", 1)[-1]
+    return any(name == n or name.startswith(n + "-") for n in names)
+
+
+def event_lines(journal: Mapping[str, Any]) -> list[str]:
+    """The events about the faulted workloads from the activation to the end of the recovery: the scale down and
+    the scale up, the pods they stopped and started."""
+    events = state_of(journal, "recover").get("events")
+    faulted = faulted_of(journal)
+    if events is None or not faulted:
+        return []
+    names = [o.split("/", 1)[1] for o in faulted]
+    chosen = [e for e in events if about(e, names)]
+    lines = [
+        "## Evidence: events",
+        "",
+        f"Events about {', '.join(faulted)} (and their ReplicaSets and pods) from the activation to the end of the "
+        f"recovery: {len(chosen)} of the namespace's {len(events)}.",
+        "",
+    ]
+    if not chosen:
+        return [*lines, "None was recorded.", ""]
+    lines += ["| last seen (UTC) | type | reason | object | message | count |", "|---|---|---|---|---|---|"]
+    for e in chosen[:EVENT_ROWS]:
+        message = str(e.get("message", "")).replace("|", "\\|")
+        lines.append(f"| {e['at']} | {e['type']} | {e['reason']} | {e['object']} | {message} | {e['count']} |")
+    if len(chosen) > EVENT_ROWS:
+        lines.append(f"| ... | | | | {len(chosen) - EVENT_ROWS} more, the newest last | |")
+    return [*lines, ""]
 
 
 def reproduce_lines(incident: Mapping[str, Any]) -> list[str]:

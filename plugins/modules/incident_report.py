@@ -138,11 +138,14 @@ from ansible.module_utils.sockshop_chart import render_timeline
 from ansible.module_utils.sockshop_grade_report import grading, junit_cases, render_grading
 from ansible.module_utils.sockshop_report_links import query_window, queries_section, update_index
 from ansible.module_utils.sockshop_report_sections import (
+    chart_caption,
     chart_data,
     compact_state,
+    event_lines,
     evidence_lines,
     header_lines,
     lessons_lines,
+    log_lines,
     orders_lines,
     regression_check,
     regression_lines,
@@ -251,7 +254,7 @@ def record(
             entry["traffic"] = before + [order_record(o) for o in entry["traffic"]]
     if phase == "recover":
         entry["confirm"] = entry.get("confirm", []) + entry.pop("confirm_signals", [])
-        for key in ("business_impact", "report_dir"):
+        for key in ("business_impact", "report_dir", "series", "series_unanswered"):
             if not entry.get(key):
                 entry.pop(key, None)
         if "business_impact" in entry:
@@ -599,7 +602,7 @@ def render_markdown(
         "",
         "## Timeline",
         "",
-        *([f"![Timeline of the run]({chart})", ""] if chart else []),
+        *([f"![Timeline of the run]({chart})", "", *chart_caption(journal)] if chart else []),
         "| step | at (UTC) | measured | seed |",
         "|---|---|---|---|",
         f"| activation | {t['activation_started_at'] or '-'} | {fmt_s(t['activation_s'])} "
@@ -663,6 +666,8 @@ def render_markdown(
         *orders_lines(journal),
         *render_grading(summary.get("grading")),
         *evidence_lines(journal, summary),
+        *log_lines(summary),
+        *event_lines(journal),
         *reproduce_lines(incident),
         *state_lines(journal),
         *(queries or []),

@@ -199,6 +199,13 @@ results:
       description: The PromQL text a C(promql) signal sent.
       type: str
       returned: for promql signals
+    lines:
+      description:
+        - C(pod_log) signals that held - the matched line with up to two fresh lines either side, each C(pod),
+          C(at) (the line's timestamp), C(text) and C(match) (true for the matched line).
+      type: list
+      elements: dict
+      returned: for pod_log signals that held
     time_to_signal_s:
       description: Seconds from the start of the check until the signal held; null unless passed.
       type: float
@@ -291,6 +298,8 @@ ARGUMENT_SPEC = incident_spec(
 
 # Kubernetes event and log timestamps have whole seconds; allow that much before the window opens.
 SLACK_S = 1.0
+CONTEXT_LINES = 2  # a matched log line is kept with this many lines either side (the report shows them)
+LINE_CHARS = 400
 LOCUST_WEB_PORT = 8089  # a load fault's Service (sockshop_locust.manifests)
 
 
@@ -372,28 +381,44 @@ def judge_k8s_event(check: dict[str, Any], events: list[dict[str, Any]], since: 
     )
 
 
-def fresh_lines(log: str, since: Any) -> list[str]:
-    """Log lines written after `since`; lines without a leading timestamp are kept."""
+def stamped_lines(log: str, since: Any) -> list[tuple[str, str]]:
+    """(timestamp, text) of the log lines written after `since`; a line without a leading timestamp is kept, with
+    an empty timestamp."""
     lines = []
     for line in log.splitlines():
         stamp, _, text = line.partition(" ")
         try:
             if (parse_iso(stamp) - since).total_seconds() >= -SLACK_S:
-                lines.append(text)
+                lines.append((stamp, text))
         except ValueError:
-            lines.append(line)
+            lines.append(("", line))
     return lines
 
 
-def judge_pod_log(check: dict[str, Any], logs: dict[str, str], since: Any, orders: Any = None) -> Verdict:
+def fresh_lines(log: str, since: Any) -> list[str]:
+    """Log lines written after `since`; lines without a leading timestamp are kept."""
+    return [text for _, text in stamped_lines(log, since)]
+
+
+def in_context(pod: str, lines: list[tuple[str, str]], index: int) -> list[dict[str, Any]]:
+    """The line at `index` with up to CONTEXT_LINES fresh lines either side, for a report's evidence."""
+    low, high = max(0, index - CONTEXT_LINES), min(len(lines), index + CONTEXT_LINES + 1)
+    return [
+        {"pod": pod, "at": at, "text": text.rstrip()[:LINE_CHARS], "match": n == index}
+        for n, (at, text) in enumerate(lines[low:high], start=low)
+    ]
+
+
+def judge_pod_log(check: dict[str, Any], logs: dict[str, str], since: Any, orders: Any = None) -> Verdict | Look:
     if not logs:
         return False, f"deployment {check['deployment']} has no pods to read logs from"
     if check.get("per_order"):
         return judge_pod_log_per_order(check, logs, since, orders or [])
     for pod, log in sorted(logs.items()):
-        for line in fresh_lines(log, since):
+        lines = stamped_lines(log, since)
+        for index, (_, line) in enumerate(lines):
             if check["contains"] in line:
-                return True, f"{pod}: {line.strip()[:240]}"
+                return Look(True, f"{pod}: {line.strip()[:240]}", lines=in_context(pod, lines, index))
     return False, f"no line containing {check['contains']!r} in {', '.join(sorted(logs))} since the activation"
 
 
@@ -565,6 +590,8 @@ def poll(
                     base["samples"] = verdict.samples
                 if verdict.query is not None:
                     base["query"] = verdict.query
+                if verdict.lines is not None:
+                    base["lines"] = verdict.lines
             error = isinstance(verdict, Look) and verdict.error
             final = isinstance(verdict, Look) and verdict.final
             if verdict is None or verdict[0] is None:

@@ -32,6 +32,12 @@ options:
     type: list
     elements: str
     default: []
+  events_since:
+    description:
+      - Also return the namespace's events last seen at or after this time (UTC, RFC 3339), oldest first, so a
+        report shows the scale down and the scale up on recovery. Empty reads no events.
+    type: str
+    default: ""
 requirements:
   - kubernetes >= 24.2.0
 notes:
@@ -44,6 +50,12 @@ EXAMPLES = r"""
     namespace: sock-shop
     endpoints: [payment, stripe-mock]
   register: before
+
+- name: Record the state after recovery, with every event since the activation started
+  namespace_state:
+    namespace: sock-shop
+    events_since: "2026-11-23T08:24:40Z"
+  register: after
 """
 
 RETURN = r"""
@@ -76,14 +88,39 @@ nodes:
   description: How many nodes the cluster has.
   returned: always
   type: int
+events:
+  description:
+    - With I(events_since), the namespace's events last seen since then, oldest first - C(at) (last seen),
+      C(type), C(reason), C(object) (Kind/name), C(message) and C(count).
+  returned: when events_since is set
+  type: list
+  elements: dict
+  sample:
+    - {at: "2026-11-23T08:24:41Z", type: Normal, reason: ScalingReplicaSet, object: Deployment/stripe-mock,
+       message: Scaled down replica set stripe-mock-7d4b9 from 1 to 0, count: 1}
 """
 
 from typing import Any
 
-from ansible.module_utils.sockshop_module import NAMESPACE_SPEC, Connect, cluster_spec, iso, main_of, utc_now
+from ansible.module_utils.sockshop_module import (
+    NAMESPACE_SPEC,
+    Connect,
+    ModuleError,
+    cluster_spec,
+    iso,
+    main_of,
+    parse_iso,
+    utc_now,
+)
 from ansible.module_utils.sockshop_state_tables import TABLE_ACCEPT, only_rows, table_of, view
 
-ARGUMENT_SPEC = cluster_spec(NAMESPACE_SPEC, {"endpoints": {"type": "list", "elements": "str", "default": []}})
+ARGUMENT_SPEC = cluster_spec(
+    NAMESPACE_SPEC,
+    {
+        "endpoints": {"type": "list", "elements": "str", "default": []},
+        "events_since": {"type": "str", "default": ""},
+    },
+)
 TABLES = {
     "deployments": "/apis/apps/v1/namespaces/{ns}/deployments",
     "pods": "/api/v1/namespaces/{ns}/pods",
@@ -121,8 +158,47 @@ def read(client: Any, namespace: str, services: list[str]) -> dict[str, Any]:
     }
 
 
+def event_rows(events: list[dict[str, Any]], since: Any) -> list[dict[str, Any]]:
+    """Events last seen at or after `since` (a datetime), oldest first, as a report lists them. Event times have
+    whole seconds, so an event of the same second as `since` counts."""
+    since = since.replace(microsecond=0)
+    rows = []
+    for event in events:
+        meta = event.get("metadata") or {}
+        at = event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp")
+        at = at or meta.get("creationTimestamp")
+        if not at or parse_iso(str(at)) < since:
+            continue
+        about = event.get("involvedObject") or event.get("regarding") or {}
+        rows.append(
+            {
+                "at": str(at),
+                "type": event.get("type") or "",
+                "reason": event.get("reason") or "",
+                "object": f"{about.get('kind', '?')}/{about.get('name', '?')}",
+                "message": " ".join(str(event.get("message") or "").split()),
+                "count": int(event.get("count") or 1),
+            }
+        )
+    return sorted(rows, key=lambda row: (parse_iso(row["at"]), row["object"], row["reason"]))
+
+
 def run(params: dict[str, Any], check_mode: bool, connect: Connect) -> dict[str, Any]:
-    return read(connect(), params["namespace"], params["endpoints"])
+    since = None
+    if params["events_since"]:
+        try:
+            since = parse_iso(params["events_since"])
+        except ValueError as exc:
+            raise ModuleError(
+                f"events_since {params['events_since']!r} is not an RFC 3339 time such as 2026-11-23T08:24:40Z"
+            ) from exc
+    client = connect()
+    state = read(client, params["namespace"], params["endpoints"])
+    if since is not None:
+        dynamic = client if hasattr(client, "request") else client.client
+        events = dynamic.resources.get(api_version="v1", kind="Event").get(namespace=params["namespace"])
+        state["events"] = event_rows(events.to_dict()["items"], since)
+    return state
 
 
 def main() -> None:

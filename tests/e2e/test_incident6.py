@@ -126,7 +126,21 @@ def test_lifecycle(cluster: Cluster, baseline: dict[str, Any]) -> None:
     with Image.open(chart) as picture:
         assert picture.size == (1000, 600)
         assert len(picture.convert("RGB").getcolors(maxcolors=1 << 16) or []) > 20
-    assert "![Timeline of the run](timeline.png)" in (chart.parent / "report.md").read_text()
+    md = (chart.parent / "report.md").read_text()
+    assert "![Timeline of the run](timeline.png)" in md
+    # the evidence in full: the gateway's scale down and its scale up on recovery, the log line in its context
+    events = md[md.index("## Evidence: events") : md.index("## Reproduce by hand")]
+    scaled = [line for line in events.splitlines() if "| ScalingReplicaSet | Deployment/stripe-mock |" in line]
+    assert [("from 1 to 0" in line, "from 0 to 1" in line) for line in scaled] == [(True, False), (False, True)], events
+    logged = md[md.index("## Evidence: the log lines") : md.index("## Evidence: events")]
+    (matched,) = [line for line in logged.splitlines() if line.startswith("> ")]
+    assert "Payment gateway error" in matched and matched[2:6] == str(dt.date.today().year), logged
+    # the incident's PromQL series over the run's window: the gateway went to 0 and came back to 1
+    recover = json.loads((cluster.reports / ".runs" / "incident-6.json").read_text())["phases"]["recover"]
+    gateway_series = [s for s in recover["series"] if s["label"].endswith("deployment=stripe-mock")]
+    values = [p["value"] for p in gateway_series[0]["points"]]
+    assert 0.0 in values and values[-1] == 1.0, recover["series"]  # the window ends once Prometheus saw the recovery
+    assert "Prometheus series over the run's window: `payment_restart_rate`, `replicas_available`." in md
     print("measured phase timings (s):", timings)
 
 

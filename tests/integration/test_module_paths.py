@@ -113,6 +113,13 @@ def write_orders(tmp: Path) -> None:
     (tmp / "orders.json").write_text(json.dumps(ORDERS))
 
 
+def series_args(cluster: Cluster, ns: str, **extra: Any) -> dict[str, Any]:
+    """incident_series over a fixed window (nothing in its result measures time), reading INCIDENT-6's queries."""
+    auth = {k: v for k, v in kube(cluster, ns).items() if k != "namespace"}  # Prometheus' namespace is its own
+    window = {"start": "2026-11-23T08:24:40.000Z", "end": "2026-11-23T08:34:40.000Z"}
+    return {**auth, "queries": loaded_incident()["queries"], "names": ["replicas_available"], **window, **extra}
+
+
 GATEWAY = {"api_version": "apps/v1", "kind": "Deployment", "name": "gw"}
 CASES = [
     Case("incident_lock", lambda c, ns, t: {**kube(c, ns), "incident_id": "6", "state": "query"}),
@@ -159,6 +166,9 @@ CASES = [
         },
         setup=lambda c, ns, t: deployment(c, ns, "web", 1),
     ),
+    # No Prometheus Service in the test's namespace: the proxy's 404 is returned as unanswered, not a failure.
+    Case("incident_series", lambda c, ns, t: series_args(c, ns, prometheus_service=f"{ns}/prometheus:9090")),
+    Case("incident_series", lambda c, ns, t: series_args(c, ns, end="2026-11-23T08:00:00Z"), fails=True),
     Case("namespace_snapshot", lambda c, ns, t: {**kube(c, ns), "path": str(t / "baseline.json"), "force": True}),
     Case(
         "namespace_snapshot",
@@ -191,9 +201,10 @@ CASES = [
     ),
     Case(
         "namespace_state",
-        lambda c, ns, t: {**kube(c, ns), "endpoints": ["web"]},
+        lambda c, ns, t: {**kube(c, ns), "endpoints": ["web"], "events_since": "2000-01-01T00:00:00Z"},
         setup=lambda c, ns, t: deployment(c, ns, "web", 1),
     ),
+    Case("namespace_state", lambda c, ns, t: {**kube(c, ns), "events_since": "yesterday"}, fails=True),
     Case(
         "incident_grade",
         lambda c, ns, t: {

@@ -183,6 +183,8 @@ def test_a_recorded_run_renders_every_section() -> None:
         "## Recovery proof",
         "## Regression check",
         "## Evidence: the probes' answers",
+        "## Evidence: the log lines",
+        "## Evidence: events",
         "## Reproduce by hand",
         "## State of the namespace",
         "## Queries for this run's window",
@@ -203,6 +205,16 @@ def test_a_recorded_run_renders_every_section() -> None:
     assert (data["verdict"], data["regressions"]) == ("passed", [])
     chart = rep.chart_data(INCIDENT, recorded, rep.summarise(INCIDENT, recorded))
     assert [p["ok"] for p in chart["probes"]] == [True, True] and len(chart["replicas"]["points"]) == 5
+    # the Prometheus panel: the gateway's series went to 0 and, once Prometheus scraped the recovery, back to 1
+    (gateway,) = [s for s in chart["series"] if s["label"] == "replicas_available deployment=stripe-mock"]
+    values = [p["value"] for p in gateway["points"]]
+    assert values[0] == values[-1] == 1.0 and 0.0 in values
+    # the evidence: the gateway error in its context, the scale down and the scale up
+    logged = md[md.index("## Evidence: the log lines") : md.index("## Evidence: events")]
+    assert [line[:2] for line in logged.splitlines() if line.startswith(("  2026", "> 2026"))] == ["  ", "  ", "> "]
+    events = md[md.index("## Evidence: events") : md.index("## Reproduce by hand")]
+    assert "| Deployment/stripe-mock | Scaled down replica set stripe-mock-5f6959f5f5 from 1 to 0 | 1 |" in events
+    assert "| Deployment/stripe-mock | Scaled up replica set stripe-mock-5f6959f5f5 from 0 to 1 | 2 |" in events
 
 
 def test_the_probes_answers_are_shown_in_full_healthy_during_and_recovered() -> None:
@@ -226,3 +238,168 @@ def test_the_probes_answers_are_shown_in_full_healthy_during_and_recovered() -> 
     ]
     assert '"message": "Payment authorized (charge: ch_0)"' in section
     assert '"classification": "connection_refused"' in section and "dial tcp" in section
+
+
+def scaled(at: str, frm: int, to: int, rs: str = "stripe-mock-5f6959f5f5") -> dict[str, Any]:
+    verb = "down" if to < frm else "up"
+    return {
+        "at": at,
+        "type": "Normal",
+        "reason": "ScalingReplicaSet",
+        "object": "Deployment/stripe-mock",
+        "message": f"Scaled {verb} replica set {rs} from {frm} to {to}",
+        "count": 1,
+    }
+
+
+EVENTS = [
+    scaled("2026-11-23T08:24:45Z", 1, 0),
+    {
+        "at": "2026-11-23T08:24:45Z",
+        "type": "Normal",
+        "reason": "Killing",
+        "object": "Pod/stripe-mock-5f6959f5f5-x1",
+        "message": "Stopping container stripe-mock",
+        "count": 1,
+    },
+    {
+        "at": "2026-11-23T08:24:46Z",
+        "type": "Normal",
+        "reason": "Started",
+        "object": "Pod/catalogue-c-1",
+        "message": "Started container catalogue",
+        "count": 1,
+    },
+    scaled("2026-11-23T08:26:40Z", 0, 1),
+    {
+        "at": "2026-11-23T08:26:41Z",
+        "type": "Warning",
+        "reason": "Unhealthy",
+        "object": "Pod/stripe-mock-5f6959f5f5-y2",
+        "message": "Readiness probe failed: a | b",
+        "count": 2,
+    },
+]
+
+
+def test_the_events_show_the_scale_down_and_the_scale_up_of_the_faulted_workload() -> None:
+    j = with_states()
+    j["phases"]["recover"]["state"]["events"] = EVENTS
+    md = rep.render(INCIDENT, j, "2026-11-23T08:27:00.000Z")["report.md"]
+    section = md[md.index("## Evidence: events") : md.index("## Reproduce by hand")]
+    assert (
+        "Events about Deployment/stripe-mock (and their ReplicaSets and pods) from the activation to the end of the "
+        "recovery: 4 of the namespace's 5." in section
+    )
+    rows = [line for line in section.splitlines() if line.startswith("| 2026")]
+    assert [row.split(" | ")[2] for row in rows] == ["ScalingReplicaSet", "Killing", "ScalingReplicaSet", "Unhealthy"]
+    assert "Scaled down replica set stripe-mock-5f6959f5f5 from 1 to 0" in rows[0]
+    assert "Scaled up replica set stripe-mock-5f6959f5f5 from 0 to 1" in rows[2]
+    assert "Readiness probe failed: a \\| b | 2 |" in rows[3]  # a pipe in a message does not split the row
+    assert "catalogue" not in section
+
+
+def test_no_events_recorded_and_events_capped() -> None:
+    j = with_states()
+    md = rep.render(INCIDENT, j, "2026-11-23T08:27:00.000Z")["report.md"]
+    assert "## Evidence: events" not in md  # a run recorded before events were read
+    j["phases"]["recover"]["state"]["events"] = []
+    md = rep.render(INCIDENT, j, "2026-11-23T08:27:00.000Z")["report.md"]
+    assert "recovery: 0 of the namespace's 0.\n\nNone was recorded." in md
+    j["phases"]["recover"]["state"]["events"] = [scaled(f"2026-11-23T08:25:{n % 60:02d}Z", 1, 0) for n in range(75)]
+    md = rep.render(INCIDENT, j, "2026-11-23T08:27:00.000Z")["report.md"]
+    section = md[md.index("## Evidence: events") : md.index("## Reproduce by hand")]
+    assert len([line for line in section.splitlines() if line.startswith("| 2026")]) == 60
+    assert "| ... | | | | 15 more, the newest last | |" in section
+
+
+def test_a_matched_log_line_is_shown_with_its_time_and_context() -> None:
+    j = with_states()
+    context = [
+        {
+            "pod": "payment-a-1",
+            "at": "2026-11-23T08:24:47.100Z",
+            "text": "Payment auth request: amount=50.00",
+            "match": False,
+        },
+        {
+            "pod": "payment-a-1",
+            "at": "2026-11-23T08:24:47.330Z",
+            "text": "Payment gateway error: connection refused",
+            "match": True,
+        },
+        {"pod": "payment-a-1", "at": "2026-11-23T08:24:47.331Z", "text": "Payment declined", "match": False},
+    ]
+    j["phases"]["verify"]["signals"].append(
+        {
+            "name": "payment logs the gateway error",
+            "kind": "pod_log",
+            "status": "passed",
+            "within_s": 30,
+            "time_to_signal_s": 1.2,
+            "evidence": "payment-a-1: Payment gateway error",
+            "lines": context,
+        }
+    )
+    incident = copy.deepcopy(INCIDENT)
+    incident["signals"].append(
+        {
+            "name": "payment logs the gateway error",
+            "kind": "pod_log",
+            "within_s": 30,
+            "check": {"deployment": "payment", "contains": "Payment gateway error"},
+        }
+    )
+    md = rep.render(incident, j, "2026-11-23T08:27:00.000Z")["report.md"]
+    section = md[md.index("## Evidence: the log lines") :]
+    assert section.splitlines()[2:8] == [
+        "During the incident - payment logs the gateway error (pod payment-a-1):",
+        "",
+        "```",
+        "  2026-11-23T08:24:47.100Z Payment auth request: amount=50.00",
+        "> 2026-11-23T08:24:47.330Z Payment gateway error: connection refused",
+        "  2026-11-23T08:24:47.331Z Payment declined",
+    ]
+
+
+def test_the_prometheus_series_of_the_run_reach_the_chart_and_the_caption_says_what_did_not_answer() -> None:
+    j = with_states()
+    j = rep.record(
+        j,
+        "6",
+        j["run_id"],
+        "recover",
+        {
+            **{k: v for k, v in j["phases"]["recover"].items() if k != "confirm"},
+            "series": [
+                {
+                    "label": "replicas_available deployment=stripe-mock",
+                    "query": "replicas_available",
+                    "points": [
+                        {"at": "2026-11-23T08:24:45Z", "value": 1.0},
+                        {"at": "2026-11-23T08:25:00Z", "value": 0.0},
+                    ],
+                }
+            ],
+            "series_unanswered": [{"query": "payment_restart_rate", "reason": "HTTP 503: no endpoints available"}],
+        },
+    )
+    chart = rep.chart_data(INCIDENT, j, rep.summarise(INCIDENT, j))
+    assert chart["series"] == [
+        {
+            "label": "replicas_available deployment=stripe-mock",
+            "points": [{"at": "2026-11-23T08:24:45Z", "value": 1.0}, {"at": "2026-11-23T08:25:00Z", "value": 0.0}],
+        }
+    ]
+    md = rep.render(INCIDENT, j, "2026-11-23T08:27:00.000Z")["report.md"]
+    assert "Prometheus series over the run's window: `replicas_available`." in md
+    assert "Prometheus did not answer `payment_restart_rate`: HTTP 503: no endpoints available." in md
+    png = rep.render_chart(INCIDENT, j, rep.summarise(INCIDENT, j))
+    assert png != rep.render_chart(INCIDENT, with_states(), rep.summarise(INCIDENT, with_states()))  # a third panel
+    empty = rep.record(
+        with_states(), "6", j["run_id"], "recover", {"state": with_states()["phases"]["recover"]["state"], "series": []}
+    )
+    assert (
+        "series" not in empty["phases"]["recover"]
+        and rep.chart_data(INCIDENT, empty, rep.summarise(INCIDENT, empty))["series"] == []
+    )

@@ -86,7 +86,7 @@ def test_pod_log_ignores_lines_before_the_window() -> None:
     )
     ok, evidence = sig.judge_pod_log(
         {"deployment": "payment", "contains": "Payment gateway error"}, {"payment-1": log}, SINCE
-    )
+    )[:2]
     assert ok and evidence.startswith("payment-1: Payment gateway error: Post") and "old" not in evidence
     assert not sig.judge_pod_log(
         {"deployment": "payment", "contains": "Payment gateway error"},
@@ -94,6 +94,62 @@ def test_pod_log_ignores_lines_before_the_window() -> None:
         SINCE,
     )[0]
     assert "has no pods" in sig.judge_pod_log({"deployment": "payment", "contains": "x"}, {}, SINCE)[1]
+
+
+CONTEXT_LOG = "".join(
+    f"2026-11-23T08:24:{second:02d}.000000000Z {text}\n"
+    for second, text in [
+        (40, "Payment gateway error: before the window"),
+        (47, "one"),
+        (48, "two"),
+        (49, "three"),
+        (50, "Payment gateway error: refused"),
+        (51, "four"),
+        (52, "five"),
+        (53, "six"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("log", "texts"),
+    [
+        (CONTEXT_LOG, ["two", "three", "Payment gateway error: refused", "four", "five"]),
+        # the match is the first fresh line: no line before it (the older one is outside the window)
+        (CONTEXT_LOG.replace("one", "Payment gateway error: first"), ["Payment gateway error: first", "two", "three"]),
+        # the match is the last line
+        (CONTEXT_LOG.rsplit("\n", 4)[0] + "\n", ["two", "three", "Payment gateway error: refused"]),
+        # a line without a timestamp is kept as it is, with no time
+        (
+            "no stamp\n2026-11-23T08:24:50.000000000Z Payment gateway error: x\n",
+            ["no stamp", "Payment gateway error: x"],
+        ),
+    ],
+)
+def test_a_matched_log_line_keeps_two_lines_of_context_either_side(log: str, texts: list[str]) -> None:
+    verdict = sig.judge_pod_log(
+        {"deployment": "payment", "contains": "Payment gateway error"}, {"payment-7": log}, SINCE
+    )
+    assert isinstance(verdict, sig.Look) and verdict.ok and verdict.lines is not None
+    assert [line["text"] for line in verdict.lines] == texts
+    assert [line["match"] for line in verdict.lines] == [t.startswith("Payment gateway error") for t in texts]
+    assert {line["pod"] for line in verdict.lines} == {"payment-7"}
+    matched = next(line for line in verdict.lines if line["match"])
+    assert matched["at"].startswith("2026-11-23T08:24:") and matched["at"].endswith("Z")
+    assert [line["at"] for line in verdict.lines if line["text"] == "no stamp"] in ([], [""])
+
+
+def test_poll_keeps_the_matched_lines_of_a_log_signal() -> None:
+    clock = Clock()
+    results = sig.poll([LOG_SIGNAL], observer(CONTEXT_LOG, check_mode=False), clock, clock.sleep, 0.5)
+    assert results[0]["status"] == "passed"
+    assert [line["text"] for line in results[0]["lines"]] == [
+        "two",
+        "three",
+        "Payment gateway error: refused",
+        "four",
+        "five",
+    ]
 
 
 def test_numeric_expectations() -> None:
