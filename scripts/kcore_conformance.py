@@ -8,9 +8,10 @@ the PyPI wheel. Clone https://github.com/ansible-collections/kubernetes.core (or
 path; when the checkout is a git repository the targets are taken at the tag of the installed version (6.2.0
 today), otherwise the tree is used as it is and its galaxy.yml version is compared with the installed one.
 
-Each target runs unchanged, the way ansible-test runs it: its own `runme.sh` (ansible-playbook playbook.yaml,
-the roles resolved inside the suite through ANSIBLE_ROLES_PATH=../), with this project's venv first on PATH
-(`virtualenv` included, which some targets use to install other kubernetes client versions from PyPI), a
+Each target runs unchanged, the way ansible-test runs it: inside a copy of the installed collection (so bare
+module names such as `k8s_exec` resolve to kubernetes.core's), by its own `runme.sh` (ansible-playbook
+playbook.yaml, the roles resolved inside the suite through ANSIBLE_ROLES_PATH=../), with this project's venv
+first on PATH (`virtualenv` included, which some targets use to install other kubernetes client versions from PyPI), a
 scratch HOME whose ~/.kube/config is the kubeconfig of a fresh embedded cluster started for that target alone
 and stopped by pid afterwards, also when the target fails or runs out of time.
 
@@ -75,13 +76,22 @@ class Result:
     detail: str = ""
 
 
-def installed_version() -> str:
+def installed_collection() -> tuple[Path, str]:
+    """Where the installed kubernetes.core is, and its version."""
     spec = find_spec("ansible_collections")
     for base in spec.submodule_search_locations if spec and spec.submodule_search_locations else []:
         manifest = Path(base, "kubernetes", "core", "MANIFEST.json")
         if manifest.is_file():
-            return str(json.loads(manifest.read_text())["collection_info"]["version"])
+            return manifest.parent, str(json.loads(manifest.read_text())["collection_info"]["version"])
     sys.exit("kubernetes.core is not installed in this Python: run `make setup` first")
+
+
+def collection_root(installed: Path, work: Path) -> Path:
+    """A copy of the installed collection under <work>/ansible_collections/kubernetes/core, as ansible-test lays
+    it out: a playbook inside a collection resolves bare module names (k8s_exec) in that collection."""
+    root = work / "ansible_collections" / "kubernetes" / "core"
+    shutil.copytree(installed, root, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+    return root
 
 
 def git_dir(checkout: Path) -> Path | None:
@@ -200,6 +210,7 @@ def run_target(target: Path, work: Path, timeout_s: float) -> Result:
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_COLLECTIONS_PATH": str(work),  # the copy the targets sit in, first
     }
     log_path = work / "logs" / f"{target.name}.log"
     started = time.monotonic()
@@ -239,13 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900, help="seconds a target may run (default 900)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, clusters' state)")
     args = parser.parse_args(argv)
-    version = installed_version()
+    installed, version = installed_collection()
     work = Path(tempfile.mkdtemp(prefix="kcore-conformance-"))
     (work / "logs").mkdir()
     began = time.monotonic()
     results: list[Result] = []
     try:
-        targets = extract_targets(args.checkout.resolve(), version, work / "suite")
+        targets = extract_targets(args.checkout.resolve(), version, collection_root(installed, work))
         names = runnable(targets)
         unknown = sorted(set(args.targets) - set(names))
         if unknown:
