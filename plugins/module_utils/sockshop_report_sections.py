@@ -47,7 +47,7 @@ def regression_check(journal: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     return regressions(before["view"], after["view"], faulted_of(journal))
 
 
-def header_lines(incident: Mapping[str, Any], journal: Mapping[str, Any]) -> list[str]:
+def header_rows(incident: Mapping[str, Any], journal: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Who ran what, where, when: incident, target, Kubernetes version, nodes, image tags, run, operator, times."""
     activate = journal.get("phases", {}).get("activate") or {}
     before = state_of(journal, "activate")
@@ -72,7 +72,11 @@ def header_lines(incident: Mapping[str, Any], journal: Mapping[str, Any]) -> lis
         ("started (UTC)", str(activate.get("started_at") or "-")),
         ("ended (UTC)", str(max((e for e in ended if e), default="-"))),
     ]
-    return ["| | |", "|---|---|", *[f"| {key} | {value} |" for key, value in rows], ""]
+    return rows
+
+
+def header_lines(incident: Mapping[str, Any], journal: Mapping[str, Any]) -> list[str]:
+    return ["| | |", "|---|---|", *[f"| {key} | {value} |" for key, value in header_rows(incident, journal)], ""]
 
 
 def state_lines(journal: Mapping[str, Any]) -> list[str]:
@@ -231,20 +235,30 @@ def about(event: Mapping[str, Any], names: list[str]) -> bool:
     return any(name == n or name.startswith(n + "-") for n in names)
 
 
-def event_lines(journal: Mapping[str, Any]) -> list[str]:
-    """The events about the faulted workloads from the activation to the end of the recovery: the scale down and
-    the scale up, the pods they stopped and started."""
+def fault_events(journal: Mapping[str, Any]) -> tuple[list[dict[str, Any]], int] | None:
+    """The events about the faulted workloads from the activation to the end of the recovery, and how many the
+    namespace had; None when recover recorded no events (or there was no fault)."""
     events = state_of(journal, "recover").get("events")
     faulted = faulted_of(journal)
     if events is None or not faulted:
-        return []
+        return None
     names = [o.split("/", 1)[1] for o in faulted]
-    chosen = [e for e in events if about(e, names)]
+    return [e for e in events if about(e, names)], len(events)
+
+
+def event_lines(journal: Mapping[str, Any]) -> list[str]:
+    """The events about the faulted workloads from the activation to the end of the recovery: the scale down and
+    the scale up, the pods they stopped and started."""
+    found = fault_events(journal)
+    if found is None:
+        return []
+    chosen, total = found
+    faulted = faulted_of(journal)
     lines = [
         "## Evidence: events",
         "",
         f"Events about {', '.join(faulted)} (and their ReplicaSets and pods) from the activation to the end of the "
-        f"recovery: {len(chosen)} of the namespace's {len(events)}.",
+        f"recovery: {len(chosen)} of the namespace's {total}.",
         "",
     ]
     if not chosen:
@@ -256,6 +270,24 @@ def event_lines(journal: Mapping[str, Any]) -> list[str]:
     if len(chosen) > EVENT_ROWS:
         lines.append(f"| ... | | | | {len(chosen) - EVENT_ROWS} more, the newest last | |")
     return [*lines, ""]
+
+
+def evidence_document(incident: Mapping[str, Any], journal: Mapping[str, Any]) -> dict[str, Any]:
+    """What report.md shows beyond the summary, as data for report.json: the header, the namespace's state before,
+    during and after, the healthy probe answers, the fault's events, the Prometheus series, lessons."""
+    activate = journal.get("phases", {}).get("activate") or {}
+    recover = journal.get("phases", {}).get("recover") or {}
+    found = fault_events(journal)
+    return {
+        "header": dict(header_rows(incident, journal)),
+        "state": {title: state_of(journal, phase) for title, phase in MOMENTS if state_of(journal, phase)},
+        "baseline_probes": activate.get("baseline_probes") or [],
+        "events": found[0] if found else [],
+        "series": recover.get("series") or [],
+        "series_unanswered": recover.get("series_unanswered") or [],
+        "lessons": list(incident.get("lessons") or []),
+        "recommendations": list(incident.get("recommendations") or []),
+    }
 
 
 def reproduce_lines(incident: Mapping[str, Any]) -> list[str]:

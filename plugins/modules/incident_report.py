@@ -20,6 +20,12 @@ description:
     (one testcase per signal, recovery confirmation and checklist item). The timestamp is when the run's
     activation started, so the directory names the run; rendering a journal whose report is already there
     (C(report.json) carries the journal's digest) writes nothing and reports C(changed=false).
+  - C(report.md) also has the header (target, Kubernetes version, nodes, image tags, operator, start and end), the
+    namespace's state before, during and after as C(kubectl get) tables, the regression check, the evidence in
+    full (the probes' answers, each matched log line in its context, the events about the faulted workloads),
+    the kubectl commands behind each signal, the queries with the run's window and links, lessons, and
+    C(timeline.png) (phases, probes, replicas and the incident's PromQL series). C(report.json) holds the same
+    as data under C(evidence) next to the summary.
   - For an incident with traffic (INCIDENT-3), verify records the orders it placed (C(data.traffic), kept across
     repeated verifies of a run) and recover records C(data.business_impact) (order_reconcile's figures over the
     incident window, the test order, the exports) and C(data.confirm_signals) (incident_signals results of the
@@ -142,6 +148,7 @@ from ansible.module_utils.sockshop_report_sections import (
     chart_data,
     compact_state,
     event_lines,
+    evidence_document,
     evidence_lines,
     header_lines,
     lessons_lines,
@@ -841,6 +848,7 @@ def render(
             **summary,
             "ground_truth": incident["ground_truth"],
             "seed": incident.get("seed", {}),
+            "evidence": evidence_document(incident, journal),
         }
     )
     queries = queries_lines(incident, summary, generated_at, links or {})

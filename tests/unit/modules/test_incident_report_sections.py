@@ -203,6 +203,20 @@ def test_a_recorded_run_renders_every_section() -> None:
     assert len(shown) == 10 and all(f"      {cmd}\n" in runbook for cmd in shown[2:]), shown
     data = json.loads(files["report.json"])
     assert (data["verdict"], data["regressions"]) == ("passed", [])
+    # report.json carries what report.md shows beyond the summary
+    evidence = data["evidence"]
+    assert (
+        evidence["header"]["cluster"] == "Kubernetes v1.32.0, 2 node(s)" and evidence["header"]["operator"] == "root@vm"
+    )
+    assert set(evidence["state"]) == {"before the fault", "during the incident", "after recovery"}
+    assert evidence["state"]["during the incident"]["view"]["deployments"]["stripe-mock"]["available"] == 0
+    assert [e["reason"] for e in evidence["events"] if e["object"] == "Deployment/stripe-mock"] == [
+        "ScalingReplicaSet"
+    ] * 2
+    assert {s["label"] for s in evidence["series"]} >= {"replicas_available deployment=stripe-mock"}
+    assert evidence["baseline_probes"][0]["answer"]["authorised"] is True and evidence["lessons"]
+    (logged,) = [s for s in data["signals"] if s.get("lines")]
+    assert sum(line["match"] for line in logged["lines"]) == 1
     chart = rep.chart_data(INCIDENT, recorded, rep.summarise(INCIDENT, recorded))
     assert [p["ok"] for p in chart["probes"]] == [True, True] and len(chart["replicas"]["points"]) == 5
     # the Prometheus panel: the gateway's series went to 0 and, once Prometheus scraped the recovery, back to 1
