@@ -16,6 +16,7 @@ from __future__ import annotations
 import _ssl
 import ctypes
 import datetime
+import functools
 import ipaddress
 import logging
 import os
@@ -179,30 +180,52 @@ def ensure_certificates(root: Path) -> tuple[Path, Path, Path]:
     return ca_crt, srv_crt, srv_key
 
 
-# OpenSSL's verify callback type; the one installed accepts every certificate offered, so the handshake never
+# OpenSSL's verify callback type. The one installed accepts every certificate offered, so the handshake never
 # fails on a client certificate and the authenticator decides (as Go's tls.RequestClientCert leaves it to the
-# apiserver's x509 authenticator).
+# apiserver's x509 authenticator). A failed check (a bad signature) leaves an error on OpenSSL's error queue
+# that the next read of the connection would report (`[ASN1] EVP lib`): the callback clears it.
 _VERIFY_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p)
-_ACCEPT_ANY = _VERIFY_CALLBACK(lambda _ok, _store: 1)
 _SSL_VERIFY_PEER = 0x01  # without SSL_VERIFY_FAIL_IF_NO_PEER_CERT: a certificate is asked for, not required
 
 
-def _request_client_certificates(ctx: ssl.SSLContext) -> bool:
-    """Ask clients for a certificate without letting OpenSSL refuse one: SSL_CTX_set_verify on the context's
-    SSL_CTX (the first field after the object header of CPython's PySSLContext) with a callback that accepts
-    all, through the libssl the `_ssl` module itself is linked with. False when that is not possible."""
+class _AcceptAny:
+    """SSL_CTX_set_verify with an accept-all callback, through the libssl `_ssl` itself is linked with."""
+
+    def __init__(self) -> None:
+        lib = ctypes.CDLL(_ssl.__file__)  # its symbols and those of the libssl/libcrypto it loaded
+        self.set_verify = lib.SSL_CTX_set_verify
+        self.set_verify.argtypes = [ctypes.c_void_p, ctypes.c_int, _VERIFY_CALLBACK]
+        self.set_verify.restype = None
+        self.clear_errors = lib.ERR_clear_error
+        self.clear_errors.argtypes, self.clear_errors.restype = [], None
+        self.callback = _VERIFY_CALLBACK(self._verify)  # kept alive as long as this object (the process)
+
+    def _verify(self, ok: int, _store: int | None) -> int:
+        if not ok:
+            self.clear_errors()
+        return 1
+
+    def install(self, ctx: ssl.SSLContext) -> bool:
+        # the SSL_CTX pointer is the first field after the object header of CPython's PySSLContext
+        ssl_ctx = ctypes.c_void_p.from_address(id(ctx) + object.__basicsize__).value
+        if not ssl_ctx:
+            return False
+        self.set_verify(ssl_ctx, _SSL_VERIFY_PEER, self.callback)
+        return True
+
+
+@functools.cache
+def _accept_any() -> _AcceptAny | None:
     try:
-        lib = ctypes.CDLL(_ssl.__file__)
-        set_verify = lib.SSL_CTX_set_verify
+        return _AcceptAny()
     except (OSError, AttributeError):
-        return False
-    set_verify.argtypes = [ctypes.c_void_p, ctypes.c_int, _VERIFY_CALLBACK]
-    set_verify.restype = None
-    ssl_ctx = ctypes.c_void_p.from_address(id(ctx) + object.__basicsize__).value
-    if not ssl_ctx:
-        return False
-    set_verify(ssl_ctx, _SSL_VERIFY_PEER, _ACCEPT_ANY)
-    return True
+        return None
+
+
+def _request_client_certificates(ctx: ssl.SSLContext) -> bool:
+    """Ask clients for a certificate without letting OpenSSL refuse one; False when that is not possible."""
+    accept = _accept_any()
+    return accept is not None and accept.install(ctx)
 
 
 def server_context(root: Path) -> ssl.SSLContext:
