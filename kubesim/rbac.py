@@ -29,7 +29,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubesim import errors
@@ -46,7 +46,7 @@ MAX_EXPIRATION_S = 48 * 3600
 class User:
     name: str
     groups: tuple[str, ...]
-    uid: str = ""  # a ServiceAccount's uid, for its tokens
+    uid: str = field(default="", compare=False)  # a ServiceAccount's uid, for its tokens (`kubectl auth whoami`)
 
     @property
     def unrestricted(self) -> bool:
