@@ -285,6 +285,9 @@ def validate(res: Resource, obj: dict[str, Any]) -> Causes:
                 )
             if len(ports) > 1 and not p.get("name"):
                 causes.append((f"spec.ports[{i}].name", "Required value"))
+    elif kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token":
+        if not (meta.get("annotations") or {}).get("kubernetes.io/service-account.name"):
+            causes.append(("metadata.annotations[kubernetes.io/service-account.name]", "Required value"))
     elif kind == "ConfigMap":
         for key in list(obj.get("data") or {}) + list(obj.get("binaryData") or {}):
             if not key or len(key) > 253 or not all(ch.isalnum() or ch in "-._" for ch in key):

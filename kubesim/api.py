@@ -14,8 +14,9 @@ from typing import Any
 
 import yaml
 from aiohttp import web
+from cryptography import x509
 
-from kubesim import errors, metrics_api, openapi, protobuf, rbac, resources, tables
+from kubesim import errors, metrics_api, openapi, protobuf, rbac, resources, tables, tls
 from kubesim.logs import LogStore, since_from_seconds
 from kubesim.registry import Registry
 from kubesim.resources import Resource
@@ -38,7 +39,7 @@ JSON = "application/json"
 ProxyHandler = Callable[[web.Request, Resource, str, str, str], Awaitable[web.StreamResponse]]
 PortForwardHandler = Callable[[web.Request, Resource, str, str], Awaitable[web.StreamResponse]]
 USER = "kubesim.user"  # the request's authenticated user (rbac.User), None for the health endpoints
-REVIEWS = ("selfsubjectaccessreviews", "selfsubjectrulesreviews")
+REVIEWS = ("selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews")
 RemoteCommandHandler = Callable[[web.Request, Resource, str, str, str], Awaitable[web.StreamResponse]]
 
 
@@ -77,6 +78,7 @@ class API:
         self.registry = registry
         self.logs = logs
         self.token = token
+        self.client_ca: x509.Certificate | None = None  # the CA client certificates must be signed by
         self.proxy: ProxyHandler | None = None
         self.portforward: PortForwardHandler | None = None
         self.remotecommand: RemoteCommandHandler | None = None
@@ -95,13 +97,15 @@ class API:
         user: rbac.User | None = None
         if request.path not in ("/healthz", "/livez", "/readyz"):
             auth = request.headers.get("Authorization", "")
-            user = self._authenticate(auth[7:].strip()) if auth.startswith("Bearer ") else None
+            user = self._certificate_user(request)  # the x509 authenticator comes first, as in kube-apiserver
+            if user is None and auth.startswith("Bearer "):
+                user = self._authenticate(auth[7:].strip())
             if user is None:
                 return _error(errors.unauthorized())
             # As the apiserver's authentication filter does: the credential is not passed on (the service
             # proxy must never hand the cluster's token to a pod).
             headers = request.headers.copy()
-            del headers["Authorization"]
+            headers.popall("Authorization", None)
             as_user = headers.pop("Impersonate-User", "")
             as_groups = headers.getall("Impersonate-Group", [])
             headers.popall("Impersonate-Group", None)
@@ -120,10 +124,20 @@ class API:
         except SelectorError as exc:
             return _error(errors.bad_request(str(exc)))
 
+    def _certificate_user(self, request: web.Request) -> rbac.User | None:
+        """The user of the client certificate the TLS handshake received, if the cluster CA signed it."""
+        ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
+        if self.client_ca is None or ssl_object is None:
+            return None
+        subject = tls.client_user(ssl_object.getpeercert(binary_form=True), self.client_ca)
+        return rbac.User(subject[0], (*subject[1:], "system:authenticated")) if subject else None
+
     def _authenticate(self, token: str) -> rbac.User | None:
         if hmac.compare_digest(token, self.token):
             return rbac.ADMIN
-        return rbac.token_user(self.token, token, self.registry.store)
+        return rbac.token_user(self.token, token, self.registry.store) or rbac.secret_token_user(
+            self.token, token, self.registry.store
+        )
 
     def _authorize(self, request: web.Request, req: rbac.Request) -> None:
         user = request.get(USER)
@@ -445,10 +459,14 @@ class API:
 
     # ---- logs --------------------------------------------------------------------------------
     async def _review(self, request: web.Request, t: Target) -> web.StreamResponse:
-        """SelfSubjectAccessReview (`kubectl auth can-i`) and SelfSubjectRulesReview (`can-i --list`)."""
+        """SelfSubjectAccessReview (`kubectl auth can-i`), SelfSubjectRulesReview (`can-i --list`) and
+        SelfSubjectReview (`kubectl auth whoami`)."""
         body = await self._body(request)
         user = request.get(USER) or rbac.ADMIN
         spec = body.get("spec") or {}
+        if t.res.plural == "selfsubjectreviews":  # `kubectl auth whoami`
+            review = {"kind": t.res.kind, "apiVersion": t.res.api_version, "metadata": {"creationTimestamp": None}}
+            return _json({**review, "status": {"userInfo": rbac.user_info(user)}}, 201)
         if t.res.plural == "selfsubjectaccessreviews":
             status = rbac.access_review(self.registry.store, user, spec)
         else:

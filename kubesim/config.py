@@ -57,14 +57,23 @@ class StateDir:
     def write_info(self, info: dict[str, Any]) -> None:
         _atomic_write(self.info, json.dumps(info), 0o644)
 
-    def write_kubeconfig(self, server: str, token: str) -> None:
-        ca = base64.b64encode((self.root / "ca.crt").read_bytes()).decode()
+    def write_kubeconfig(self, server: str) -> None:
+        """The admin's kubeconfig, shaped as KIND's: the cluster CA, and a user authenticated by its client
+        certificate (CN kubernetes-admin). The admin's bearer token (`<state>/token`) stays valid for raw
+        HTTP clients but is not in the kubeconfig: a client sends the certificate with any token it is given
+        (`kubectl --token`), and the certificate wins, as on KIND."""
+
+        def b64(name: str) -> str:
+            return base64.b64encode((self.root / name).read_bytes()).decode()
+
+        user = {"client-certificate-data": b64("admin.crt"), "client-key-data": b64("admin.key")}
+        ca = b64("ca.crt")
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "preferences": {},
             "clusters": [{"name": CONTEXT, "cluster": {"server": server, "certificate-authority-data": ca}}],
-            "users": [{"name": f"{CONTEXT}-admin", "user": {"token": token}}],
+            "users": [{"name": f"{CONTEXT}-admin", "user": user}],
             "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": f"{CONTEXT}-admin"}}],
             "current-context": CONTEXT,
         }

@@ -1,13 +1,17 @@
 """Who a request is, and whether RBAC lets it: the apiserver's authentication of bearer tokens and its RBAC
 authorizer, for the cluster's admin token and ServiceAccount tokens.
 
-- The admin token (the kubeconfig's) is `kubernetes-admin` in group `system:masters`: everything is allowed,
+- The admin token (`<state>/token`) is `kubernetes-admin` in group `system:masters`: everything is allowed,
   as on a real cluster (that group bypasses RBAC).
+- A client certificate signed by the cluster CA (tls.client_user) is its CN in the groups of its O fields; the
+  kubeconfig's is the same `kubernetes-admin` in `system:masters`.
 - A ServiceAccount token (`kubectl create token <sa>`, the TokenRequest API) is signed by the cluster (HMAC of
   its claims with the cluster's own secret, the admin token: tokens survive a restart and need no storage) and
   names the account and its uid; it stops working when it expires or the account is deleted (a new account of
   the same name has another uid). Its user is `system:serviceaccount:<ns>:<name>`, in the groups
   `system:serviceaccounts`, `system:serviceaccounts:<ns>` and `system:authenticated`.
+- A Secret-based ServiceAccount token (the token controller fills a `kubernetes.io/service-account-token` Secret,
+  controllers/tokens.py) is the same user for as long as its Secret holds it and the account exists.
 - Authorization evaluates Roles, ClusterRoles and their bindings as the RBAC authorizer does: verbs, apiGroups,
   resources and `resource/subresource`, `*`, resourceNames (which never match list, watch, create or
   deletecollection without a name), nonResourceURLs with a trailing `*`. Every authenticated user also has
@@ -25,7 +29,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubesim import errors
@@ -42,6 +46,7 @@ MAX_EXPIRATION_S = 48 * 3600
 class User:
     name: str
     groups: tuple[str, ...]
+    uid: str = field(default="", compare=False)  # a ServiceAccount's uid, for its tokens (`kubectl auth whoami`)
 
     @property
     def unrestricted(self) -> bool:
@@ -51,11 +56,17 @@ class User:
 ADMIN = User("kubernetes-admin", ("kubeadm:cluster-admins", "system:masters", "system:authenticated"))
 
 
-def service_account(namespace: str, name: str) -> User:
+def service_account(namespace: str, name: str, uid: str = "") -> User:
     return User(
         f"system:serviceaccount:{namespace}:{name}",
         ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"),
+        uid,
     )
+
+
+def user_info(user: User) -> dict[str, Any]:
+    """A SelfSubjectReview's status.userInfo (`kubectl auth whoami`)."""
+    return {"username": user.name, **({"uid": user.uid} if user.uid else {}), "groups": list(user.groups)}
 
 
 # ---------------------------------------------------------------------------------------------- tokens
@@ -96,7 +107,69 @@ def token_user(secret: str, token: str, store: Store, now: float | None = None) 
     account = store.peek("serviceaccounts", claims["ns"], claims["name"])
     if account is None or account["metadata"].get("uid") != claims.get("uid"):
         return None
-    return service_account(claims["ns"], claims["name"])
+    return service_account(claims["ns"], claims["name"], claims["uid"])
+
+
+# Secret-based (legacy) ServiceAccount tokens: what the token controller writes into a Secret of type
+# kubernetes.io/service-account-token, with the claims of pkg/serviceaccount/legacy.go (signed with HS256 by the
+# cluster's secret rather than RS256 by a service-account key). No expiry: such a token works as long as its
+# Secret holds it and the account it names (same uid) exists.
+LEGACY_ISSUER = "kubernetes/serviceaccount"
+_LEGACY = "kubernetes.io/serviceaccount/"
+SECRET_TOKEN_TYPE = "kubernetes.io/service-account-token"
+
+
+def _jwt_signature(secret: str, signed: str) -> str:
+    return _b64(hmac.new(secret.encode(), signed.encode(), hashlib.sha256).digest())
+
+
+def issue_secret_token(secret: str, account: dict[str, Any], secret_name: str) -> str:
+    """The token the token controller puts into Secret `secret_name` for the ServiceAccount object `account`."""
+    meta = account["metadata"]
+    claims = {
+        "iss": LEGACY_ISSUER,
+        f"{_LEGACY}namespace": meta["namespace"],
+        f"{_LEGACY}secret.name": secret_name,
+        f"{_LEGACY}service-account.name": meta["name"],
+        f"{_LEGACY}service-account.uid": meta["uid"],
+        "sub": f"system:serviceaccount:{meta['namespace']}:{meta['name']}",
+    }
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    return f"{header}.{payload}.{_jwt_signature(secret, f'{header}.{payload}')}"
+
+
+def secret_token_user(secret: str, token: str, store: Store) -> User | None:
+    """The ServiceAccount user of a Secret-based token, checked as the legacy token validator does: signed by
+    the cluster, its Secret still there (not being deleted) and holding this very token, its account there with
+    the uid of the claim; None (401) otherwise."""
+    if token.count(".") != 2:
+        return None
+    header, payload, signature = token.split(".")
+    if not hmac.compare_digest(signature, _jwt_signature(secret, f"{header}.{payload}")):
+        return None
+    try:
+        claims = json.loads(_unb64(payload))
+    except ValueError:
+        return None
+    if not isinstance(claims, dict) or claims.get("iss") != LEGACY_ISSUER:
+        return None
+    ns, name = claims.get(f"{_LEGACY}namespace", ""), claims.get(f"{_LEGACY}service-account.name", "")
+    holder = store.peek("secrets", ns, claims.get(f"{_LEGACY}secret.name", ""))
+    if holder is None or holder["metadata"].get("deletionTimestamp"):
+        return None  # "Token has been invalidated"
+    try:
+        held = base64.b64decode((holder.get("data") or {}).get("token", ""))
+    except ValueError:
+        return None
+    if not hmac.compare_digest(held, token.encode()):
+        return None  # "Token does not match server's copy"
+    account = store.peek("serviceaccounts", ns, name)
+    if account is None or account["metadata"].get("deletionTimestamp"):
+        return None
+    if account["metadata"].get("uid") != claims.get(f"{_LEGACY}service-account.uid"):
+        return None
+    return service_account(ns, name, account["metadata"]["uid"])
 
 
 def expiration(spec: dict[str, Any]) -> int:

@@ -304,6 +304,16 @@ RESOURCES: tuple[Resource, ...] = (
         verbs=("create",),
         virtual=True,
     ),
+    # `kubectl auth whoami`: who the request is (rbac.User), answered, never stored.
+    Resource(
+        "authentication.k8s.io",
+        "v1",
+        "selfsubjectreviews",
+        "SelfSubjectReview",
+        False,
+        verbs=("create",),
+        virtual=True,
+    ),
     Resource("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, verbs=("get", "list"), virtual=True),
     Resource("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, verbs=("get", "list"), virtual=True),
 )

@@ -18,9 +18,10 @@ from kubesim import metrics
 from kubesim.api import API
 from kubesim.cluster import Cluster
 from kubesim.config import StateDir
+from kubesim.controllers.tokens import TokensController
 from kubesim.runtime.slot import claim_slot
 from kubesim.runtime.wiring import enable_runtime, publish_apiserver
-from kubesim.tls import server_context
+from kubesim.tls import load_ca, server_context
 
 log = logging.getLogger("kubesim")
 
@@ -51,6 +52,8 @@ async def serve(state: StateDir, port: int = 0, cgroups: str = "auto") -> None:
     api = API(cluster.registry, cluster.logs, token)
     api.metrics = lambda: metrics.render(cluster.store, cluster.usage)
     api.usage = lambda: cluster.usage  # read per request: the runtime sets cluster.usage when it is enabled
+    api.client_ca, _ = load_ca(state.root)
+    cluster.controllers.append(TokensController(cluster, token, (state.root / "ca.crt").read_bytes()))
     slot, slot_claim = claim_slot(str(state.root), int(state.read_info().get("slot") or 0))
     enable_runtime(cluster, api, slot, cgroups)
     runner = web.AppRunner(api.app(), access_log=None, handle_signals=False)
@@ -66,7 +69,7 @@ async def serve(state: StateDir, port: int = 0, cgroups: str = "auto") -> None:
     server = site._server
     assert server is not None and server.sockets  # type: ignore[attr-defined]
     bound = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-    state.write_kubeconfig(f"https://127.0.0.1:{bound}", token)
+    state.write_kubeconfig(f"https://127.0.0.1:{bound}")
     publish_apiserver(cluster, f"127.0.0.1:{bound}")
     cluster.start()
     state.write_info({"pid": os.getpid(), "port": bound, "server": f"https://127.0.0.1:{bound}", "slot": slot})

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import KUBECTLS, Cluster, require_kubectl
+from tests.integration.credentials import no_credentials
 from tests.integration.web import busybox, create
 
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
@@ -19,7 +20,8 @@ ONCALL_RULES = [
 
 
 def kubectl(cluster: Cluster, *args: str, token: str | None = None) -> Any:
-    extra = [f"--token={token}"] if token is not None else []
+    # with a token, a kubeconfig without the admin's client certificate (which would win over the token)
+    extra = [f"--kubeconfig={no_credentials(cluster)}", f"--token={token}"] if token is not None else []
     return cluster.kubectl(KUBECTLS[0], *args, *extra, check=False, timeout=60)
 
 
