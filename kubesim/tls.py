@@ -21,6 +21,7 @@ import ipaddress
 import logging
 import os
 import ssl
+import sys
 from pathlib import Path
 
 from cryptography import x509
@@ -198,6 +199,8 @@ class _AcceptAny:
         self.set_verify.restype = None
         self.clear_errors = lib.ERR_clear_error
         self.clear_errors.argtypes, self.clear_errors.restype = [], None
+        self.get_verify_mode = lib.SSL_CTX_get_verify_mode
+        self.get_verify_mode.argtypes, self.get_verify_mode.restype = [ctypes.c_void_p], ctypes.c_int
         self.callback = _VERIFY_CALLBACK(self._verify)  # kept alive as long as this object (the process)
 
     def _verify(self, ok: int, _store: int | None) -> int:
@@ -207,8 +210,12 @@ class _AcceptAny:
 
     def install(self, ctx: ssl.SSLContext) -> bool:
         # the SSL_CTX pointer is the first field after the object header of CPython's PySSLContext
+        if sys.implementation.name != "cpython" or ctx.verify_mode != ssl.CERT_OPTIONAL:
+            return False
         ssl_ctx = ctypes.c_void_p.from_address(id(ctx) + object.__basicsize__).value
-        if not ssl_ctx:
+        # The field is what the context says it is only if OpenSSL reads back the mode CERT_OPTIONAL set
+        # (SSL_VERIFY_PEER alone): a CPython with another layout is left alone rather than written into.
+        if not ssl_ctx or self.get_verify_mode(ssl_ctx) != _SSL_VERIFY_PEER:
             return False
         self.set_verify(ssl_ctx, _SSL_VERIFY_PEER, self.callback)
         return True
