@@ -18,6 +18,7 @@ from kubesim import metrics
 from kubesim.api import API
 from kubesim.cluster import Cluster
 from kubesim.config import StateDir
+from kubesim.controllers.lifecycle import NamespaceController
 from kubesim.controllers.tokens import TokensController
 from kubesim.runtime.slot import claim_slot
 from kubesim.runtime.wiring import enable_runtime, publish_apiserver
@@ -54,6 +55,9 @@ async def serve(state: StateDir, port: int = 0, cgroups: str = "auto") -> None:
     api.usage = lambda: cluster.usage  # read per request: the runtime sets cluster.usage when it is enabled
     api.client_ca, _ = load_ca(state.root)
     cluster.controllers.append(TokensController(cluster, token, (state.root / "ca.crt").read_bytes()))
+    for controller in cluster.controllers:
+        if isinstance(controller, NamespaceController):
+            controller.root_ca = (state.root / "ca.crt").read_text()
     slot, slot_claim = claim_slot(str(state.root), int(state.read_info().get("slot") or 0))
     enable_runtime(cluster, api, slot, cgroups)
     runner = web.AppRunner(api.app(), access_log=None, handle_signals=False)

@@ -44,6 +44,7 @@ class NamespaceController(Controller):
     """Gives every namespace its `default` ServiceAccount and root CA ConfigMap; empties terminating ones."""
 
     primary = NAMESPACES.key
+    root_ca = ""  # the cluster CA (PEM), which the server sets; its ConfigMap is kept at it, as the publisher does
 
     def reconcile(self, ns: str, name: str) -> float | None:
         namespace = self.store.peek(NAMESPACES.key, "", name)
@@ -53,7 +54,10 @@ class NamespaceController(Controller):
             return self._finalize(namespace)
         if self.store.peek(SERVICEACCOUNTS.key, name, "default") is None:
             self.registry.create(SERVICEACCOUNTS, name, {"metadata": {"name": "default"}})
-        if self.store.peek(CONFIGMAPS.key, name, ROOT_CA) is None:
+        published = self.store.peek(CONFIGMAPS.key, name, ROOT_CA)
+        if published is not None and self.root_ca and (published.get("data") or {}).get("ca.crt") != self.root_ca:
+            self.registry.update(CONFIGMAPS, name, ROOT_CA, dict(copy(published), data={"ca.crt": self.root_ca}))
+        if published is None:
             self.registry.create(
                 CONFIGMAPS,
                 name,
@@ -67,7 +71,7 @@ class NamespaceController(Controller):
                             "distributions of Kubernetes clusters."
                         },
                     },
-                    "data": {"ca.crt": "# the embedded cluster serves plain HTTP on loopback; no CA is needed\n"},
+                    "data": {"ca.crt": self.root_ca},
                 },
             )
         return None

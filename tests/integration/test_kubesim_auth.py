@@ -280,3 +280,14 @@ def test_the_admin_kubeconfig_is_a_client_certificate_as_kinds(cluster: Cluster)
     assert "system:masters" in review.status.user_info.groups
     core: Any = client.CoreV1Api(api)
     assert {"default", "kube-system"} <= {n.metadata.name for n in core.list_namespace().items}
+
+
+def test_every_namespace_publishes_the_cluster_ca_in_kube_root_ca(cluster: Cluster, ns: str) -> None:
+    """kube-root-ca.crt holds the CA that signs the server's certificate, as the root CA publisher keeps it."""
+    published = cluster.wait_for(
+        lambda: cluster.json("GET", f"/api/v1/namespaces/{ns}/configmaps/kube-root-ca.crt")[1].get("data"),
+        timeout=10,
+        interval=0.1,
+    )
+    assert published["ca.crt"] == (cluster.state / "ca.crt").read_text()
+    x509.load_pem_x509_certificate(published["ca.crt"].encode())  # a certificate, not a comment
