@@ -75,13 +75,30 @@ class Result:
     detail: str = ""
 
 
-def installed_version() -> str:
+def installed_collection() -> Path:
     spec = find_spec("ansible_collections")
     for base in spec.submodule_search_locations if spec and spec.submodule_search_locations else []:
-        manifest = Path(base, "kubernetes", "core", "MANIFEST.json")
-        if manifest.is_file():
-            return str(json.loads(manifest.read_text())["collection_info"]["version"])
+        if Path(base, "kubernetes", "core", "MANIFEST.json").is_file():
+            return Path(base, "kubernetes", "core")
     sys.exit("kubernetes.core is not installed in this Python: run `make setup` first")
+
+
+def installed_version() -> str:
+    manifest = installed_collection() / "MANIFEST.json"
+    return str(json.loads(manifest.read_text())["collection_info"]["version"])
+
+
+def collection_root(into: Path) -> Path:
+    """`into/ansible_collections/kubernetes/core`: the installed collection's code (symlinked) with the suite's
+    tests beside it, as ansible-test lays a collection out. A playbook inside a collection that the configured
+    collections path loads gets that collection as its default, so the targets' short names (`k8s_log`,
+    `k8s_exec`, ...) resolve as they do under ansible-test; ANSIBLE_COLLECTIONS_PATH=into makes it the one loaded."""
+    root = into / "ansible_collections" / "kubernetes" / "core"
+    root.mkdir(parents=True)
+    for entry in installed_collection().iterdir():
+        if entry.name != "tests":
+            (root / entry.name).symlink_to(entry)
+    return root
 
 
 def git_dir(checkout: Path) -> Path | None:
@@ -190,6 +207,7 @@ class Cluster:
 
 
 def run_target(target: Path, work: Path, timeout_s: float) -> Result:
+    collections = next(p for p in target.parents if p.name == "ansible_collections").parent
     home = work / "home" / target.name
     (home / ".kube").mkdir(parents=True)
     venv_bin = str(Path(sys.executable).parent)
@@ -200,6 +218,7 @@ def run_target(target: Path, work: Path, timeout_s: float) -> Result:
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_COLLECTIONS_PATH": str(collections),
     }
     log_path = work / "logs" / f"{target.name}.log"
     started = time.monotonic()
@@ -245,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     results: list[Result] = []
     try:
-        targets = extract_targets(args.checkout.resolve(), version, work / "suite")
+        targets = extract_targets(args.checkout.resolve(), version, collection_root(work / "suite"))
         names = runnable(targets)
         unknown = sorted(set(args.targets) - set(names))
         if unknown:
