@@ -8,6 +8,7 @@ from typing import Any
 
 from kubesim import names, resources
 from kubesim.controllers.base import Controller, Key, controlled_by, copy, owner_ref
+from kubesim.controllers.progress import rollout_condition
 from kubesim.registry import now_rfc3339
 from kubesim.store import Change
 
@@ -96,8 +97,7 @@ class DeploymentController(Controller):
             self._scale(d, new_rs, desired)
         else:
             self._roll(d, new_rs, olds_active, desired=desired, surge=surge, unavailable=unavailable)
-        self._update_status(d, template_hash, created)
-        return None
+        return self._update_status(d, template_hash, created)
 
     def _live(self, rs: dict[str, Any]) -> dict[str, Any]:
         return self.store.peek(REPLICASETS.key, rs["metadata"]["namespace"], rs["metadata"]["name"]) or rs
@@ -204,7 +204,7 @@ class DeploymentController(Controller):
                 self._scale(d, rs, have - take)
                 removable -= max(0, take - max(0, unhealthy))
 
-    def _update_status(self, d: dict[str, Any], template_hash: str, created: bool) -> None:
+    def _update_status(self, d: dict[str, Any], template_hash: str, created: bool) -> float | None:
         d = self.store.peek(self.primary, d["metadata"]["namespace"], d["metadata"]["name"]) or d
         rss = [rs for rs in self.store.scan(REPLICASETS.key, d["metadata"]["namespace"]) if controlled_by(rs, d)]
         new_rs = next(
@@ -241,6 +241,7 @@ class DeploymentController(Controller):
                 old_conditions,
             )
         rs_name = new_rs["metadata"]["name"] if new_rs else ""
+        recheck = None
         complete = (
             new_rs is not None
             and counts["updatedReplicas"] == desired
@@ -259,10 +260,8 @@ class DeploymentController(Controller):
             prog = _condition(
                 "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"', old_conditions
             )
-        else:
-            prog = _condition(
-                "Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.', old_conditions
-            )
+        else:  # progress, or none for progressDeadlineSeconds (controllers/progress.py)
+            prog, recheck = rollout_condition(d, counts, rs_name, old_conditions)
         status["conditions"] = [avail, prog]
         if (d.get("status") or {}).get("collisionCount"):
             status["collisionCount"] = d["status"]["collisionCount"]
@@ -270,3 +269,4 @@ class DeploymentController(Controller):
             new = copy(d)
             new["status"] = status
             self.registry.write(DEPLOYMENTS, d, new, sub="status")
+        return recheck

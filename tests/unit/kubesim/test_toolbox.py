@@ -144,7 +144,7 @@ def ran(ctx: Context, *argv: str) -> tuple[int, str, str]:
         ("busybox", ["sh", "-c", "echo '$GREETING' && exit 5; echo never"], (5, "$GREETING\n", "")),
         ("busybox", ["sh", "-c", "bash -l"], (127, "", "sh: bash: not found\n")),
         ("busybox", ["sh", "-c", "false; exit $?"], (1, "", "")),
-        ("busybox", ["sh", "-c", "cat /etc/hostname | wc -l"], (2, "", None)),
+        ("busybox", ["sh", "-c", "cat /etc/hostname | wc -l"], (0, "1\n", "")),
         ("busybox", ["bash"], (127, "", None)),
     ],
 )
@@ -358,6 +358,7 @@ def test_toolbox_images_run_the_toolbox(
         "-u",
         "-m",
         "kubesim.toolbox",
+        "--pid1",
         *words,
     ]
 
