@@ -177,6 +177,9 @@ def invalid_name(image: str) -> str:
     )
 
 
+PID1 = ("/bin/sh", "-c", 'trap "" TERM; exec "$@"', "pid1")
+
+
 def repository(image: str) -> str:
     """The image's repository, fully qualified as containerd names it (redis:7 -> docker.io/library/redis)."""
     name = image.split("@", 1)[0]
@@ -223,7 +226,9 @@ def argv_for(
     if program is None:
         raise KeyError(image)
     if program.toolbox:  # paths stay the container's: the toolbox reads them through the container's view
-        return [sys.executable, "-u", "-m", "kubesim.toolbox", "--pid1", *toolbox_words(image, command, args)]
+        # SIGTERM is ignored from the first instant (an ignored signal stays ignored across exec), not only
+        # once Python has started: the container's PID 1 never had a handler for it (kubesim/toolbox/__main__.py).
+        return [*PID1, sys.executable, "-u", "-m", "kubesim.toolbox", "--pid1", *toolbox_words(image, command, args)]
     if mounted:
         command = volumes.rewrite(command, mounted) if command else command
         args = volumes.rewrite(args, mounted) if args else args

@@ -33,6 +33,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MAX_BACKOFF_S = 300.0
 
 
+class StartError(Exception):
+    """The runtime could not start a container's process; the message is containerd's."""
+
+
 def pull_problem(image: str) -> str:
     """Why the image cannot be pulled now ("" when it can): the registry's answer, or the missing programs."""
     program = program_for(image)
@@ -66,11 +70,15 @@ class Container:
         backoff = 0.0
         while not self.stopping:
             started = time.monotonic()
-            if not await self._start():
-                return
-            assert self.proc is not None
-            code = await self.proc.wait()
-            self._on_exit(code)
+            try:
+                if not await self._start():
+                    return
+                assert self.proc is not None
+                code = await self.proc.wait()
+                self._on_exit(code)
+            except StartError as failed:  # the runtime could not start the process: exit code 128
+                code = 128
+                self._on_start_error(str(failed))
             if self.stopping:
                 return
             policy = self.pod.spec.get("restartPolicy", "Always")
@@ -223,12 +231,34 @@ class Container:
         return False
 
     async def _start_failed(self, why: str) -> bool:
+        """runc could not start the process (no such executable, ...): containerd's message, StartError."""
+        raise StartError(
+            "failed to create containerd task: failed to create shim task: OCI runtime create failed: "
+            f"runc create failed: unable to start container process: {why}: unknown"
+        )
+
+    def _on_start_error(self, message: str) -> None:
+        """A container whose process never started: terminated with reason StartError and exit code 128, then
+        restarted as the pod's restartPolicy says (RunContainerError while it waits, as the kubelet shows it)."""
         st = self.state
-        st.waiting_reason, st.waiting_message = "RunContainerError", why
-        self.event("Warning", "Failed", f"Error: failed to create containerd task: {why}")
+        st.container_id = container_id(self.pod.uid, self.name, st.restart_count)
+        self.event("Warning", "Failed", f"Error: {message}")
+        term = {
+            "exitCode": 128,
+            "reason": "StartError",
+            "message": message,
+            "startedAt": "1970-01-01T00:00:00Z",
+            "finishedAt": now_rfc3339(),
+            "containerID": st.container_id,
+        }
+        st.running = st.ready = st.started = False
+        policy = self.pod.spec.get("restartPolicy", "Always")
+        if not self.stopping and policy != "Never":
+            st.last_terminated, st.terminated = term, None
+            st.waiting_reason, st.waiting_message = "RunContainerError", message
+        else:
+            st.terminated = term
         self.pod.changed()
-        await self.pod.sleep(10.0)
-        return not self.stopping and await self._start()
 
     def _on_exit(self, code: int) -> None:
         for task in self.tasks:

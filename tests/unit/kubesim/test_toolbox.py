@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kubesim.runtime.hook.sitecustomize import NetMap
-from kubesim.runtime.images import argv_for, toolbox_words
+from kubesim.runtime.images import PID1, argv_for, toolbox_words
 from kubesim.toolbox import BUSYBOX, COREUTILS, IMAGE_PATH, Toolbox, net, toolbox_for
 from kubesim.toolbox import curl as tcurl
 from kubesim.toolbox.podfs import PodFS, PodFSError, kubelet_files
@@ -354,6 +354,7 @@ def test_toolbox_images_run_the_toolbox(
 ) -> None:
     assert toolbox_words(image, command, args) == words
     assert argv_for(image, command, args, {"/data": "/machine/dir"}) == [
+        *PID1,
         sys.executable,
         "-u",
         "-m",
