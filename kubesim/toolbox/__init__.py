@@ -24,6 +24,7 @@ IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _COMMON = frozenset(
     {"cat", "echo", "env", "false", "hostname", "ls", "printenv", "pwd", "sleep", "true"}
     | {"[", "basename", "date", "dirname", "head", "md5sum", "seq", "sha256sum", "tail", "test", "wc"}
+    | {"mkdir", "rm", "touch"}
 )
 BUSYBOX = _COMMON | {"nc", "nslookup", "ps", "sh", "wget"}  # Alpine and busybox images: busybox applets
 COREUTILS = _COMMON | {"sh"}  # Debian slim images: coreutils and dash, no procps, no curl

@@ -563,6 +563,65 @@ def _dirname(ctx: Context, args: list[str]) -> int:
     return 0
 
 
+def _flags_and_paths(args: list[str]) -> tuple[set[str], list[str]]:
+    flags: set[str] = set()
+    paths: list[str] = []
+    for arg in args:
+        if arg.startswith("-") and len(arg) > 1 and not paths:
+            flags |= set(arg[1:])
+        else:
+            paths.append(arg)
+    return flags, paths
+
+
+def _mkdir(ctx: Context, args: list[str]) -> int:
+    flags, paths = _flags_and_paths(args)
+    code = 0
+    for path in paths:
+        try:
+            ctx.fs.mkdir(path, parents="p" in flags, cwd=ctx.cwd)
+        except PodFSError as exc:
+            code = 1
+            ctx.err(
+                f"mkdir: can't create directory '{path}': {exc.strerror}\n"
+                if ctx.busybox
+                else f"mkdir: cannot create directory '{path}': {exc.strerror}\n"
+            )
+    return code
+
+
+def _rm(ctx: Context, args: list[str]) -> int:
+    flags, paths = _flags_and_paths(args)
+    code = 0
+    for path in paths:
+        try:
+            ctx.fs.remove(path, recursive=bool(flags & {"r", "R"}), cwd=ctx.cwd)
+        except PodFSError as exc:
+            if exc.errno == 2 and "f" in flags:
+                continue
+            code = 1
+            ctx.err(
+                f"rm: can't remove '{path}': {exc.strerror}\n"
+                if ctx.busybox
+                else f"rm: cannot remove '{path}': {exc.strerror}\n"
+            )
+    return code
+
+
+def _touch(ctx: Context, args: list[str]) -> int:
+    _flags, paths = _flags_and_paths(args)
+    code = 0
+    for path in paths:
+        try:
+            ctx.fs.open_write(path, append=True, cwd=ctx.cwd).close()
+        except PodFSError as exc:
+            code = 1
+            ctx.err(
+                f"touch: {path}: {exc.strerror}\n" if ctx.busybox else f"touch: cannot touch '{path}': {exc.strerror}\n"
+            )
+    return code
+
+
 def _sh(ctx: Context, args: list[str]) -> int:
     from kubesim.toolbox import shell  # noqa: PLC0415 - the shell imports this module
 
@@ -576,6 +635,9 @@ PROGRAMS: dict[str, Callable[[Context, list[str]], int]] = {
     "dirname": _dirname,
     "head": _head,
     "md5sum": _digest("md5"),
+    "mkdir": _mkdir,
+    "rm": _rm,
+    "touch": _touch,
     "seq": _seq,
     "sha256sum": _digest("sha256"),
     "tail": _tail,

@@ -108,3 +108,12 @@ def test_test_and_sums(fs: PodFS) -> None:
     digest = hashlib.sha256(b"a\nb\nc\n").hexdigest()
     assert sh(fs, "sha256sum /config/app.conf") == (0, f"{digest}  /config/app.conf\n", "")
     assert sh(fs, "sha256sum -b /config/app.conf", flavour="coreutils") == (0, f"{digest} */config/app.conf\n", "")
+
+
+def test_mkdir_rm_touch_in_the_writable_layer(fs: PodFS, tmp_path: Path) -> None:
+    assert sh(fs, "mkdir -p /data/a/b && touch /data/a/b/f && ls /data/a/b") == (0, "f\n", "")
+    assert (tmp_path / "rootfs" / "data" / "a" / "b" / "f").is_file()
+    assert sh(fs, "rm /data/a") == (1, "", "rm: can't remove '/data/a': Is a directory\n")
+    assert sh(fs, "rm -rf /data && ls /data") == (1, "", "ls: /data: No such file or directory\n")
+    assert sh(fs, "rm -f /nope; rm /etc/hosts") == (1, "", "rm: can't remove '/etc/hosts': Read-only file system\n")
+    assert sh(fs, "mkdir /tmp", flavour="coreutils") == (1, "", "mkdir: cannot create directory '/tmp': File exists\n")
