@@ -66,6 +66,11 @@ def test_a_rollout_to_a_missing_tag_exceeds_its_deadline_and_undo_recovers(
     assert 'deployment "web" successfully rolled out' in out.stdout
     images = cluster.kubectl(k, "-n", ns, "get", "deployment", "web", "-o", "jsonpath={..containers[0].image}")
     assert images.stdout == "nginx:1.27"
+    # revision 1's ReplicaSet is the newest again: revision 3, as the deployment controller numbers a rollback
+    revision = r"jsonpath={.metadata.annotations.deployment\.kubernetes\.io/revision}"
+    assert cluster.kubectl(k, "-n", ns, "get", "deployment", "web", "-o", revision).stdout == "3"
+    history = cluster.kubectl(k, "-n", ns, "rollout", "history", "deployment/web").stdout
+    assert [line.split()[0] for line in history.strip().splitlines()[2:]] == ["2", "3"]
     cluster.wait_for(
         lambda: "ImagePull" not in cluster.kubectl(k, "-n", ns, "get", "pods", "--no-headers").stdout, timeout=20
     )
