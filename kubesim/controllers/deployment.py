@@ -8,12 +8,14 @@ from typing import Any
 
 from kubesim import names, resources
 from kubesim.controllers.base import Controller, Key, controlled_by, copy, owner_ref
+from kubesim.controllers.progress import rollout_condition
 from kubesim.registry import now_rfc3339
 from kubesim.store import Change
 
 DEPLOYMENTS = resources.get("apps", "v1", "deployments")
 REPLICASETS = resources.get("apps", "v1", "replicasets")
 REVISION = "deployment.kubernetes.io/revision"
+REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
 
 
 def _resolve(value: Any, total: int, round_up: bool) -> int:
@@ -84,7 +86,7 @@ class DeploymentController(Controller):
             new_rs = self._create_rs(d, template_hash, olds, start)
             created = True
         else:
-            self._sync_annotations(d, new_rs)
+            self._sync_annotations(d, new_rs, olds)
         olds_active = [rs for rs in olds if rs["spec"].get("replicas", 0) > 0]
         if (d["spec"].get("strategy") or {}).get("type") == "Recreate":
             for rs in olds_active:
@@ -96,8 +98,7 @@ class DeploymentController(Controller):
             self._scale(d, new_rs, desired)
         else:
             self._roll(d, new_rs, olds_active, desired=desired, surge=surge, unavailable=unavailable)
-        self._update_status(d, template_hash, created)
-        return None
+        return self._update_status(d, template_hash, created)
 
     def _live(self, rs: dict[str, Any]) -> dict[str, Any]:
         return self.store.peek(REPLICASETS.key, rs["metadata"]["namespace"], rs["metadata"]["name"]) or rs
@@ -146,19 +147,34 @@ class DeploymentController(Controller):
             self.registry.write(DEPLOYMENTS, d, new_d)
         return stored
 
-    def _sync_annotations(self, d: dict[str, Any], rs: dict[str, Any]) -> None:
+    def _sync_annotations(self, d: dict[str, Any], rs: dict[str, Any], olds: list[dict[str, Any]]) -> None:
         want = str(d["spec"].get("replicas", 1))
         annotations = rs["metadata"].get("annotations") or {}
+        # A template that is an old ReplicaSet's again (a rollback) makes that ReplicaSet the newest revision,
+        # its former one kept in revision-history, as upstream's SetNewReplicaSetAnnotations does.
+        revision = 1 + max((int(o["metadata"].get("annotations", {}).get(REVISION, 0)) for o in olds), default=0)
+        current = int(annotations.get(REVISION, 0) or 0)
+        update: dict[str, str] = {}
         if annotations.get("deployment.kubernetes.io/desired-replicas") != want:
-            new = copy(rs)
             surge, _ = surge_and_unavailable(d)
-            new["metadata"].setdefault("annotations", {}).update(
-                {
-                    "deployment.kubernetes.io/desired-replicas": want,
-                    "deployment.kubernetes.io/max-replicas": str(int(want) + surge),
-                }
-            )
+            update["deployment.kubernetes.io/desired-replicas"] = want
+            update["deployment.kubernetes.io/max-replicas"] = str(int(want) + surge)
+        if current < revision:
+            history = [h for h in annotations.get(REVISION_HISTORY, "").split(",") if h]
+            update[REVISION] = str(revision)
+            update[REVISION_HISTORY] = ",".join([*history, str(current)]) if current else ",".join(history)
+            if not update[REVISION_HISTORY]:
+                del update[REVISION_HISTORY]
+        if update:
+            new = copy(rs)
+            new["metadata"].setdefault("annotations", {}).update(update)
             self.registry.write(REPLICASETS, rs, new)
+        revision = max(revision, current)
+        if (d["metadata"].get("annotations") or {}).get(REVISION) != str(revision):
+            live = self.store.peek(self.primary, d["metadata"]["namespace"], d["metadata"]["name"]) or d
+            new_d = copy(live)
+            new_d["metadata"].setdefault("annotations", {})[REVISION] = str(revision)
+            self.registry.write(DEPLOYMENTS, live, new_d)
 
     def _scale(self, d: dict[str, Any], rs: dict[str, Any], replicas: int) -> None:
         rs = self._live(rs)
@@ -204,7 +220,7 @@ class DeploymentController(Controller):
                 self._scale(d, rs, have - take)
                 removable -= max(0, take - max(0, unhealthy))
 
-    def _update_status(self, d: dict[str, Any], template_hash: str, created: bool) -> None:
+    def _update_status(self, d: dict[str, Any], template_hash: str, created: bool) -> float | None:
         d = self.store.peek(self.primary, d["metadata"]["namespace"], d["metadata"]["name"]) or d
         rss = [rs for rs in self.store.scan(REPLICASETS.key, d["metadata"]["namespace"]) if controlled_by(rs, d)]
         new_rs = next(
@@ -241,6 +257,7 @@ class DeploymentController(Controller):
                 old_conditions,
             )
         rs_name = new_rs["metadata"]["name"] if new_rs else ""
+        recheck = None
         complete = (
             new_rs is not None
             and counts["updatedReplicas"] == desired
@@ -259,10 +276,8 @@ class DeploymentController(Controller):
             prog = _condition(
                 "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"', old_conditions
             )
-        else:
-            prog = _condition(
-                "Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.', old_conditions
-            )
+        else:  # progress, or none for progressDeadlineSeconds (controllers/progress.py)
+            prog, recheck = rollout_condition(d, counts, rs_name, old_conditions)
         status["conditions"] = [avail, prog]
         if (d.get("status") or {}).get("collisionCount"):
             status["collisionCount"] = d["status"]["collisionCount"]
@@ -270,3 +285,4 @@ class DeploymentController(Controller):
             new = copy(d)
             new["status"] = status
             self.registry.write(DEPLOYMENTS, d, new, sub="status")
+        return recheck

@@ -17,12 +17,14 @@ and one that is not (another repository of the shop) is never faked: its pod wai
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kubesim.runtime import volumes
+from kubesim.runtime.base import normalize_image
 from kubesim.toolbox import toolbox_for
 
 SEED = Path(__file__).resolve().parents[1] / "servers" / "seed"
@@ -64,6 +66,8 @@ class Program:
     command: str = ""  # for command images: the program the image's entrypoint runs
     env: dict[str, str] = field(default_factory=dict)
     toolbox: tuple[str, ...] = ()  # for toolbox images (kubesim/toolbox): the image's CMD
+    pull_error: str = ""  # containerd's answer for an image no registry has (pull_error below)
+    invalid_name: str = ""  # the kubelet's answer for a reference it cannot parse
 
     def missing(self) -> list[Requirement]:
         return [r for r in self.requires if not r.present()]
@@ -118,7 +122,62 @@ IMAGES: dict[str, Program] = {
     # Toolbox images: their programs are the container's toolbox (kubesim/toolbox), for `kubectl run` and exec.
     "docker.io/curlimages/curl": Program(toolbox=("curl",), requires=(CURL,)),
     "docker.io/library/busybox": Program(toolbox=("sh",)),
+    "docker.io/library/alpine": Program(toolbox=("/bin/sh",)),
+    # Oracle Linux based: a shell and coreutils, no `find` (kubernetes.core's k8s_copy relies on that). Its CMD,
+    # jshell, is not served: without a command the container runs sh, which ends at once as jshell does
+    # without a terminal.
+    "docker.io/library/openjdk": Program(toolbox=("sh",)),
 }
+
+# The reference grammar of github.com/distribution/reference: [domain[:port]/]path[:tag][@digest].
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REFERENCE = re.compile(
+    rf"(?:(?P<domain>(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?)/)?"
+    rf"(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}))?"
+)
+_VERSION = re.compile(r"v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:[-+._].*)?")
+
+
+def release_tag(tag: str) -> bool:
+    """Whether a tag is one a registry could plausibly hold: word tags (latest, stable, alpine, sha-1a2b3c4,
+    1.27-alpine) and version tags whose numbers are those of releases. A number with more than 8 digits (a
+    date, 20240501, is the longest a release carries) or a version number with more than 4 digits
+    (nginx:1.0.23449928384992872784, fluentd:v2734894949) is a tag no one published."""
+    if any(len(run) > 8 for run in re.findall(r"\d+", tag)):
+        return False
+    version = _VERSION.fullmatch(tag)
+    return version is None or all(len(n) <= 4 for n in version.groups() if n)
+
+
+def pull_error(image: str) -> str:
+    """containerd's error for an image that no registry has, or "" when the image may be pulled.
+
+    The cluster reaches no registry, so it cannot ask one: an image runs (for real, or as a placeholder)
+    unless its tag cannot be a release (release_tag), which is refused as the registry refuses a manifest
+    it does not have."""
+    m = _REFERENCE.fullmatch(image)
+    if m is None or not m.group("tag"):
+        return ""
+    if release_tag(m.group("tag")):
+        return ""
+    ref = normalize_image(image)
+    return (
+        f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
+        f'failed to resolve reference "{ref}": {ref}: not found'
+    )
+
+
+def invalid_name(image: str) -> str:
+    """The kubelet's message for a reference it cannot parse (InvalidImageName), or ""."""
+    if _REFERENCE.fullmatch(image):
+        return ""
+    return (
+        f'Failed to apply default image tag "{image}": couldn\'t parse image name "{image}": invalid reference format'
+    )
+
+
+PID1 = ("/bin/sh", "-c", 'trap "" TERM; exec "$@"', "pid1")
 
 
 def repository(image: str) -> str:
@@ -140,6 +199,14 @@ SOCK_SHOP_REPOSITORIES = ("quay.io/powercloud/sock-shop-", "docker.io/weaveworks
 
 
 def program_for(image: str) -> Program | None:
+    """How the image runs: a Program, or None for a placeholder. An image that cannot be pulled (a tag no
+    registry has, a reference that does not parse) is a Program that never starts."""
+    bad_name = invalid_name(image)
+    if bad_name:
+        return Program(invalid_name=bad_name)
+    error = pull_error(image)
+    if error:
+        return Program(pull_error=error)
     name = repository(image)
     program = IMAGES.get(name)
     if program is None and name.startswith(SOCK_SHOP_REPOSITORIES):
@@ -159,7 +226,9 @@ def argv_for(
     if program is None:
         raise KeyError(image)
     if program.toolbox:  # paths stay the container's: the toolbox reads them through the container's view
-        return [sys.executable, "-u", "-m", "kubesim.toolbox", *toolbox_words(image, command, args)]
+        # SIGTERM is ignored from the first instant (an ignored signal stays ignored across exec), not only
+        # once Python has started: the container's PID 1 never had a handler for it (kubesim/toolbox/__main__.py).
+        return [*PID1, sys.executable, "-u", "-m", "kubesim.toolbox", "--pid1", *toolbox_words(image, command, args)]
     if mounted:
         command = volumes.rewrite(command, mounted) if command else command
         args = volumes.rewrite(args, mounted) if args else args

@@ -24,12 +24,25 @@ from kubesim.runtime.hook.sitecustomize import NetMap
 from kubesim.runtime.images import VENV_BIN, argv_for, program_for, repository, toolbox_words
 from kubesim.store import Store
 from kubesim.toolbox import toolbox_for
+from kubesim.toolbox.podfs import make_rootfs
 from kubesim.usage import Limits
 
 log = logging.getLogger("kubesim.runtime")
 HOOK_DIR = Path(__file__).resolve().parent / "hook"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAX_BACKOFF_S = 300.0
+
+
+class StartError(Exception):
+    """The runtime could not start a container's process; the message is containerd's."""
+
+
+def pull_problem(image: str) -> str:
+    """Why the image cannot be pulled now ("" when it can): the registry's answer, or the missing programs."""
+    program = program_for(image)
+    if program is None:
+        return ""
+    return program.pull_error or "; ".join(r.how() for r in program.missing())
 
 
 class Container:
@@ -57,11 +70,15 @@ class Container:
         backoff = 0.0
         while not self.stopping:
             started = time.monotonic()
-            if not await self._start():
-                return
-            assert self.proc is not None
-            code = await self.proc.wait()
-            self._on_exit(code)
+            try:
+                if not await self._start():
+                    return
+                assert self.proc is not None
+                code = await self.proc.wait()
+                self._on_exit(code)
+            except StartError as failed:  # the runtime could not start the process: exit code 128
+                code = 128
+                self._on_start_error(str(failed))
             if self.stopping:
                 return
             policy = self.pod.spec.get("restartPolicy", "Always")
@@ -91,14 +108,19 @@ class Container:
         image = self.spec["image"]
         program = program_for(image)
         assert program is not None
-        missing = program.missing()
-        if missing:
-            return await self._pull_failed(image, "; ".join(r.how() for r in missing))
+        if program.invalid_name:
+            return await self._invalid_name(program.invalid_name)
+        problem = pull_problem(image)
+        if problem:
+            return await self._pull_failed(image, problem)
         try:
             mounted = volumes.mounts(self.pod.store, self.pod.obj, self.spec, self.pod.workdir)
+            rootfs = self.pod.workdir / "rootfs" / self.name  # the container's writable layer (toolbox/podfs.py)
+            if not rootfs.is_dir():
+                make_rootfs(rootfs)
             self.env = (
                 self.pod.base_env()
-                | {"KUBESIM_IMAGE": image, "KUBESIM_MOUNTS": volumes.env_value(mounted)}
+                | {"KUBESIM_IMAGE": image, "KUBESIM_MOUNTS": volumes.env_value(mounted), "KUBESIM_ROOTFS": str(rootfs)}
                 | container_env(self.pod.store, self.pod.obj, self.spec)
             )
         except (EnvError, volumes.VolumeNotReady) as exc:
@@ -175,33 +197,68 @@ class Container:
         return True
 
     async def _pull_failed(self, image: str, why: str) -> bool:
-        """The image's program is not on this machine: ErrImagePull, then ImagePullBackOff, as a kubelet reports an
-        image it cannot get; it is looked for again after each back-off (the package may get installed)."""
+        """The image cannot be had (no registry has the tag, or its program is not on this machine): ErrImagePull,
+        then ImagePullBackOff, with the kubelet's events and messages; it is tried again after each back-off (10 s
+        doubling to 300 s; the package may get installed meanwhile)."""
         backoff = 10.0
         st = self.state
         while not self.stopping:
+            self.event("Normal", "Pulling", f'Pulling image "{image}"')
             st.waiting_reason, st.waiting_message = "ErrImagePull", why
             self.event("Warning", "Failed", f'Failed to pull image "{image}": {why}')
             self.event("Warning", "Failed", "Error: ErrImagePull")
             await self.pod.sleep(1.0)
             if self.stopping:
                 return False
-            st.waiting_reason, st.waiting_message = "ImagePullBackOff", f'Back-off pulling image "{image}": {why}'
+            st.waiting_reason = "ImagePullBackOff"
+            st.waiting_message = f'Back-off pulling image "{image}": ErrImagePull: {why}'
             self.event("Normal", "BackOff", f'Back-off pulling image "{image}"')
+            self.event("Warning", "Failed", "Error: ImagePullBackOff")
             await self.pod.sleep(backoff)
             backoff = min(MAX_BACKOFF_S, backoff * 2)
-            program = program_for(image)
-            if program is not None and not program.missing():
+            if not pull_problem(image):
                 return await self._start()
         return False
 
-    async def _start_failed(self, why: str) -> bool:
+    async def _invalid_name(self, why: str) -> bool:
+        """A reference the kubelet cannot parse: InvalidImageName, for as long as the pod lives."""
         st = self.state
-        st.waiting_reason, st.waiting_message = "RunContainerError", why
-        self.event("Warning", "Failed", f"Error: failed to create containerd task: {why}")
+        st.waiting_reason, st.waiting_message = "InvalidImageName", why
+        self.event("Warning", "InspectFailed", why)
+        self.event("Warning", "Failed", "Error: InvalidImageName")
+        while not self.stopping:
+            await self.pod.sleep(60.0)
+        return False
+
+    async def _start_failed(self, why: str) -> bool:
+        """runc could not start the process (no such executable, ...): containerd's message, StartError."""
+        raise StartError(
+            "failed to create containerd task: failed to create shim task: OCI runtime create failed: "
+            f"runc create failed: unable to start container process: {why}: unknown"
+        )
+
+    def _on_start_error(self, message: str) -> None:
+        """A container whose process never started: terminated with reason StartError and exit code 128, then
+        restarted as the pod's restartPolicy says (RunContainerError while it waits, as the kubelet shows it)."""
+        st = self.state
+        st.container_id = container_id(self.pod.uid, self.name, st.restart_count)
+        self.event("Warning", "Failed", f"Error: {message}")
+        term = {
+            "exitCode": 128,
+            "reason": "StartError",
+            "message": message,
+            "startedAt": "1970-01-01T00:00:00Z",
+            "finishedAt": now_rfc3339(),
+            "containerID": st.container_id,
+        }
+        st.running = st.ready = st.started = False
+        policy = self.pod.spec.get("restartPolicy", "Always")
+        if not self.stopping and policy != "Never":
+            st.last_terminated, st.terminated = term, None
+            st.waiting_reason, st.waiting_message = "RunContainerError", message
+        else:
+            st.terminated = term
         self.pod.changed()
-        await self.pod.sleep(10.0)
-        return not self.stopping and await self._start()
 
     def _on_exit(self, code: int) -> None:
         for task in self.tasks:
@@ -449,6 +506,7 @@ class ProcessRuntime:
     def forget(self, uid: str) -> None:
         if self.pods.pop(uid, None) is not None:
             self.cgroups.remove_pod(uid)
+            shutil.rmtree(self.root / "pods" / uid / "rootfs", ignore_errors=True)  # containers' writable layers
         self.placeholder.forget(uid)
 
     async def shutdown(self) -> None:

@@ -21,7 +21,11 @@ from dataclasses import dataclass
 # What an image's PATH holds (the default of the Alpine and Debian base images).
 IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-_COMMON = frozenset({"cat", "echo", "env", "false", "hostname", "ls", "printenv", "pwd", "sleep", "true"})
+_COMMON = frozenset(
+    {"cat", "echo", "env", "false", "hostname", "ls", "printenv", "pwd", "sleep", "true"}
+    | {"[", "basename", "date", "dirname", "head", "md5sum", "seq", "sha256sum", "tail", "test", "wc"}
+    | {"mkdir", "rm", "touch"}
+)
 BUSYBOX = _COMMON | {"nc", "nslookup", "ps", "sh", "wget"}  # Alpine and busybox images: busybox applets
 COREUTILS = _COMMON | {"sh"}  # Debian slim images: coreutils and dash, no procps, no curl
 
@@ -46,6 +50,8 @@ _DEBIAN = Toolbox("coreutils", COREUTILS)
 TOOLBOXES: dict[str, Toolbox] = {
     "docker.io/curlimages/curl": Toolbox("busybox", BUSYBOX | {"curl"}),
     "docker.io/library/busybox": _ALPINE,
+    "docker.io/library/alpine": _ALPINE,
+    "docker.io/library/openjdk": _DEBIAN,  # Oracle Linux: coreutils, no find
     # The lab's runbooks curl from inside front-end (`kubectl exec deployment/front-end -- curl ...`).
     "quay.io/powercloud/sock-shop-front-end": Toolbox("busybox", BUSYBOX | {"curl"}),
     "quay.io/powercloud/sock-shop-catalogue": _ALPINE,

@@ -8,10 +8,10 @@ programs).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
-import shlex
 import socket
 import stat
 import sys
@@ -24,6 +24,7 @@ from kubesim.runtime.hook.sitecustomize import NetMap
 from kubesim.runtime.images import repository
 from kubesim.toolbox import IMAGE_PATH, NONE, Toolbox, not_found, toolbox_for
 from kubesim.toolbox.podfs import CLUSTER_DNS, PodFS, PodFSError, cluster_pod_ip, kubelet_files
+from kubesim.toolbox.podfs import Entry as PodFSEntry
 
 # Variables of the runtime's own (how a pod process finds the network map, its mounts...), not the container's.
 INTERNAL = ("KUBESIM_", "PYTHONPATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")
@@ -41,6 +42,7 @@ class Context:
     net_map: str  # path of the cluster's network map
     main_argv: list[str]
     tty: bool = False
+    cwd: str = "/"  # the working directory inside the container (a shell's `cd`)
     stdin: BinaryIO = field(default_factory=lambda: sys.stdin.buffer)
     stdout: BinaryIO = field(default_factory=lambda: sys.stdout.buffer)
     stderr: BinaryIO = field(default_factory=lambda: sys.stderr.buffer)
@@ -55,7 +57,9 @@ class Context:
         return cls(
             toolbox=toolbox_for(repository(image)) if image else NONE,
             env=visible_env(environ),
-            fs=PodFS(mounts, kubelet_files(hostname, namespace, cluster_pod_ip(pod_ip))),
+            fs=PodFS(
+                mounts, kubelet_files(hostname, namespace, cluster_pod_ip(pod_ip)), environ.get("KUBESIM_ROOTFS", "")
+            ),
             hostname=hostname,
             namespace=namespace,
             pod_ip=pod_ip,
@@ -133,7 +137,7 @@ def _false(_ctx: Context, _args: list[str]) -> int:
 
 
 def _pwd(ctx: Context, _args: list[str]) -> int:
-    ctx.out("/\n")
+    ctx.out(ctx.cwd + "\n")
     return 0
 
 
@@ -209,7 +213,7 @@ def _cat(ctx: Context, args: list[str]) -> int:
             ctx.stdout.flush()
             continue
         try:
-            ctx.stdout.write(ctx.fs.read(path))
+            ctx.stdout.write(ctx.fs.read(path, ctx.cwd))
             ctx.stdout.flush()
         except PodFSError as exc:
             code = 1
@@ -249,7 +253,7 @@ def _ls(ctx: Context, args: list[str]) -> int:
     entries = []
     for path in paths or ["."]:
         try:
-            entries.append((path, ctx.fs.lookup(path)))
+            entries.append((path, ctx.fs.lookup(path, ctx.cwd)))
         except PodFSError as exc:
             code = 1 if ctx.busybox else 2
             ctx.err(f"ls: {path}: {exc.strerror}\n" if ctx.busybox else f"ls: cannot access '{path}': {exc.strerror}\n")
@@ -319,92 +323,326 @@ def _nslookup(ctx: Context, args: list[str]) -> int:
     return 1
 
 
-# --------------------------------------------------------------------------- sh: simple command lines only
-
-STATUS_MARK = "\x00?"  # $?, replaced when each command runs (the status of the command before it)
-_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*)|(\?))")
+# --------------------------------------------------------------------------- text and file utilities
 
 
-def _expand(line: str, env: dict[str, str]) -> str:
-    """$VAR, ${VAR} and $? outside single quotes, quoted so that shlex keeps the value one word."""
-    out, quoted = [], False
-    i = 0
-    while i < len(line):
-        ch = line[i]
-        if ch == "'":
-            quoted = not quoted
-        if ch == "$" and not quoted and (m := _VAR.match(line, i)):
-            value = STATUS_MARK if m.group(3) else env.get(m.group(1) or m.group(2), "")
-            out.append(value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$"))
-            i = m.end()
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
+def _seq(ctx: Context, args: list[str]) -> int:
+    numbers = []
+    for arg in args:
+        try:
+            numbers.append(float(arg) if any(c in arg for c in ".eE") else int(arg))
+        except ValueError:
+            ctx.err(
+                f"seq: invalid number '{arg}'\n" if ctx.busybox else f"seq: invalid floating point argument: '{arg}'\n"
+            )
+            return 1
+    if not 1 <= len(numbers) <= 3:
+        ctx.err("Usage: seq [-w] [-s SEP] [FIRST [INC]] LAST\n" if ctx.busybox else "seq: missing operand\n")
+        return 1
+    first, step, last = (
+        (1, 1, numbers[0])
+        if len(numbers) == 1
+        else ((numbers[0], 1, numbers[1]) if len(numbers) == 2 else (numbers[0], numbers[1], numbers[2]))
+    )
+    if step == 0:
+        return 1
+    value = first
+    lines = []
+    while (step > 0 and value <= last) or (step < 0 and value >= last):
+        lines.append(f"{value:g}" if isinstance(value, float) else str(value))
+        value += step
+        if len(lines) >= 4096:
+            ctx.out("\n".join(lines) + "\n")
+            lines = []
+    if lines:
+        ctx.out("\n".join(lines) + "\n")
+    return 0
 
 
-def _sh_line(ctx: Context, line: str, status: int) -> tuple[int, bool]:
-    """Run one command line (commands joined by ;, && and ||); returns (status, exit requested)."""
-    try:
-        lexer = shlex.shlex(_expand(line, ctx.env), posix=True, punctuation_chars=";&|<>()")
-        lexer.whitespace_split = True
-        lexer.commenters = "#"
-        tokens = list(lexer)
-    except ValueError as exc:
-        ctx.err(f"sh: syntax error: {exc}\n")
-        return 2, False
-    command: list[str] = []
-    joiner = ";"
-    for token in [*tokens, ";"]:
-        if token in (";", "&&", "||"):
-            if command and (joiner == ";" or (joiner == "&&") == (status == 0)):
-                command = [word.replace(STATUS_MARK, str(status)) for word in command]
-                if command[0] == "exit":
-                    return (int(command[1]) if len(command) > 1 and command[1].isdigit() else status), True
-                known = ctx.toolbox.has(command[0].rsplit("/", 1)[-1])
-                try:
-                    status = run(ctx, command) if known else _missing(ctx, command)
-                except KeyboardInterrupt:  # ^C on the terminal ends the command, not the shell
-                    ctx.out("\n")
-                    status = 130
-            command, joiner = [], token
-        elif set(token) <= set(";&|<>()"):
-            ctx.err(f"sh: '{token}' (pipes, redirections, subshells) is not available in this cluster's toolbox\n")
-            return 2, False
+def _date(ctx: Context, args: list[str]) -> int:
+    fmt = "%a %b %e %H:%M:%S UTC %Y"
+    for arg in args:
+        if arg.startswith("+"):
+            fmt = arg[1:]
+        elif arg in ("-u", "--utc", "-R"):
+            fmt = "%a, %d %b %Y %H:%M:%S +0000" if arg == "-R" else fmt
+        elif arg == "-I":
+            fmt = "%Y-%m-%d"
         else:
-            command.append(token)
-    return status, False
+            ctx.err(f"date: invalid date '{arg}'\n")
+            return 1
+    ctx.out(time.strftime(fmt.replace("%Z", "UTC"), time.gmtime()) + "\n")
+    return 0
 
 
-def _missing(ctx: Context, command: list[str]) -> int:
-    ctx.err(f"sh: {command[0]}: not found\n")
-    return 127
+def test_expression(ctx: Context, args: list[str]) -> int:
+    """test / [: 0 true, 1 false, 2 on a malformed expression."""
+
+    def exists(path: str) -> PodFSEntry | None:
+        try:
+            return ctx.fs.lookup(path, ctx.cwd)
+        except PodFSError:
+            return None
+
+    def unary(op: str, arg: str) -> bool:
+        if op == "-n":
+            return arg != ""
+        if op == "-z":
+            return arg == ""
+        entry = exists(arg)
+        if op in ("-e", "-r", "-w"):
+            return entry is not None
+        if op == "-f":
+            return entry is not None and not entry.is_dir
+        if op == "-d":
+            return entry is not None and entry.is_dir
+        if op == "-s":
+            return entry is not None and (entry.is_dir or entry.size > 0)
+        if op == "-x":
+            return entry is not None and (entry.is_dir or bool(entry.mode & 0o111))
+        if op in ("-L", "-h"):
+            return False
+        raise ValueError(op)
+
+    def binary(left: str, op: str, right: str) -> bool:
+        if op in ("=", "=="):
+            return left == right
+        if op == "!=":
+            return left != right
+        ints = {"-eq": int.__eq__, "-ne": int.__ne__, "-lt": int.__lt__, "-le": int.__le__, "-gt": int.__gt__}
+        ints["-ge"] = int.__ge__
+        if op in ints:
+            for value in (left, right):
+                if not re.fullmatch(r"\s*-?\d+\s*", value):
+                    raise ValueError(f"{value}: bad number" if ctx.busybox else f"Illegal number: {value}")
+            return bool(ints[op](int(left), int(right)))
+        raise ValueError(op)
+
+    def evaluate(words: list[str]) -> bool:
+        for joiner in ("-o", "-a"):
+            if joiner in words[1:-1]:
+                k = len(words) - 1 - words[::-1].index(joiner)
+                left, right = evaluate(words[:k]), evaluate(words[k + 1 :])
+                return (left or right) if joiner == "-o" else (left and right)
+        if words and words[0] == "!":
+            return not evaluate(words[1:])
+        if len(words) == 0:
+            return False
+        if len(words) == 1:
+            return words[0] != ""
+        if len(words) == 2:
+            return unary(words[0], words[1])
+        if len(words) == 3:
+            return binary(words[0], words[1], words[2])
+        raise ValueError(words[3])
+
+    try:
+        return 0 if evaluate(list(args)) else 1
+    except ValueError as exc:
+        ctx.err(f"sh: {exc}\n" if "number" in str(exc) else f"test: {exc}: unknown operand\n")
+        return 2
+
+
+def _test(ctx: Context, args: list[str]) -> int:
+    return test_expression(ctx, args)
+
+
+def _bracket(ctx: Context, args: list[str]) -> int:
+    if not args or args[-1] != "]":
+        ctx.err("[: missing ]\n")
+        return 2
+    return test_expression(ctx, args[:-1])
+
+
+def _inputs(ctx: Context, name: str, files: list[str]) -> list[tuple[str, bytes | None]]:
+    """(name, bytes) of each operand, `-` or none being stdin; None (after a message) for one that is absent."""
+    out: list[tuple[str, bytes | None]] = []
+    for path in files or ["-"]:
+        if path == "-":
+            out.append(("-", ctx.stdin.read()))
+            continue
+        try:
+            out.append((path, ctx.fs.read(path, ctx.cwd)))
+        except PodFSError as exc:
+            ctx.err(f"{name}: {path}: {exc.strerror}\n")
+            out.append((path, None))
+    return out
+
+
+def _count_option(args: list[str], default: int) -> tuple[int, bool, list[str]]:
+    """-n N, -nN, -N and -c N of head and tail: (count, in bytes, the other arguments)."""
+    count, in_bytes, rest = default, False, []
+    it = iter(args)
+    for arg in it:
+        if arg in ("-n", "-c"):
+            in_bytes = arg == "-c"
+            count = int(next(it, str(default)).lstrip("+"))
+        elif re.fullmatch(r"-[nc]\d+", arg):
+            in_bytes, count = arg[1] == "c", int(arg[2:])
+        elif re.fullmatch(r"-\d+", arg):
+            count = int(arg[1:])
+        else:
+            rest.append(arg)
+    return count, in_bytes, rest
+
+
+def _head(ctx: Context, args: list[str]) -> int:
+    count, in_bytes, files = _count_option(args, 10)
+    code = 0
+    for _name, data in _inputs(ctx, "head", files):
+        if data is None:
+            code = 1
+            continue
+        ctx.stdout.write(data[:count] if in_bytes else b"".join(data.splitlines(keepends=True)[:count]))
+    ctx.stdout.flush()
+    return code
+
+
+def _tail(ctx: Context, args: list[str]) -> int:
+    count, in_bytes, files = _count_option(args, 10)
+    code = 0
+    for _name, data in _inputs(ctx, "tail", files):
+        if data is None:
+            code = 1
+            continue
+        lines = data.splitlines(keepends=True)
+        ctx.stdout.write((data[-count:] if count else b"") if in_bytes else b"".join(lines[-count:] if count else []))
+    ctx.stdout.flush()
+    return code
+
+
+def _wc(ctx: Context, args: list[str]) -> int:
+    flags = "".join(a[1:] for a in args if a.startswith("-") and a != "-") or "lwc"
+    files = [a for a in args if not a.startswith("-") or a == "-"]
+    rows, code = [], 0
+    for name, data in _inputs(ctx, "wc", files):
+        if data is None:
+            code = 1
+            continue
+        counts = {"l": data.count(b"\n"), "w": len(data.split()), "c": len(data)}
+        rows.append(([counts[f] for f in "lwc" if f in flags], "" if name == "-" else name))
+    width = 1 if len(rows) == 1 and len(rows[0][0]) == 1 else 7
+    for values, name in rows:
+        ctx.out(" ".join(f"{v:>{width}}" for v in values) + (f" {name}" if name else "") + "\n")
+    return code
+
+
+def _digest(algorithm: str) -> Callable[[Context, list[str]], int]:
+    def digest(ctx: Context, args: list[str]) -> int:
+        binary = any(a in ("-b", "--binary") for a in args)
+        files = [a for a in args if not a.startswith("-") or a == "-"]
+        code = 0
+        for name, data in _inputs(ctx, f"{algorithm}sum", files):
+            if data is None:
+                code = 1
+                continue
+            mark = "*" if binary and not ctx.busybox else " "
+            ctx.out(f"{hashlib.new(algorithm, data).hexdigest()} {mark}{name}\n")
+        return code
+
+    return digest
+
+
+def _basename(ctx: Context, args: list[str]) -> int:
+    if not args:
+        ctx.err("basename: missing operand\n")
+        return 1
+    base = args[0].rstrip("/").rsplit("/", 1)[-1] or "/"
+    if len(args) > 1 and base.endswith(args[1]) and base != args[1]:
+        base = base[: -len(args[1])]
+    ctx.out(base + "\n")
+    return 0
+
+
+def _dirname(ctx: Context, args: list[str]) -> int:
+    if not args:
+        ctx.err("dirname: missing operand\n")
+        return 1
+    path = args[0].rstrip("/")
+    ctx.out((path.rsplit("/", 1)[0] or "/" if "/" in path else ".") + "\n")
+    return 0
+
+
+def _flags_and_paths(args: list[str]) -> tuple[set[str], list[str]]:
+    flags: set[str] = set()
+    paths: list[str] = []
+    for arg in args:
+        if arg.startswith("-") and len(arg) > 1 and not paths:
+            flags |= set(arg[1:])
+        else:
+            paths.append(arg)
+    return flags, paths
+
+
+def _mkdir(ctx: Context, args: list[str]) -> int:
+    flags, paths = _flags_and_paths(args)
+    code = 0
+    for path in paths:
+        try:
+            ctx.fs.mkdir(path, parents="p" in flags, cwd=ctx.cwd)
+        except PodFSError as exc:
+            code = 1
+            ctx.err(
+                f"mkdir: can't create directory '{path}': {exc.strerror}\n"
+                if ctx.busybox
+                else f"mkdir: cannot create directory '{path}': {exc.strerror}\n"
+            )
+    return code
+
+
+def _rm(ctx: Context, args: list[str]) -> int:
+    flags, paths = _flags_and_paths(args)
+    code = 0
+    for path in paths:
+        try:
+            ctx.fs.remove(path, recursive=bool(flags & {"r", "R"}), cwd=ctx.cwd)
+        except PodFSError as exc:
+            if exc.errno == 2 and "f" in flags:
+                continue
+            code = 1
+            ctx.err(
+                f"rm: can't remove '{path}': {exc.strerror}\n"
+                if ctx.busybox
+                else f"rm: cannot remove '{path}': {exc.strerror}\n"
+            )
+    return code
+
+
+def _touch(ctx: Context, args: list[str]) -> int:
+    _flags, paths = _flags_and_paths(args)
+    code = 0
+    for path in paths:
+        try:
+            ctx.fs.open_write(path, append=True, cwd=ctx.cwd).close()
+        except PodFSError as exc:
+            code = 1
+            ctx.err(
+                f"touch: {path}: {exc.strerror}\n" if ctx.busybox else f"touch: cannot touch '{path}': {exc.strerror}\n"
+            )
+    return code
 
 
 def _sh(ctx: Context, args: list[str]) -> int:
-    if args[:1] == ["-c"]:
-        if len(args) < 2:
-            ctx.err("sh: -c requires an argument\n")
-            return 2
-        return _sh_line(ctx, args[1], 0)[0]
-    status = 0
-    prompt = "/ # " if ctx.busybox else "# "
-    while True:
-        try:
-            if ctx.tty:
-                ctx.out(prompt)
-            raw = ctx.stdin.readline()
-            if not raw:
-                return status
-            status, leave = _sh_line(ctx, raw.decode(errors="replace").strip(), status)
-            if leave:
-                return status
-        except KeyboardInterrupt:  # ^C at the prompt, or while the line is read: a new prompt
-            ctx.out("\n")
-            status = 130
+    from kubesim.toolbox import shell  # noqa: PLC0415 - the shell imports this module
+
+    return shell.main(ctx, args)
 
 
 PROGRAMS: dict[str, Callable[[Context, list[str]], int]] = {
+    "[": _bracket,
+    "basename": _basename,
+    "date": _date,
+    "dirname": _dirname,
+    "head": _head,
+    "md5sum": _digest("md5"),
+    "mkdir": _mkdir,
+    "rm": _rm,
+    "touch": _touch,
+    "seq": _seq,
+    "sha256sum": _digest("sha256"),
+    "tail": _tail,
+    "test": _test,
+    "wc": _wc,
     "cat": _cat,
     "echo": _echo,
     "env": _env,

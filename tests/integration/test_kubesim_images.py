@@ -224,13 +224,17 @@ def test_a_command_missing_from_the_image_fails_to_start_as_runc_reports(cluster
     def waiting() -> dict[str, Any] | None:
         _, got = cluster.json("GET", f"/api/v1/namespaces/{ns}/pods/nocmd")
         statuses = (got.get("status") or {}).get("containerStatuses") or [{}]
-        state = statuses[0].get("state", {}).get("waiting") or {}
-        return state if state.get("reason") == "RunContainerError" else None
+        last = statuses[0].get("lastState", {}).get("terminated") or {}
+        return statuses[0] if last.get("reason") == "StartError" else None
 
-    state = cluster.wait_for(waiting, timeout=15)
-    assert state["message"] == 'exec: "no-such-program": executable file not found in $PATH'
-    _, events = cluster.json("GET", f"/api/v1/namespaces/{ns}/events")
-    assert any(
-        e["reason"] == "Failed" and e["message"].endswith('exec: "no-such-program": executable file not found in $PATH')
-        for e in events["items"]
+    status = cluster.wait_for(waiting, timeout=15)
+    why = 'exec: "no-such-program": executable file not found in $PATH: unknown'
+    assert status["state"]["waiting"]["reason"] in ("RunContainerError", "CrashLoopBackOff")
+    last = status["lastState"]["terminated"]
+    assert last["exitCode"] == 128
+    assert last["message"] == (
+        "failed to create containerd task: failed to create shim task: OCI runtime create failed: "
+        f"runc create failed: unable to start container process: {why}"
     )
+    _, events = cluster.json("GET", f"/api/v1/namespaces/{ns}/events")
+    assert any(e["reason"] == "Failed" and e["message"].endswith(why) for e in events["items"])

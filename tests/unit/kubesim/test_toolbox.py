@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kubesim.runtime.hook.sitecustomize import NetMap
-from kubesim.runtime.images import argv_for, toolbox_words
+from kubesim.runtime.images import PID1, argv_for, toolbox_words
 from kubesim.toolbox import BUSYBOX, COREUTILS, IMAGE_PATH, Toolbox, net, toolbox_for
 from kubesim.toolbox import curl as tcurl
 from kubesim.toolbox.podfs import PodFS, PodFSError, kubelet_files
@@ -144,7 +144,7 @@ def ran(ctx: Context, *argv: str) -> tuple[int, str, str]:
         ("busybox", ["sh", "-c", "echo '$GREETING' && exit 5; echo never"], (5, "$GREETING\n", "")),
         ("busybox", ["sh", "-c", "bash -l"], (127, "", "sh: bash: not found\n")),
         ("busybox", ["sh", "-c", "false; exit $?"], (1, "", "")),
-        ("busybox", ["sh", "-c", "cat /etc/hostname | wc -l"], (2, "", None)),
+        ("busybox", ["sh", "-c", "cat /etc/hostname | wc -l"], (0, "1\n", "")),
         ("busybox", ["bash"], (127, "", None)),
     ],
 )
@@ -354,10 +354,12 @@ def test_toolbox_images_run_the_toolbox(
 ) -> None:
     assert toolbox_words(image, command, args) == words
     assert argv_for(image, command, args, {"/data": "/machine/dir"}) == [
+        *PID1,
         sys.executable,
         "-u",
         "-m",
         "kubesim.toolbox",
+        "--pid1",
         *words,
     ]
 
