@@ -21,7 +21,7 @@ def _pod(cluster: Cluster, k: Path, ns: str, name: str, phase: str) -> dict[str,
         got = json.loads(cluster.kubectl(k, "-n", ns, "get", "pod", name, "-o", "json").stdout)
         return got if (got.get("status") or {}).get("phase") == phase else None
 
-    return cluster.wait_for(done, timeout=20, interval=0.2)  # type: ignore[no-any-return]
+    return cluster.wait_for(done, timeout=20, interval=0.2)
 
 
 def test_run_busybox_logs_its_output_and_completes(cluster: Cluster, ns: str, kubectl_bin: Path) -> None:
