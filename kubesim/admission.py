@@ -60,7 +60,9 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
 
 def _default_template(spec: dict[str, Any]) -> None:
     template = spec.setdefault("template", {})
-    template.setdefault("metadata", {})
+    meta = template.setdefault("metadata", {})
+    if meta.get("creationTimestamp", "") is None:  # a typed client's zero time: absent once stored, as a Go struct
+        del meta["creationTimestamp"]
     default_pod_spec(template.setdefault("spec", {}))
 
 
