@@ -75,13 +75,26 @@ class Result:
     detail: str = ""
 
 
-def installed_version() -> str:
+def installed_collection() -> Path:
     spec = find_spec("ansible_collections")
     for base in spec.submodule_search_locations if spec and spec.submodule_search_locations else []:
-        manifest = Path(base, "kubernetes", "core", "MANIFEST.json")
-        if manifest.is_file():
-            return str(json.loads(manifest.read_text())["collection_info"]["version"])
+        if Path(base, "kubernetes", "core", "MANIFEST.json").is_file():
+            return Path(base, "kubernetes", "core")
     sys.exit("kubernetes.core is not installed in this Python: run `make setup` first")
+
+
+def installed_version() -> str:
+    manifest = installed_collection() / "MANIFEST.json"
+    return str(json.loads(manifest.read_text())["collection_info"]["version"])
+
+
+def collection_tree(work: Path) -> Path:
+    """A collection root holding a copy of the installed kubernetes.core, as ansible-test lays one out: the
+    targets extracted into its tests/ run as the collection's own, so their bare module names (`k8s_cluster_info`,
+    which ansible-core's legacy redirects do not cover) resolve to kubernetes.core as under ansible-test."""
+    tree = work / "collections" / "ansible_collections" / "kubernetes" / "core"
+    shutil.copytree(installed_collection(), tree)
+    return tree
 
 
 def git_dir(checkout: Path) -> Path | None:
@@ -200,6 +213,7 @@ def run_target(target: Path, work: Path, timeout_s: float) -> Result:
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_COLLECTIONS_PATH": str(work / "collections"),
     }
     log_path = work / "logs" / f"{target.name}.log"
     started = time.monotonic()
@@ -245,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     results: list[Result] = []
     try:
-        targets = extract_targets(args.checkout.resolve(), version, work / "suite")
+        targets = extract_targets(args.checkout.resolve(), version, collection_tree(work))
         names = runnable(targets)
         unknown = sorted(set(args.targets) - set(names))
         if unknown:
