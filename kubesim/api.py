@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubesim import errors, metrics_api, openapi, protobuf, rbac, resources, tables
+from kubesim import crd, errors, metrics_api, openapi, protobuf, rbac, resources, tables
 from kubesim.logs import LogStore, since_from_seconds
 from kubesim.registry import Registry
 from kubesim.resources import Resource
@@ -272,6 +272,10 @@ class API:
                     return await self._watch(request, t)
                 return self._list(request, t)
             if method == "POST":
+                if t.res.custom is not None and t.res.custom.terminating:
+                    raise errors.method_not_allowed(
+                        "create not allowed while custom resource definition is terminating"
+                    )
                 if t.res.plural == "namespaces" or t.ns or not t.res.namespaced:
                     body = await self._body(request)
                     obj = self.registry.create(t.res, t.ns, body, dry_run=dry_run, manager=manager)
@@ -293,6 +297,7 @@ class API:
                         now=datetime.now(UTC),
                         include_object=q.get("includeObject", "Metadata"),
                         list_meta={"resourceVersion": obj["metadata"]["resourceVersion"]},
+                        printer=crd.printer_for(t.res),
                     )
                 )
             return _json(obj)
@@ -408,6 +413,7 @@ class API:
                     now=datetime.now(UTC),
                     include_object=q.get("includeObject", "Metadata"),
                     list_meta=meta,
+                    printer=crd.printer_for(t.res),
                 )
             )
         if t.res.storage:  # served from another version's storage (events.k8s.io, autoscaling/v1): converted
