@@ -291,6 +291,8 @@ def test_dynamic_client_discovers_and_uses_the_new_kind(cluster: Cluster, ns: st
     ApiextensionsV1Api(api).delete_custom_resource_definition(f"crontabs.{group}")
 
 
+# prometheus-operator's Duration pattern
+DURATION = "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
 PROMETHEUS_RULE_CRD = """
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -331,7 +333,9 @@ spec:
                   required: [name]
                   properties:
                     name: {type: string, minLength: 1}
-                    interval: {type: string, pattern: '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$'}
+                    interval:
+                      type: string
+                      pattern: 'DURATION'
                     rules:
                       type: array
                       items:
@@ -346,7 +350,7 @@ spec:
                           annotations: {type: object, additionalProperties: {type: string}}
                 x-kubernetes-list-map-keys: [name]
                 x-kubernetes-list-type: map
-"""
+""".replace("DURATION", DURATION)
 
 SERVICE_MONITOR_CRD = """
 apiVersion: apiextensions.k8s.io/v1
