@@ -260,7 +260,8 @@ def test_dynamic_client_discovers_and_uses_the_new_kind(cluster: Cluster, ns: st
     from kubernetes.client import ApiextensionsV1Api
 
     api = cluster.api_client()
-    ApiextensionsV1Api(api).create_custom_resource_definition(crontab_crd(group))
+    definition: Any = crontab_crd(group)  # the client takes a dict as well as a V1CustomResourceDefinition
+    ApiextensionsV1Api(api).create_custom_resource_definition(definition)
     cluster.wait_for(lambda: cluster.json("GET", f"/apis/{group}/v1")[0] == 200)
 
     client = dynamic.DynamicClient(api)
