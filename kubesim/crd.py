@@ -368,9 +368,11 @@ def served_resources(crds: list[dict[str, Any]]) -> tuple[Resource, ...]:
         accepted = (crd.get("status") or {}).get("acceptedNames") or spec["names"]
         group, plural = spec["group"], accepted.get("plural") or spec["names"]["plural"]
         terminating = bool(crd["metadata"].get("deletionTimestamp"))
-        for version in spec.get("versions") or []:
-            if not version.get("served"):
-                continue
+        served = [v for v in spec.get("versions") or [] if v.get("served")]
+        # The version that owns the objects' storage key: the storage version, or the first served one when the
+        # storage version is not served (the versions share the stored objects; there is no conversion).
+        owner = next((v for v in served if v.get("storage")), served[0] if served else None)
+        for version in served:
             subs = version.get("subresources") or {}
             out.append(
                 Resource(
@@ -385,7 +387,7 @@ def served_resources(crds: list[dict[str, Any]]) -> tuple[Resource, ...]:
                     subresources=tuple(s for s in ("status", "scale") if s in subs),
                     has_status="status" in subs,
                     tracks_generation=True,
-                    storage="" if version.get("storage") else f"{group}/{plural}",
+                    storage="" if version is owner else f"{group}/{plural}",
                     custom=Served(
                         crd=crd["metadata"]["name"],
                         schema=(version.get("schema") or {}).get("openAPIV3Schema") or {},

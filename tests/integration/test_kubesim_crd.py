@@ -226,6 +226,16 @@ def test_deleting_a_crd_deletes_its_objects(cluster: Cluster, ns: str, kubectl_b
     assert out.stderr.strip() == "No resources found"
 
 
+def test_deleting_a_namespace_deletes_its_custom_resources(cluster: Cluster, kubectl_bin: Path, group: str) -> None:
+    k = kubectl_bin
+    _apply_crd(cluster, k, crontab_crd(group))
+    where = cluster.namespace("crd-ns")
+    cluster.kubectl(k, "-n", where, "create", "-f", "-", input=json.dumps(_crontab(group, "a", cronSpec="@hourly")))
+    out = cluster.kubectl(k, "delete", "namespace", where, "--timeout=20s")
+    assert out.stdout.startswith(f'namespace "{where}" deleted')
+    assert cluster.json("GET", f"/apis/{group}/v1/crontabs")[1]["items"] == []
+
+
 def test_cluster_scoped_crd_and_status(cluster: Cluster, kubectl_bin: Path, group: str) -> None:
     k = kubectl_bin
     _apply_crd(cluster, k, crontab_crd(group, scope="Cluster"))
