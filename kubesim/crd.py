@@ -500,9 +500,8 @@ def _walk(value: Any, schema: dict[str, Any], path: str, errs: list[FieldError])
         return
     if not _type_ok(value, schema):
         actual = _json_type(value)
-        errs.append(
-            invalid_field(path, actual, f'{shown} in body must be of type {schema["type"]}: "{actual}"', TYPE_INVALID)
-        )
+        wanted = "integer,string" if schema.get("x-kubernetes-int-or-string") else schema.get("type")
+        errs.append(invalid_field(path, actual, f'{shown} in body must be of type {wanted}: "{actual}"', TYPE_INVALID))
         return
     enum = schema.get("enum")
     if enum is not None and value not in enum:
