@@ -1,6 +1,9 @@
 """Embedded-cluster numbers: start-up, GET/LIST latency with 1,000 pods, scale-to-Endpoints and scale-to-Available.
 
-    .venv/bin/python bench/bench_kubesim.py [--pods 1000] [--samples 200]
+    .venv/bin/python bench/bench_kubesim.py [--pods 1000] [--samples 200] [--objects 200]
+
+Also the API server's latency for a CRD-backed object (a CronTab, validated and pruned against its schema) next
+to a built-in one (a ConfigMap): create, get and list, the median of --objects requests each (issue 22).
 
 Starts and stops its own cluster in a temporary directory; prints its figures, asserts nothing.
 Goals: up -> API ready <= 1 s; scale to 0 -> Endpoints empty <= 0.5 s; scale to 1 -> Available <= 0.5 s.
@@ -108,10 +111,89 @@ def _watch_delivery(state: Path, c: Client, ns: str, n: int) -> list[float]:
     return [(got[k] - sent[k]) * 1000 for k in sent if k in got]
 
 
+CRONTAB_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "crontabs.bench.example.com"},
+    "spec": {
+        "group": "bench.example.com",
+        "scope": "Namespaced",
+        "names": {"plural": "crontabs", "singular": "crontab", "kind": "CronTab"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "additionalPrinterColumns": [{"name": "Spec", "type": "string", "jsonPath": ".spec.cronSpec"}],
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {
+                                "type": "object",
+                                "required": ["cronSpec"],
+                                "properties": {
+                                    "cronSpec": {"type": "string"},
+                                    "image": {"type": "string"},
+                                    "replicas": {"type": "integer", "minimum": 0},
+                                },
+                            }
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+def _crd_vs_builtin(c: Client, n: int) -> None:
+    """Median create / get / list latency of n ConfigMaps and n CronTabs (a CRD's objects), side by side."""
+    status, body = c.call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", CRONTAB_CRD)
+    assert status == 201, body
+    if _until(lambda: c.call("GET", "/apis/bench.example.com/v1")[0] == 200, 10) == float("inf"):
+        raise RuntimeError("the CronTab CRD was not established within 10 s")
+    ns = "bench-crd"
+    c.call("POST", "/api/v1/namespaces", {"metadata": {"name": ns}})
+    kinds = (
+        (
+            "ConfigMap (built-in)",
+            f"/api/v1/namespaces/{ns}/configmaps",
+            lambda i: {"metadata": {"name": f"o{i:04d}"}, "data": {"schedule": "*/5 * * * *", "image": "backup:1"}},
+        ),
+        (
+            "CronTab (CRD)",
+            f"/apis/bench.example.com/v1/namespaces/{ns}/crontabs",
+            lambda i: {
+                "apiVersion": "bench.example.com/v1",
+                "kind": "CronTab",
+                "metadata": {"name": f"o{i:04d}"},
+                "spec": {"cronSpec": "*/5 * * * *", "image": "backup:1", "replicas": 1},
+            },
+        ),
+    )
+    print(f"CRD-backed vs built-in object, median of {n}:   create      get     list ({n} objects)")
+    for label, path, make in kinds:
+        made = iter(range(n))
+
+        def create(path: str = path, make: Any = make, made: Any = made) -> None:
+            status, body = c.call("POST", path, make(next(made)))
+            assert status == 201, body
+
+        created = _timed(create, n)
+        got = _timed(lambda path=path: c.call("GET", f"{path}/o{n // 2:04d}"), n)
+        listed = _timed(lambda path=path: c.call("GET", path), n)
+        print(
+            f"  {label:<22}                  {statistics.median(created):6.2f} ms {statistics.median(got):6.2f} ms "
+            f"{statistics.median(listed):6.2f} ms"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--objects", type=int, default=200, help="objects of each kind for the CRD comparison")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-kubesim-") as tmp:
         state = Path(tmp) / "state"
@@ -126,6 +208,7 @@ def main() -> int:
         try:
             print(f"up -> API ready:                 {ready * 1000:7.0f} ms   (goal <= 1000 ms)")
             c = Client(state)
+            _crd_vs_builtin(c, args.objects)
             labels = {"app": "web"}
             c.call(
                 "POST",

@@ -6,7 +6,7 @@ import ipaddress
 import random
 from typing import Any
 
-from kubesim import names
+from kubesim import crd, names
 from kubesim.resources import Resource
 from kubesim.selectors import SelectorError, label_selector_from_spec
 
@@ -153,6 +153,11 @@ def apply_defaults(
 ) -> None:
     """Fill the defaults the real apiserver fills on create (in place)."""
     kind = res.kind
+    if res.custom is not None:  # a custom resource: its CRD's schema defaults and prunes it (kubesim/crd.py)
+        crd.prune(res, obj)
+        return
+    if res.key == crd.CRDS.key:
+        crd.default_crd(obj)
     if kind == "Pod":
         default_pod_spec(obj.setdefault("spec", {}))
         obj.setdefault("status", {"phase": "Pending", "qosClass": qos_class(obj["spec"])})
@@ -254,7 +259,7 @@ def _validate_selector_matches(path: str, spec: dict[str, Any], causes: Causes) 
         )
 
 
-def validate(res: Resource, obj: dict[str, Any]) -> Causes:
+def validate(res: Resource, obj: dict[str, Any], old: dict[str, Any] | None = None) -> Causes:
     """Field errors for a create or an update, worded like the apiserver's."""
     causes: Causes = []
     meta = obj.get("metadata") or {}
@@ -300,6 +305,8 @@ def validate(res: Resource, obj: dict[str, Any]) -> Causes:
                         f"characters, '-', '_' or '.'",
                     )
                 )
+    if res.custom is not None or res.key == crd.CRDS.key:  # raises the apiextensions-apiserver's 422 itself
+        crd.check(res, obj, causes, old)
     return causes
 
 
@@ -323,7 +330,7 @@ def _dig(obj: dict[str, Any], path: str) -> Any:
 
 def validate_update(res: Resource, old: dict[str, Any], new: dict[str, Any]) -> Causes:
     """Field errors that only an update can make (immutable fields)."""
-    causes = validate(res, new)
+    causes = validate(res, new, old)
     for path in _IMMUTABLE.get(res.kind, ()):
         if _dig(new, path) != _dig(old, path):
             causes.append((path, f"Invalid value: {_dig(new, path)!r}: field is immutable"))

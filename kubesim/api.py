@@ -16,7 +16,7 @@ import yaml
 from aiohttp import web
 from cryptography import x509
 
-from kubesim import errors, metrics_api, openapi, protobuf, rbac, resources, tables, tls
+from kubesim import crd, errors, metrics_api, openapi, protobuf, rbac, resources, tables, tls
 from kubesim.logs import LogStore, since_from_seconds
 from kubesim.registry import Registry
 from kubesim.resources import Resource
@@ -286,6 +286,10 @@ class API:
                     return await self._watch(request, t)
                 return self._list(request, t)
             if method == "POST":
+                if t.res.custom is not None and t.res.custom.terminating:
+                    raise errors.method_not_allowed(
+                        "create not allowed while custom resource definition is terminating"
+                    )
                 if t.res.plural == "namespaces" or t.ns or not t.res.namespaced:
                     body = await self._body(request)
                     obj = self.registry.create(t.res, t.ns, body, dry_run=dry_run, manager=manager)
@@ -307,6 +311,7 @@ class API:
                         now=datetime.now(UTC),
                         include_object=q.get("includeObject", "Metadata"),
                         list_meta={"resourceVersion": obj["metadata"]["resourceVersion"]},
+                        printer=crd.printer_for(t.res),
                     )
                 )
             return _json(obj)
@@ -422,6 +427,7 @@ class API:
                     now=datetime.now(UTC),
                     include_object=q.get("includeObject", "Metadata"),
                     list_meta=meta,
+                    printer=crd.printer_for(t.res),
                 )
             )
         if t.res.storage:  # served from another version's storage (events.k8s.io, autoscaling/v1): converted

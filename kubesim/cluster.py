@@ -13,6 +13,7 @@ import psutil
 
 from kubesim import resources
 from kubesim.controllers.base import Controller
+from kubesim.controllers.crd import CustomResourceDefinitionController
 from kubesim.controllers.deployment import DeploymentController
 from kubesim.controllers.endpoints import EndpointsController
 from kubesim.controllers.hpa import HorizontalPodAutoscalerController
@@ -155,6 +156,7 @@ class Cluster:
                 VolumeBinder,
                 HorizontalPodAutoscalerController,
                 GarbageCollector,
+                CustomResourceDefinitionController,
             )
         ]
         self.store.subscribe(self._fan_out)

@@ -76,7 +76,14 @@ def method_not_allowed(message: str = "the server does not allow this method on 
     return APIError(405, "MethodNotAllowed", message)
 
 
-def unsupported_media(content_type: str) -> APIError:
+def unsupported_media(content_type: str, *, custom: bool = False) -> APIError:
+    if custom:  # a custom resource's PATCH: no strategic merge (negotiation.NewUnsupportedMediaTypeError)
+        return APIError(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: "
+            "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+        )
     return APIError(
         415,
         "UnsupportedMediaType",

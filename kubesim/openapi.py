@@ -40,7 +40,7 @@ def _gv_path(group: str, version: str) -> str:
 
 def group_document(group: str, version: str) -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    for res in resources.RESOURCES:
+    for res in resources.all_resources():
         if res.group != group or res.version != version:
             continue
         gvk = {"group": group, "kind": res.kind, "version": version}

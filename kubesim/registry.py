@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from kubesim import admission, convert_hpa, errors, names, patch, resources
+from kubesim import admission, convert_hpa, crd, errors, names, patch, resources
 from kubesim.events import core_to_events_v1, events_v1_to_core
 from kubesim.resources import Resource
 from kubesim.selectors import FieldSelector, LabelSelector, label_selector_from_spec
@@ -61,6 +61,7 @@ class Registry:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._rng = random.Random()
+        crd.watch(store)  # serve the custom resources of the established CustomResourceDefinitions
 
     # ---- reads -------------------------------------------------------------------------------
     def get(self, res: Resource, ns: str, name: str) -> dict[str, Any]:
@@ -314,8 +315,8 @@ class Registry:
         force: bool = False,
     ) -> dict[str, Any]:
         kind = PATCH_TYPES.get(ptype)
-        if kind is None:
-            raise errors.unsupported_media(ptype)
+        if kind is None or (kind == "strategic" and res.custom is not None):
+            raise errors.unsupported_media(ptype, custom=res.custom is not None)
         ns = ns if res.namespaced else ""
         old = self.store.get(res.key, ns, name)
         if kind == "apply":
@@ -412,6 +413,8 @@ class Registry:
 
     # ---- scale subresource -------------------------------------------------------------------
     def scale_of(self, res: Resource, obj: dict[str, Any]) -> dict[str, Any]:
+        if res.custom is not None:  # through the CRD's scale paths
+            return crd.scale_of(res, obj)
         meta = obj["metadata"]
         selector = str(label_selector_from_spec((obj.get("spec") or {}).get("selector")))
         return {
@@ -442,7 +445,10 @@ class Registry:
                 f"than or equal to 0",
             )
         new = json.loads(json.dumps(old))
-        new["spec"]["replicas"] = replicas
+        if res.custom is not None:
+            crd.set_replicas(res, new, replicas)
+        else:
+            new["spec"]["replicas"] = replicas
         stored = self.write(res, old, new, dry_run=dry_run, manager=manager)
         return self.scale_of(res, stored)
 
@@ -482,6 +488,8 @@ class Registry:
             self.delete_dependents(uid)
             if self.dependents(uid) and FOREGROUND not in (old["metadata"].get("finalizers") or []):
                 old["metadata"]["finalizers"] = [*(old["metadata"].get("finalizers") or []), FOREGROUND]
+        if res.key == crd.CRDS.key:  # the cleanup finalizer: the CRD controller deletes its objects first
+            crd.mark_deleting(old, now_rfc3339())
         meta = old["metadata"]
         graceful = self._graceful(res, old, options)
         if graceful is not None or meta.get("finalizers") or res.kind == "Namespace":
@@ -542,7 +550,7 @@ class Registry:
 
     def dependents(self, uid: str) -> list[tuple[str, dict[str, Any]]]:
         out = []
-        for res in resources.RESOURCES:
+        for res in resources.all_resources():
             if res.storage:  # another version's storage (events.k8s.io, autoscaling/v1): scanned once already
                 continue
             for obj in self.store.scan(res.key):
@@ -645,7 +653,7 @@ def _fold_string_data(obj: dict[str, Any]) -> None:
 
 
 def _by_key(key: str) -> Resource:
-    for res in resources.RESOURCES:
+    for res in resources.all_resources():
         if res.key == key and not res.storage:
             return res
     raise KeyError(key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 CRUD = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 READ_ONLY = ("get", "list", "watch")
@@ -32,6 +33,8 @@ class Resource:
     # CRUD in api.py never handles them (kubesim/metrics_api.py answers their reads).
     virtual: bool = False
     storage: str = field(default="", compare=False)
+    # A custom resource: its CustomResourceDefinition's version (kubesim/crd.py Served), None for built-ins.
+    custom: Any = field(default=None, compare=False, repr=False)
 
     @property
     def api_version(self) -> str:
@@ -280,6 +283,18 @@ RESOURCES: tuple[Resource, ...] = (
         tracks_generation=True,
     ),
     _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=("netpol",), tracks_generation=True),
+    _r(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        False,
+        short_names=("crd", "crds"),
+        categories=("api-extensions",),
+        subresources=("status",),
+        has_status=True,
+        tracks_generation=True,
+    ),
     _r("rbac.authorization.k8s.io", "v1", "roles", "Role"),
     _r("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
     _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
@@ -318,6 +333,19 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, verbs=("get", "list"), virtual=True),
 )
 
+# The custom resources of the established CustomResourceDefinitions (kubesim/crd.py keeps this current).
+_custom: list[tuple[Resource, ...]] = [()]
+
+
+def set_custom(served: tuple[Resource, ...]) -> None:
+    _custom[0] = served
+
+
+def all_resources() -> tuple[Resource, ...]:
+    """The built-in resources, then the custom resources being served."""
+    return RESOURCES + _custom[0] if _custom[0] else RESOURCES
+
+
 _SUBRESOURCE_KINDS = {
     "scale": ("autoscaling", "v1", "Scale"),
     "binding": ("", "v1", "Binding"),
@@ -341,7 +369,7 @@ _SUBRESOURCE_VERBS = {
 def group_versions() -> dict[str, list[str]]:
     """Every API group and its versions, in discovery order (core group is "")."""
     out: dict[str, list[str]] = {}
-    for r in RESOURCES:
+    for r in all_resources():
         versions = out.setdefault(r.group, [])
         if r.version not in versions:
             versions.append(r.version)
@@ -349,7 +377,7 @@ def group_versions() -> dict[str, list[str]]:
 
 
 def find(group: str, version: str, plural: str) -> Resource | None:
-    for r in RESOURCES:
+    for r in all_resources():
         if r.group == group and r.version == version and r.plural == plural:
             return r
     return None
@@ -365,7 +393,7 @@ def get(group: str, version: str, plural: str) -> Resource:
 
 def by_kind(api_version: str, kind: str) -> Resource | None:
     group, _, version = api_version.rpartition("/")
-    for r in RESOURCES:
+    for r in all_resources():
         if r.group == group and r.version == version and r.kind == kind:
             return r
     return None
@@ -374,7 +402,7 @@ def by_kind(api_version: str, kind: str) -> Resource | None:
 def api_resource_list(group: str, version: str) -> dict:
     """The APIResourceList that /api/v1 or /apis/<group>/<version> answers."""
     items: list[dict] = []
-    for r in RESOURCES:
+    for r in all_resources():
         if r.group != group or r.version != version:
             continue
         entry: dict = {

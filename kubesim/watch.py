@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from kubesim import errors, tables
+from kubesim import crd, errors, tables
 from kubesim.selectors import parse_field_selector, parse_label_selector
 from kubesim.store import Change
 
@@ -86,6 +86,7 @@ async def stream_watch(api: API, request: web.Request, t: Target) -> web.StreamR
                     now=datetime.now(UTC),
                     include_object=include,
                     list_meta={"resourceVersion": obj["metadata"]["resourceVersion"]},
+                    printer=crd.printer_for(t.res),
                 )
         await resp.write((json.dumps({"type": kind, "object": obj}, separators=(",", ":")) + "\n").encode())
 

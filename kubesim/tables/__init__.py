@@ -97,14 +97,16 @@ def to_table(
     now: datetime,
     include_object: str = "Metadata",
     list_meta: dict | None = None,
+    printer: Printer | None = None,
 ) -> dict:
     """A meta.k8s.io/v1 Table for these objects, rows in the order given.
 
     include_object is the `includeObject` query parameter: "None", "Metadata" (the default) or "Object".
+    printer overrides the resource's own (a custom resource's comes from its CRD: kubesim/crd.py).
     """
     if include_object not in ("None", "Metadata", "Object"):
         raise ValueError(f'includeObject must be one of "None", "Metadata" or "Object", not {include_object!r}')
-    printer = printer_for(resource, group)
+    printer = printer or printer_for(resource, group)
     rows = []
     for obj in objects:
         row: dict[str, Any] = {"cells": printer.row(obj, now)}
