@@ -91,8 +91,26 @@ def git_dir(checkout: Path) -> Path | None:
     return None
 
 
-def extract_targets(checkout: Path, version: str, into: Path) -> Path:
-    """The suite's targets at `version`, copied under `into`; exits with what to do when they are not there."""
+def installed_collection() -> Path:
+    spec = find_spec("ansible_collections")
+    for base in spec.submodule_search_locations if spec and spec.submodule_search_locations else []:
+        if Path(base, "kubernetes", "core", "MANIFEST.json").is_file():
+            return Path(base, "kubernetes", "core")
+    sys.exit("kubernetes.core is not installed in this Python: run `make setup` first")
+
+
+def collection_root(work: Path) -> Path:
+    """Where the targets run: inside a copy of the installed collection, `<root>/ansible_collections/kubernetes/
+    core/tests/integration/targets`, as ansible-test runs them, so ansible-playbook takes kubernetes.core as the
+    default collection and a target's unqualified module names (`k8s_drain`) resolve."""
+    return work / "suite"
+
+
+def extract_targets(checkout: Path, version: str, root: Path) -> Path:
+    """The suite's targets at `version`, copied into a copy of the installed collection under `root`; exits with
+    what to do when they are not there."""
+    into = root / "ansible_collections" / "kubernetes" / "core"
+    shutil.copytree(installed_collection(), into, ignore=shutil.ignore_patterns("__pycache__"))
     repo = git_dir(checkout)
     if repo is not None:
         archive = subprocess.run(
@@ -200,6 +218,7 @@ def run_target(target: Path, work: Path, timeout_s: float) -> Result:
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_COLLECTIONS_PATH": str(collection_root(work)),
     }
     log_path = work / "logs" / f"{target.name}.log"
     started = time.monotonic()
@@ -245,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     results: list[Result] = []
     try:
-        targets = extract_targets(args.checkout.resolve(), version, work / "suite")
+        targets = extract_targets(args.checkout.resolve(), version, collection_root(work))
         names = runnable(targets)
         unknown = sorted(set(args.targets) - set(names))
         if unknown:
