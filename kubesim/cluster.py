@@ -14,10 +14,12 @@ import psutil
 from kubesim import resources
 from kubesim.controllers.base import Controller
 from kubesim.controllers.deployment import DeploymentController
+from kubesim.controllers.disruption import DisruptionController
 from kubesim.controllers.endpoints import EndpointsController
 from kubesim.controllers.hpa import HorizontalPodAutoscalerController
 from kubesim.controllers.kubelet import Kubelet
 from kubesim.controllers.lifecycle import GarbageCollector, NamespaceController
+from kubesim.controllers.nodes import NodeLifecycle, TaintEviction
 from kubesim.controllers.replicaset import ReplicaSetController
 from kubesim.controllers.workloads import DaemonSetController, JobController, StatefulSetController, VolumeBinder
 from kubesim.logs import LogStore
@@ -148,6 +150,9 @@ class Cluster:
                 DeploymentController,
                 ReplicaSetController,
                 Kubelet,
+                NodeLifecycle,
+                TaintEviction,
+                DisruptionController,
                 EndpointsController,
                 JobController,
                 StatefulSetController,
