@@ -5,7 +5,8 @@ image in TOOLBOXES below, and anything else answers as containerd and runc do ("
 file not found in $PATH", exit 126). The programs:
 - `curl` is Debian's curl, given the pod's view of the network (kubesim/toolbox/curl.py);
 - `wget` and `nc -z` (kubesim/toolbox/net.py), `env`, `printenv`, `cat`, `ls`, `hostname`, `sleep`, `echo`,
-  `true`, `false`, `pwd`, `ps`, `nslookup` and a `sh` for simple command lines (kubesim/toolbox/programs.py)
+  `true`, `false`, `pwd`, `ps`, `nslookup`, `date` and a `sh` for simple command lines with `while`/`until` loops and
+  `$(...)` (kubesim/toolbox/programs.py, kubesim/toolbox/shell.py)
   are small Python programs with the options,
   messages and exit codes of busybox (Alpine-based images) or coreutils (Debian-based images). They are
   written here rather than run from the machine because the real ones would see the machine's files,
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 # What an image's PATH holds (the default of the Alpine and Debian base images).
 IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-_COMMON = frozenset({"cat", "echo", "env", "false", "hostname", "ls", "printenv", "pwd", "sleep", "true"})
+_COMMON = frozenset({"cat", "date", "echo", "env", "false", "hostname", "ls", "printenv", "pwd", "sleep", "true"})
 BUSYBOX = _COMMON | {"nc", "nslookup", "ps", "sh", "wget"}  # Alpine and busybox images: busybox applets
 COREUTILS = _COMMON | {"sh"}  # Debian slim images: coreutils and dash, no procps, no curl
 

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from kubesim.runtime.hook.sitecustomize import NetMap
 from kubesim.runtime.images import repository
-from kubesim.toolbox import IMAGE_PATH, NONE, Toolbox, not_found, toolbox_for
+from kubesim.toolbox import IMAGE_PATH, NONE, Toolbox, not_found, shell, toolbox_for
 from kubesim.toolbox.podfs import CLUSTER_DNS, PodFS, PodFSError, cluster_pod_ip, kubelet_files
 
 # Variables of the runtime's own (how a pod process finds the network map, its mounts...), not the container's.
@@ -386,7 +386,7 @@ def _sh(ctx: Context, args: list[str]) -> int:
         if len(args) < 2:
             ctx.err("sh: -c requires an argument\n")
             return 2
-        return _sh_line(ctx, args[1], 0)[0]
+        return shell.run_script(ctx, args[1], _sh_line)[0]
     status = 0
     prompt = "/ # " if ctx.busybox else "# "
     while True:
@@ -396,7 +396,7 @@ def _sh(ctx: Context, args: list[str]) -> int:
             raw = ctx.stdin.readline()
             if not raw:
                 return status
-            status, leave = _sh_line(ctx, raw.decode(errors="replace").strip(), status)
+            status, leave = shell.run_script(ctx, raw.decode(errors="replace").strip(), _sh_line, status)
             if leave:
                 return status
         except KeyboardInterrupt:  # ^C at the prompt, or while the line is read: a new prompt
@@ -406,6 +406,7 @@ def _sh(ctx: Context, args: list[str]) -> int:
 
 PROGRAMS: dict[str, Callable[[Context, list[str]], int]] = {
     "cat": _cat,
+    "date": shell.date,
     "echo": _echo,
     "env": _env,
     "false": _false,
