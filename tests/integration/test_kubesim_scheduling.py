@@ -176,7 +176,11 @@ def test_taints_keep_pods_off_and_evict_them(sched: Cluster, space: str, kubectl
         c.kubectl(k, "taint", "nodes", WORKER, "dedicated=gpu:NoSchedule-")
         assert _node_of(c, k, ns, "plain") == WORKER
         for name in ("plain", "tolerant"):
-            c.wait_for(lambda name=name: _get(c, k, ns, "pod", name)["status"].get("phase") == "Running")
+
+            def running(name: str = name) -> bool:
+                return bool(_get(c, k, ns, "pod", name)["status"].get("phase") == "Running")
+
+            c.wait_for(running)
 
         # NoExecute: untolerating pods are evicted at once, tolerationSeconds delays it, no seconds means never.
         ne = {"key": "dedicated", "operator": "Exists", "effect": "NoExecute"}
@@ -273,7 +277,7 @@ def test_a_disruption_budget_refuses_an_eviction(sched: Cluster, space: str, kub
     with pytest.raises(ApiException) as refused:
         core.create_namespaced_pod_eviction(pod, ns, eviction)
     assert refused.value.status == 429
-    body = json.loads(refused.value.body)
+    body = json.loads(str(refused.value.body))
     assert (body["reason"], body["message"]) == ("TooManyRequests", VIOLATION)
     assert body["details"]["causes"] == [
         {"reason": "DisruptionBudget", "message": "The disruption budget web needs 2 healthy pods and has 2 currently"}
