@@ -12,7 +12,10 @@ Each target runs unchanged, the way ansible-test runs it: its own `runme.sh` (an
 the roles resolved inside the suite through ANSIBLE_ROLES_PATH=../), with this project's venv first on PATH
 (`virtualenv` included, which some targets use to install other kubernetes client versions from PyPI), a
 scratch HOME whose ~/.kube/config is the kubeconfig of a fresh embedded cluster started for that target alone
-and stopped by pid afterwards, also when the target fails or runs out of time.
+and stopped by pid afterwards, also when the target fails or runs out of time. As ansible-test does, the targets
+run from inside the collection (a copy of the installed kubernetes.core under the work directory, first on
+ANSIBLE_COLLECTIONS_PATH), so their unqualified module names resolve; and the control-plane node is untainted, as
+on the collection's CI cluster (a one-node `kind create cluster`).
 
 Targets that need what cannot exist on this machine are listed as out of scope with the reason (OUT_OF_SCOPE);
 a target of which only some task files need it runs the other task files (PARTLY).
