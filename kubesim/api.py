@@ -16,7 +16,7 @@ import yaml
 from aiohttp import web
 from cryptography import x509
 
-from kubesim import crd, errors, metrics_api, openapi, protobuf, rbac, resources, tables, tls
+from kubesim import crd, disruption, errors, metrics_api, openapi, protobuf, rbac, resources, tables, tls
 from kubesim.logs import LogStore, since_from_seconds
 from kubesim.registry import Registry
 from kubesim.resources import Resource
@@ -280,6 +280,9 @@ class API:
             return await self.remotecommand(request, t.res, t.ns, t.name, t.sub)
         dry_run = "All" in q.getall("dryRun", [])
         manager = q.get("fieldManager") or _manager_from_agent(request.headers.get("User-Agent", ""))
+        if t.sub == "eviction" and t.name and method == "POST":
+            body, code = disruption.evict(self.registry, t.ns, t.name, await self._body(request), dry_run=dry_run)
+            return _json(body, code)
         if not t.name:
             if method == "GET":
                 if watching:

@@ -15,10 +15,12 @@ from kubesim import resources
 from kubesim.controllers.base import Controller
 from kubesim.controllers.crd import CustomResourceDefinitionController
 from kubesim.controllers.deployment import DeploymentController
+from kubesim.controllers.disruption import DisruptionController
 from kubesim.controllers.endpoints import EndpointsController
 from kubesim.controllers.hpa import HorizontalPodAutoscalerController
 from kubesim.controllers.kubelet import Kubelet
 from kubesim.controllers.lifecycle import GarbageCollector, NamespaceController
+from kubesim.controllers.nodes import NodeLifecycle, TaintEviction
 from kubesim.controllers.replicaset import ReplicaSetController
 from kubesim.controllers.workloads import DaemonSetController, JobController, StatefulSetController, VolumeBinder
 from kubesim.logs import LogStore
@@ -149,6 +151,9 @@ class Cluster:
                 DeploymentController,
                 ReplicaSetController,
                 Kubelet,
+                NodeLifecycle,
+                TaintEviction,
+                DisruptionController,
                 EndpointsController,
                 JobController,
                 StatefulSetController,

@@ -64,6 +64,7 @@ OUT_OF_SCOPE = {
 }
 # target -> {task file: why it cannot run here}; the target's other task files run.
 PARTLY = {"k8s_info": {"discovery": "applies KubeVirt's release manifests from github.com"}}
+CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane:NoSchedule"
 TASK = re.compile(r"^TASK \[(?P<name>.*)\] \*+$")
 FAILURE = re.compile(r"^(?:fatal|failed): \[[^\]]+\]")
 
@@ -193,7 +194,23 @@ class Cluster:
         if started.returncode != 0:
             self.__exit__()
             raise RuntimeError(f"the embedded cluster did not start: {started.stderr.strip()[-400:]}")
-        return self.state / "kubeconfig"
+        kubeconfig = self.state / "kubeconfig"
+        # The collection's CI cluster is `kind create cluster`: one node, whose control-plane taint KIND removes.
+        # Targets (k8s_taint, k8s_drain) take the first node listed and expect pods to run there, so the
+        # control-plane node is untainted as on that cluster.
+        kubectl = Path(sys.executable).parent / "kubectl"
+        untaint = subprocess.run(
+            [str(kubectl), "--kubeconfig", str(kubeconfig), "taint", "nodes", "-l", "node-role.kubernetes.io/control-plane",
+             f"{CONTROL_PLANE_TAINT}-"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )  # fmt: skip
+        if untaint.returncode != 0:
+            self.__exit__()
+            raise RuntimeError(f"could not untaint the control-plane node: {untaint.stderr.strip()[-400:]}")
+        return kubeconfig
 
     def __exit__(self, *_: object) -> None:
         self.kubesim("down", "--purge")

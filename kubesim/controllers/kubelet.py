@@ -4,142 +4,18 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from kubesim import resources
 from kubesim.controllers.base import Controller, Key, copy
 from kubesim.registry import now_rfc3339
 from kubesim.runtime.base import ContainerState, normalize_image
+from kubesim.scheduling import NodeUse, pod_requests, schedule
 from kubesim.store import Change
-from kubesim.usage import Limits, bytes_of, millicores
 
 PODS = resources.get("", "v1", "pods")
 NODES = resources.get("", "v1", "nodes")
-
-
-def _tolerates(pod: dict[str, Any], taint: dict[str, Any]) -> bool:
-    for tol in pod["spec"].get("tolerations") or []:
-        if tol.get("operator") == "Exists" and not tol.get("key"):
-            return True
-        if (
-            tol.get("key") == taint.get("key")
-            and tol.get("effect") in (None, "", taint.get("effect"))
-            and (tol.get("operator") == "Exists" or tol.get("value", "") == taint.get("value", ""))
-        ):
-            return True
-    return False
-
-
-def _node_ready(node: dict[str, Any]) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (node.get("status") or {}).get("conditions") or []
-    )
-
-
-def pod_requests(pod: dict[str, Any]) -> tuple[int, int]:
-    """(millicores, bytes) the scheduler counts for a pod: the sum over its containers, or the largest init
-    container's request where that is larger (upstream's computePodResourceRequest)."""
-
-    def total(containers: list[dict[str, Any]]) -> tuple[int, int]:
-        limits = [Limits.of(c) for c in containers]
-        return sum(x.cpu_request_m or 0 for x in limits), sum(x.memory_request or 0 for x in limits)
-
-    cpu, mem = total(pod["spec"].get("containers") or [])
-    for init in pod["spec"].get("initContainers") or []:
-        icpu, imem = total([init])
-        cpu, mem = max(cpu, icpu), max(mem, imem)
-    return cpu, mem
-
-
-@dataclass
-class NodeUse:
-    """What the pods bound to a node already request (NodeResourcesFit's view)."""
-
-    pods: int = 0
-    cpu_m: int = 0
-    memory: int = 0
-
-    def add(self, pod: dict[str, Any]) -> None:
-        cpu, mem = pod_requests(pod)
-        self.pods, self.cpu_m, self.memory = self.pods + 1, self.cpu_m + cpu, self.memory + mem
-
-
-def _insufficient(pod: dict[str, Any], node: dict[str, Any], use: NodeUse | None) -> list[str]:
-    if use is None:
-        return []
-    alloc = (node.get("status") or {}).get("allocatable") or {}
-    out = []
-    if "pods" in alloc and use.pods + 1 > int(alloc["pods"]):
-        out.append("Too many pods")
-    cpu, mem = pod_requests(pod)
-    if cpu and "cpu" in alloc and use.cpu_m + cpu > millicores(alloc["cpu"]):
-        out.append("Insufficient cpu")
-    if mem and "memory" in alloc and use.memory + mem > bytes_of(alloc["memory"]):
-        out.append("Insufficient memory")
-    return out
-
-
-def schedule(
-    pod: dict[str, Any], nodes: list[dict[str, Any]], used: dict[str, NodeUse] | None = None
-) -> tuple[dict[str, Any] | None, str]:
-    """The node the pod goes to, or None with the scheduler's explanation. `used` holds what each node's pods
-    already request, checked against the node's allocatable pods, cpu and memory as NodeResourcesFit does; a
-    pod goes to the feasible node with the most CPU left (LeastAllocated scoring)."""
-    selector = pod["spec"].get("nodeSelector") or {}
-    wanted = pod["spec"].get("nodeName")
-    reasons: dict[str, int] = {}
-    resource_misses = 0
-    feasible: list[dict[str, Any]] = []
-
-    def miss(text: str) -> None:
-        reasons[text] = reasons.get(text, 0) + 1
-
-    for node in nodes:
-        if wanted and node["metadata"]["name"] != wanted:
-            continue
-        labels = node["metadata"].get("labels") or {}
-        if any(labels.get(k) != v for k, v in selector.items()):
-            miss("node(s) didn't match Pod's node affinity/selector")
-            continue
-        taints = [t for t in (node["spec"].get("taints") or []) if t.get("effect") in ("NoSchedule", "NoExecute")]
-        bad = next((t for t in taints if not _tolerates(pod, t)), None)
-        if bad:
-            miss(f"node(s) had untolerated taint {{{bad['key']}: {bad.get('value', '')}}}")
-            continue
-        if node["spec"].get("unschedulable") or not _node_ready(node):
-            miss("node(s) were unschedulable")
-            continue
-        short = _insufficient(pod, node, None if used is None else used.get(node["metadata"]["name"], NodeUse()))
-        if short:
-            for text in short:
-                miss(text)
-            resource_misses += 1
-            continue
-        feasible.append(node)
-    if feasible:
-        if used is None or len(feasible) == 1:
-            return feasible[0], ""
-
-        def free_cpu(node: dict[str, Any]) -> int:
-            alloc = (node.get("status") or {}).get("allocatable") or {}
-            return millicores(alloc.get("cpu", "0")) - used.get(node["metadata"]["name"], NodeUse()).cpu_m
-
-        return max(feasible, key=free_cpu), ""
-    detail = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
-    total = len(nodes)
-    preemption = [
-        f"{n} {text}"
-        for n, text in (
-            (resource_misses, "No preemption victims found for incoming pod"),
-            (total - resource_misses, "Preemption is not helpful for scheduling"),
-        )
-        if n
-    ]
-    return None, (
-        f"0/{total} nodes are available: {detail}. preemption: 0/{total} nodes are available: {', '.join(preemption)}."
-    )
+__all__ = ["Kubelet", "NodeUse", "pod_requests", "schedule"]
 
 
 def _frees_room(change: Change) -> bool:
@@ -207,8 +83,12 @@ class Kubelet(Controller):
     def keys_for(self, change: Change) -> Iterable[Key]:
         yield from super().keys_for(change)
         if change.key == NODES.key or (change.key == PODS.key and _frees_room(change)):
+            # The scheduler retries Pending pods; a pod bound by name to a node that did not exist starts
+            # when that node appears.
+            node = change.obj["metadata"]["name"] if change.key == NODES.key else None
             for pod in self.store.scan(PODS.key):
-                if not pod["spec"].get("nodeName"):
+                on = pod["spec"].get("nodeName")
+                if not on or (on == node and not (pod.get("status") or {}).get("podIP")):
                     yield pod["metadata"]["namespace"], pod["metadata"]["name"]
 
     def reconcile(self, ns: str, name: str) -> float | None:
@@ -224,6 +104,8 @@ class Kubelet(Controller):
             return 0.1
         if not pod["spec"].get("nodeName"):
             return self._schedule(pod)
+        if self.store.peek(NODES.key, "", pod["spec"]["nodeName"]) is None:
+            return None  # bound to a node that does not exist: no kubelet picks it up, it stays Pending
         phase = (pod.get("status") or {}).get("phase")
         if phase in ("Succeeded", "Failed"):
             return None

@@ -7,9 +7,9 @@ from typing import Any
 
 from kubesim import resources
 from kubesim.controllers.base import Controller, Key, controlled_by, controller_of, copy
-from kubesim.controllers.kubelet import schedule
 from kubesim.controllers.replicaset import is_active, pod_from_template, pod_ready
 from kubesim.registry import now_rfc3339
+from kubesim.scheduling import add_daemonset_tolerations, daemon_should_run
 from kubesim.store import Change
 
 PODS = resources.get("", "v1", "pods")
@@ -197,15 +197,15 @@ class DaemonSetController(_OwnedPods):
         pods = [p for p in self.pods(ds) if is_active(p)]
         on_node = {p["spec"].get("nodeName") for p in pods}
         eligible = []
+        probe = pod_from_template(ds["spec"]["template"], ds)
+        add_daemonset_tolerations(probe["spec"])
         for node in self.store.scan(NODES.key):
-            probe = pod_from_template(ds["spec"]["template"], ds)
-            probe["spec"]["nodeName"] = node["metadata"]["name"]
-            target, _ = schedule(probe, [node])
-            if target is not None:
+            if daemon_should_run(probe, node):
                 eligible.append(node["metadata"]["name"])
         for node_name in eligible:
             if node_name not in on_node:
                 pod = pod_from_template(ds["spec"]["template"], ds)
+                add_daemonset_tolerations(pod["spec"])
                 pod["spec"]["nodeName"] = node_name
                 created = self.registry.create(PODS, ns, pod)
                 self.registry.record_event(
