@@ -200,8 +200,8 @@ class Cluster:
         # control-plane node is untainted as on that cluster.
         kubectl = Path(sys.executable).parent / "kubectl"
         untaint = subprocess.run(
-            [str(kubectl), "--kubeconfig", str(kubeconfig), "taint", "nodes", "-l", "node-role.kubernetes.io/control-plane",
-             f"{CONTROL_PLANE_TAINT}-"],
+            [str(kubectl), "--kubeconfig", str(kubeconfig), "taint", "nodes",
+             "-l", "node-role.kubernetes.io/control-plane", f"{CONTROL_PLANE_TAINT}-"],
             env=self.env,
             capture_output=True,
             text=True,
