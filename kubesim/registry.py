@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from kubesim import admission, convert_hpa, errors, names, patch, resources
+from kubesim import admission, convert_hpa, errors, names, patch, resources, serviceaccounts
 from kubesim.events import core_to_events_v1, events_v1_to_core
 from kubesim.resources import Resource
 from kubesim.selectors import FieldSelector, LabelSelector, label_selector_from_spec
@@ -112,6 +112,7 @@ class Registry:
         if not isinstance(meta, dict):
             raise errors.bad_request("metadata must be an object")
         ns = self._check_namespace(res, ns, meta)
+        display_name = meta.get("name") or meta.get("generateName") or ""  # what admission calls the object
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = f"{meta['generateName']}{names.generate_name_suffix(self._rng)}"
         name = meta.get("name") or ""
@@ -140,6 +141,8 @@ class Registry:
         if res.kind == "HorizontalPodAutoscaler":
             convert_hpa.default_v2(obj)
         admission.apply_defaults(res, obj, taken_ips=self._cluster_ips(), taken_ports=self._node_ports())
+        if res.kind == "Pod":
+            serviceaccounts.admit_pod(self.store, ns, obj, display_name)
         causes = admission.validate(res, obj)
         if causes:
             raise errors.invalid(res, name, causes)

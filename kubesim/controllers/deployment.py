@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kubesim import names, resources
+from kubesim.controllers import progress
 from kubesim.controllers.base import Controller, Key, controlled_by, copy, owner_ref
 from kubesim.registry import now_rfc3339
 from kubesim.store import Change
@@ -96,8 +97,7 @@ class DeploymentController(Controller):
             self._scale(d, new_rs, desired)
         else:
             self._roll(d, new_rs, olds_active, desired=desired, surge=surge, unavailable=unavailable)
-        self._update_status(d, template_hash, created)
-        return None
+        return self._update_status(d, template_hash, created)
 
     def _live(self, rs: dict[str, Any]) -> dict[str, Any]:
         return self.store.peek(REPLICASETS.key, rs["metadata"]["namespace"], rs["metadata"]["name"]) or rs
@@ -204,7 +204,8 @@ class DeploymentController(Controller):
                 self._scale(d, rs, have - take)
                 removable -= max(0, take - max(0, unhealthy))
 
-    def _update_status(self, d: dict[str, Any], template_hash: str, created: bool) -> None:
+    def _update_status(self, d: dict[str, Any], template_hash: str, created: bool) -> float | None:
+        """Write the status; the seconds until the rollout's progress deadline, when one is running."""
         d = self.store.peek(self.primary, d["metadata"]["namespace"], d["metadata"]["name"]) or d
         rss = [rs for rs in self.store.scan(REPLICASETS.key, d["metadata"]["namespace"]) if controlled_by(rs, d)]
         new_rs = next(
@@ -247,6 +248,7 @@ class DeploymentController(Controller):
             and counts["replicas"] == desired
             and available == desired
         )
+        deadline_in: float | None = None
         if complete:
             prog = _condition(
                 "Progressing",
@@ -260,13 +262,16 @@ class DeploymentController(Controller):
                 "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"', old_conditions
             )
         else:
-            prog = _condition(
-                "Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.', old_conditions
-            )
+            prog, deadline_in = progress.progressing(d, counts, rs_name, old_conditions)
         status["conditions"] = [avail, prog]
+        # A ReplicaSet's ReplicaFailure (its pods refused: FailedCreate) shows on the Deployment, the new one's first.
+        failure = progress.replica_failure(new_rs, rss)
+        if failure is not None:
+            status["conditions"].append(failure)
         if (d.get("status") or {}).get("collisionCount"):
             status["collisionCount"] = d["status"]["collisionCount"]
         if status != d.get("status"):
             new = copy(d)
             new["status"] = status
             self.registry.write(DEPLOYMENTS, d, new, sub="status")
+        return deadline_in
