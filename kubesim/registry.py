@@ -43,7 +43,12 @@ def _strip_volatile(obj: dict[str, Any]) -> dict[str, Any]:
     out = dict(obj)
     meta = dict(out.get("metadata") or {})
     meta.pop("resourceVersion", None)
-    meta.pop("managedFields", None)
+    # managedFields count without their timestamps, as the apiserver's field manager ignores a write that only
+    # moves them; a manager that becomes a co-owner (server-side apply of the same values) is a change
+    meta["managedFields"] = [
+        {k: v for k, v in e.items() if k != "time"} if isinstance(e, dict) else e
+        for e in meta.get("managedFields") or []
+    ]
     out["metadata"] = meta
     return out
 
