@@ -47,8 +47,10 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
     spec.setdefault("dnsPolicy", "ClusterFirst")
     spec.setdefault("securityContext", {})
     spec.setdefault("schedulerName", "default-scheduler")
-    if "serviceAccountName" in spec or "serviceAccount" in spec:
-        spec.setdefault("serviceAccount", spec.get("serviceAccountName"))
+    # v1 <-> internal conversion: the deprecated serviceAccount fills an empty serviceAccountName and mirrors it
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount")
+    if account:
+        spec["serviceAccountName"] = spec["serviceAccount"] = account
     for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
         _default_container(c)
     for v in spec.get("volumes") or []:

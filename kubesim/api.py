@@ -16,7 +16,19 @@ import yaml
 from aiohttp import web
 from cryptography import x509
 
-from kubesim import crd, disruption, errors, metrics_api, openapi, protobuf, rbac, resources, tables, tls
+from kubesim import (
+    crd,
+    disruption,
+    errors,
+    metrics_api,
+    openapi,
+    protobuf,
+    rbac,
+    resources,
+    serviceaccounts,
+    tables,
+    tls,
+)
 from kubesim.logs import LogStore, since_from_seconds
 from kubesim.registry import Registry
 from kubesim.resources import Resource
@@ -118,7 +130,14 @@ class API:
                 user = target
         request[USER] = user
         try:
-            return await handler(request)
+            try:
+                return await handler(request)
+            except serviceaccounts.DefaultAccountPending as exc:
+                # the namespace controller makes `default` just after its namespace: as the ServiceAccount
+                # admission plugin does, the pod waits a moment for it before it is refused
+                if not await serviceaccounts.default_appears(self.registry.store, exc.namespace):
+                    raise
+                return await handler(request)
         except errors.APIError as exc:
             return _error(exc)
         except SelectorError as exc:

@@ -14,6 +14,7 @@ import psutil
 from kubesim import resources
 from kubesim.controllers.base import Controller
 from kubesim.controllers.crd import CustomResourceDefinitionController
+from kubesim.controllers.daemonset import DaemonSetController
 from kubesim.controllers.deployment import DeploymentController
 from kubesim.controllers.disruption import DisruptionController
 from kubesim.controllers.endpoints import EndpointsController
@@ -22,7 +23,7 @@ from kubesim.controllers.kubelet import Kubelet
 from kubesim.controllers.lifecycle import GarbageCollector, NamespaceController
 from kubesim.controllers.nodes import NodeLifecycle, TaintEviction
 from kubesim.controllers.replicaset import ReplicaSetController
-from kubesim.controllers.workloads import DaemonSetController, JobController, StatefulSetController, VolumeBinder
+from kubesim.controllers.workloads import JobController, StatefulSetController, VolumeBinder
 from kubesim.logs import LogStore
 from kubesim.registry import Registry, now_rfc3339
 from kubesim.runtime.base import PlaceholderRuntime, Runtime
@@ -164,6 +165,8 @@ class Cluster:
                 CustomResourceDefinitionController,
             )
         ]
+        kubelet = next(c for c in self.controllers if isinstance(c, Kubelet))
+        self.placeholder.readiness.notify = lambda ns, name: kubelet.enqueue((ns, name))
         self.store.subscribe(self._fan_out)
         self._tasks: list[asyncio.Task[None]] = []
         self.closers: list[Callable[[], None]] = []

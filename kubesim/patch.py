@@ -186,7 +186,17 @@ def _merge_into(target: dict, patch: Mapping[str, Any]) -> None:
                 target[key] = current
             _merge_into(current, value)
         else:
-            target[key] = copy.deepcopy(value)
+            target[key] = _prune_nulls(copy.deepcopy(value))
+
+
+def _prune_nulls(value: Any) -> Any:
+    """A value a merge patch sets whole: its maps' null members are dropped at every depth, inside lists too
+    (json-patch's MergePatch prunes them so, for the apiserver), where a list's own null items stay."""
+    if isinstance(value, dict):
+        return {k: _prune_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_prune_nulls(v) for v in value]
+    return value
 
 
 def merge_patch(obj: dict, patch: object) -> dict:

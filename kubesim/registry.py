@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from kubesim import admission, convert_hpa, crd, errors, names, patch, resources
+from kubesim import admission, convert_hpa, crd, errors, names, patch, resources, serviceaccounts
 from kubesim.events import core_to_events_v1, events_v1_to_core
 from kubesim.resources import Resource
 from kubesim.selectors import FieldSelector, LabelSelector, label_selector_from_spec
@@ -43,7 +43,12 @@ def _strip_volatile(obj: dict[str, Any]) -> dict[str, Any]:
     out = dict(obj)
     meta = dict(out.get("metadata") or {})
     meta.pop("resourceVersion", None)
-    meta.pop("managedFields", None)
+    # managedFields count without their timestamps, as the apiserver's field manager ignores a write that only
+    # moves them; a manager that becomes a co-owner (server-side apply of the same values) is a change
+    meta["managedFields"] = [
+        {k: v for k, v in e.items() if k != "time"} if isinstance(e, dict) else e
+        for e in meta.get("managedFields") or []
+    ]
     out["metadata"] = meta
     return out
 
@@ -113,6 +118,7 @@ class Registry:
         if not isinstance(meta, dict):
             raise errors.bad_request("metadata must be an object")
         ns = self._check_namespace(res, ns, meta)
+        display_name = meta.get("name") or meta.get("generateName") or ""  # what admission calls the object
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = f"{meta['generateName']}{names.generate_name_suffix(self._rng)}"
         name = meta.get("name") or ""
@@ -141,6 +147,8 @@ class Registry:
         if res.kind == "HorizontalPodAutoscaler":
             convert_hpa.default_v2(obj)
         admission.apply_defaults(res, obj, taken_ips=self._cluster_ips(), taken_ports=self._node_ports())
+        if res.kind == "Pod":
+            serviceaccounts.admit_pod(self.store, ns, obj, display_name)
         causes = admission.validate(res, obj)
         if causes:
             raise errors.invalid(res, name, causes)

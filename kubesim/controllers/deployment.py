@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from kubesim import names, resources
+from kubesim.controllers import progress
 from kubesim.controllers.base import Controller, Key, controlled_by, copy, owner_ref
-from kubesim.controllers.progress import rollout_condition
 from kubesim.registry import now_rfc3339
 from kubesim.store import Change
 
@@ -221,6 +221,7 @@ class DeploymentController(Controller):
                 removable -= max(0, take - max(0, unhealthy))
 
     def _update_status(self, d: dict[str, Any], template_hash: str, created: bool) -> float | None:
+        """Write the status; the seconds until the rollout's progress deadline, when one is running."""
         d = self.store.peek(self.primary, d["metadata"]["namespace"], d["metadata"]["name"]) or d
         rss = [rs for rs in self.store.scan(REPLICASETS.key, d["metadata"]["namespace"]) if controlled_by(rs, d)]
         new_rs = next(
@@ -257,13 +258,13 @@ class DeploymentController(Controller):
                 old_conditions,
             )
         rs_name = new_rs["metadata"]["name"] if new_rs else ""
-        recheck = None
         complete = (
             new_rs is not None
             and counts["updatedReplicas"] == desired
             and counts["replicas"] == desired
             and available == desired
         )
+        deadline_in: float | None = None
         if complete:
             prog = _condition(
                 "Progressing",
@@ -276,13 +277,17 @@ class DeploymentController(Controller):
             prog = _condition(
                 "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"', old_conditions
             )
-        else:  # progress, or none for progressDeadlineSeconds (controllers/progress.py)
-            prog, recheck = rollout_condition(d, counts, rs_name, old_conditions)
+        else:
+            prog, deadline_in = progress.progressing(d, counts, rs_name, old_conditions)
         status["conditions"] = [avail, prog]
+        # A ReplicaSet's ReplicaFailure (its pods refused: FailedCreate) shows on the Deployment, the new one's first.
+        failure = progress.replica_failure(new_rs, rss)
+        if failure is not None:
+            status["conditions"].append(failure)
         if (d.get("status") or {}).get("collisionCount"):
             status["collisionCount"] = d["status"]["collisionCount"]
         if status != d.get("status"):
             new = copy(d)
             new["status"] = status
             self.registry.write(DEPLOYMENTS, d, new, sub="status")
-        return recheck
+        return deadline_in

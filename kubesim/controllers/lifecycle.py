@@ -46,6 +46,16 @@ class NamespaceController(Controller):
     primary = NAMESPACES.key
     root_ca = ""  # the cluster CA (PEM), which the server sets; its ConfigMap is kept at it, as the publisher does
 
+    def keys_for(self, change: Change) -> Iterable[Key]:
+        yield from super().keys_for(change)
+        # as the serviceaccounts controller does: a deleted `default` account is made again
+        if (
+            change.key == SERVICEACCOUNTS.key
+            and change.type == "DELETED"
+            and change.obj["metadata"]["name"] == "default"
+        ):
+            yield "", change.obj["metadata"]["namespace"]
+
     def reconcile(self, ns: str, name: str) -> float | None:
         namespace = self.store.peek(NAMESPACES.key, "", name)
         if namespace is None:

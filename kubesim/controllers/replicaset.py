@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubesim import resources
 from kubesim.controllers.base import Controller, Key, controlled_by, controller_of, copy, owner_ref
+from kubesim.controllers.failures import CreateFailures, with_replica_failure
 from kubesim.store import Change
+
+if TYPE_CHECKING:
+    from kubesim.cluster import Cluster
 
 PODS = resources.get("", "v1", "pods")
 REPLICASETS = resources.get("apps", "v1", "replicasets")
@@ -54,6 +58,10 @@ def pod_from_template(template: dict[str, Any], owner: dict[str, Any], name: str
 class ReplicaSetController(Controller):
     primary = REPLICASETS.key
 
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(cluster)
+        self.failures = CreateFailures()
+
     def keys_for(self, change: Change) -> Iterable[Key]:
         yield from super().keys_for(change)
         if change.key == PODS.key:
@@ -68,9 +76,13 @@ class ReplicaSetController(Controller):
         pods = [p for p in self.store.scan(PODS.key, ns) if controlled_by(p, rs)]
         active = [p for p in pods if is_active(p)]
         diff = int(rs["spec"].get("replicas", 1)) - len(active)
-        if diff > 0:
+        if diff > 0 and self.failures.due((ns, name)):
             for _ in range(diff):
-                pod = self.registry.create(PODS, ns, pod_from_template(rs["spec"]["template"], rs))
+                pod = self.failures.create(
+                    self, rs, pod_from_template(rs["spec"]["template"], rs), component="replicaset-controller"
+                )
+                if pod is None:  # refused (FailedCreate): the rest of the batch waits for the next try
+                    break
                 self.registry.record_event(
                     rs, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}", component="replicaset-controller"
                 )
@@ -84,7 +96,11 @@ class ReplicaSetController(Controller):
                 self.registry.record_event(
                     rs, "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}", component="replicaset-controller"
                 )
-        return self._update_status(ns, name)
+        if diff <= 0:
+            self.failures.succeeded((ns, name))
+        wait = self._update_status(ns, name)
+        backoff = self.failures.backoff((ns, name))
+        return wait if backoff is None else min(backoff, wait or backoff)
 
     def _update_status(self, ns: str, name: str) -> float | None:
         rs = self.store.peek(self.primary, ns, name)
@@ -114,6 +130,11 @@ class ReplicaSetController(Controller):
             if value:
                 status[key] = value
         status["observedGeneration"] = rs["metadata"].get("generation", 1)
+        conditions = with_replica_failure(
+            (rs.get("status") or {}).get("conditions") or [], self.failures.last.get((ns, name)), "FailedCreate"
+        )
+        if conditions:
+            status["conditions"] = conditions
         if status != rs.get("status"):
             new = copy(rs)
             new["status"] = status

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubesim import resources
 from kubesim.controllers.base import Controller, Key, controlled_by, controller_of, copy
+from kubesim.controllers.failures import CreateFailures
 from kubesim.controllers.replicaset import is_active, pod_from_template, pod_ready
 from kubesim.registry import now_rfc3339
-from kubesim.scheduling import add_daemonset_tolerations, daemon_should_run
 from kubesim.store import Change
+
+if TYPE_CHECKING:
+    from kubesim.cluster import Cluster
 
 PODS = resources.get("", "v1", "pods")
 NODES = resources.get("", "v1", "nodes")
@@ -23,6 +26,10 @@ PVS = resources.get("", "v1", "persistentvolumes")
 
 class _OwnedPods(Controller):
     owner_kind = ""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(cluster)
+        self.failures = CreateFailures()  # refused pod creates: FailedCreate events and back-off
 
     def keys_for(self, change: Change) -> Iterable[Key]:
         yield from super().keys_for(change)
@@ -63,11 +70,14 @@ class JobController(_OwnedPods):
             want = min(parallelism, completions - succeeded) - len(active)
             if failed > int(job["spec"].get("backoffLimit", 6)):
                 want = 0
-            for _ in range(max(0, want)):
-                pod = pod_from_template(job["spec"]["template"], job)
-                pod = self.registry.create(PODS, ns, pod)
+            for _ in range(max(0, want) if self.failures.due((ns, name)) else 0):
+                created = self.failures.create(
+                    self, job, pod_from_template(job["spec"]["template"], job), component="job-controller"
+                )
+                if created is None:
+                    break
                 self.registry.record_event(
-                    job, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}", component="job-controller"
+                    job, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}", component="job-controller"
                 )
         status.update(
             {
@@ -122,7 +132,7 @@ class JobController(_OwnedPods):
                 component="job-controller",
             )
         self.set_status(JOBS, job, status)
-        return None
+        return self.failures.backoff((ns, name))
 
 
 class StatefulSetController(_OwnedPods):
@@ -138,19 +148,28 @@ class StatefulSetController(_OwnedPods):
         for i in range(replicas):
             pod_name = f"{name}-{i}"
             if pod_name not in pods:
+                if not self.failures.due((ns, name)):
+                    break
                 pod = pod_from_template(sts["spec"]["template"], sts, name=pod_name)
                 pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] = pod_name
                 pod["metadata"]["labels"]["apps.kubernetes.io/pod-index"] = str(i)
                 pod["spec"].setdefault("hostname", pod_name)
                 if sts["spec"].get("serviceName"):
                     pod["spec"].setdefault("subdomain", sts["spec"]["serviceName"])
-                self.registry.create(PODS, ns, pod)
-                self.registry.record_event(
+                created = self.failures.create(
+                    self,
                     sts,
-                    "SuccessfulCreate",
-                    f"create Pod {pod_name} in StatefulSet {name} successful",
+                    pod,
                     component="statefulset-controller",
+                    message=f"create Pod {pod_name} in StatefulSet {name} failed error: {{error}}",
                 )
+                if created is not None:
+                    self.registry.record_event(
+                        sts,
+                        "SuccessfulCreate",
+                        f"create Pod {pod_name} in StatefulSet {name} successful",
+                        component="statefulset-controller",
+                    )
                 break  # OrderedReady: one at a time
         for pod_name, pod in pods.items():
             index = int(pod_name.rsplit("-", 1)[-1]) if pod_name.rsplit("-", 1)[-1].isdigit() else 0
@@ -177,58 +196,7 @@ class StatefulSetController(_OwnedPods):
         if ready:
             status["readyReplicas"] = ready
         self.set_status(STATEFULSETS, sts, status)
-        return None
-
-
-class DaemonSetController(_OwnedPods):
-    primary = DAEMONSETS.key
-    owner_kind = "DaemonSet"
-
-    def keys_for(self, change: Change) -> Iterable[Key]:
-        yield from super().keys_for(change)
-        if change.key == NODES.key:
-            for ds in self.store.scan(DAEMONSETS.key):
-                yield ds["metadata"]["namespace"], ds["metadata"]["name"]
-
-    def reconcile(self, ns: str, name: str) -> float | None:
-        ds = self.store.peek(DAEMONSETS.key, ns, name)
-        if ds is None or ds["metadata"].get("deletionTimestamp"):
-            return None
-        pods = [p for p in self.pods(ds) if is_active(p)]
-        on_node = {p["spec"].get("nodeName") for p in pods}
-        eligible = []
-        probe = pod_from_template(ds["spec"]["template"], ds)
-        add_daemonset_tolerations(probe["spec"])
-        for node in self.store.scan(NODES.key):
-            if daemon_should_run(probe, node):
-                eligible.append(node["metadata"]["name"])
-        for node_name in eligible:
-            if node_name not in on_node:
-                pod = pod_from_template(ds["spec"]["template"], ds)
-                add_daemonset_tolerations(pod["spec"])
-                pod["spec"]["nodeName"] = node_name
-                created = self.registry.create(PODS, ns, pod)
-                self.registry.record_event(
-                    ds,
-                    "SuccessfulCreate",
-                    f"Created pod: {created['metadata']['name']}",
-                    component="daemonset-controller",
-                )
-        pods = [p for p in self.pods(ds) if is_active(p)]
-        ready = sum(1 for p in pods if pod_ready(p))
-        status = {
-            "currentNumberScheduled": len(pods),
-            "desiredNumberScheduled": len(eligible),
-            "numberMisscheduled": 0,
-            "numberReady": ready,
-            "observedGeneration": ds["metadata"].get("generation", 1),
-            "updatedNumberScheduled": len(pods),
-            "numberAvailable": ready,
-        }
-        if len(eligible) - ready > 0:
-            status["numberUnavailable"] = len(eligible) - ready
-        self.set_status(DAEMONSETS, ds, status)
-        return None
+        return self.failures.backoff((ns, name))
 
 
 class VolumeBinder(Controller):

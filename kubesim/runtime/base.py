@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kubesim.registry import now_rfc3339
+from kubesim.runtime.placeholder_probes import PlaceholderReadiness
 
 
 @dataclass
@@ -57,12 +58,14 @@ def normalize_image(image: str) -> str:
 
 
 class PlaceholderRuntime:
-    """Containers that report Running and Ready at once (Job pods complete), for images the project does
-    not own. They write a start line to their log so `kubectl logs` has something true to show."""
+    """Containers that report Running at once, Ready as their readiness probe allows (Job pods complete), for
+    images the project does not own. They write a start line to their log so `kubectl logs` has something
+    true to show."""
 
     def __init__(self, logs: Any) -> None:
         self.logs = logs
         self._states: dict[str, list[ContainerState]] = {}
+        self.readiness = PlaceholderReadiness()  # readiness probes' delays and outcomes (placeholder_probes.py)
 
     def sync(self, pod: dict[str, Any]) -> list[ContainerState]:
         uid = pod["metadata"]["uid"]
@@ -100,11 +103,14 @@ class PlaceholderRuntime:
                 )
                 states.append(st)
             self._states[uid] = states
+        self.readiness.refresh(pod, states)
         return states
 
     def kill(self, pod: dict[str, Any], grace_s: float) -> bool:
         self._states.pop(pod["metadata"]["uid"], None)
+        self.readiness.forget(pod["metadata"]["uid"])
         return True
 
     def forget(self, uid: str) -> None:
         self._states.pop(uid, None)
+        self.readiness.forget(uid)

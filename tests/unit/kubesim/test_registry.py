@@ -23,6 +23,8 @@ POD = resources.get("", "v1", "pods")
 def reg() -> Registry:
     r = Registry(Store(None))
     r.create(NS, "", {"metadata": {"name": "default"}})
+    # what the namespace controller makes in a running cluster (pods need it: ServiceAccount admission)
+    r.create(resources.get("", "v1", "serviceaccounts"), "default", {"metadata": {"name": "default"}})
     return r
 
 
