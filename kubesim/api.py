@@ -538,7 +538,11 @@ class API:
             container = containers[0]
         if container not in containers + init:
             raise errors.bad_request(f"container {container} is not valid for pod {t.name}")
-        statuses = {s["name"]: s for s in (pod.get("status") or {}).get("containerStatuses") or []}
+        pod_status = pod.get("status") or {}
+        statuses = {
+            s["name"]: s
+            for s in [*(pod_status.get("initContainerStatuses") or []), *(pod_status.get("containerStatuses") or [])]
+        }
         status = statuses.get(container, {})
         restarts = int(status.get("restartCount", 0))
         if _bool(q.get("previous")) and "previous" in q:

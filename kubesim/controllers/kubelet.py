@@ -186,7 +186,7 @@ class Kubelet(Controller):
                     type_=type_,
                     component="kubelet",
                     host=pod["spec"]["nodeName"],
-                    field_path=f"spec.containers{{{st.name}}}",
+                    field_path=f"spec.{'initContainers' if st.init else 'containers'}{{{st.name}}}",
                 )
             st.events.clear()
             for type_, reason, message in st.node_events:
@@ -196,10 +196,22 @@ class Kubelet(Controller):
         new = copy(pod)
         status = new.setdefault("status", {})
         conds = status.get("conditions") or []
-        all_running = all(s.running for s in states)
-        all_ready = all_running and all(s.ready for s in states)
-        done = [s for s in states if s.terminated and not s.running]
         restart = pod["spec"].get("restartPolicy", "Always")
+        inits = [s for s in states if s.init]
+        states = [s for s in states if not s.init]
+        sidecars = {c["name"] for c in pod["spec"].get("initContainers") or [] if c.get("restartPolicy") == "Always"}
+        incomplete = [
+            s.name
+            for s in inits
+            if not (s.started if s.name in sidecars else s.terminated and s.terminated.get("exitCode") == 0)
+        ]
+        init_failed = restart == "Never" and any(
+            s.terminated and s.terminated.get("exitCode") != 0 for s in inits if s.name not in sidecars
+        )
+        ready_states = [*states, *(s for s in inits if s.name in sidecars)]
+        all_running = all(s.running for s in ready_states)
+        all_ready = all_running and all(s.ready for s in ready_states)
+        done = [s for s in states if s.terminated and not s.running]
         phase = "Running" if any(s.running for s in states) else "Pending"
         if states and len(done) == len(states) and restart != "Always":
             phase = (
@@ -207,14 +219,27 @@ class Kubelet(Controller):
                 if all(s.terminated and s.terminated.get("exitCode") == 0 for s in done)
                 else ("Failed" if restart == "Never" else phase)
             )
+        if init_failed:  # an init container failed and is not restarted: so does the pod
+            phase = "Failed"
         status["phase"] = phase
-        started = any(s.started_at for s in states)
+        started = any(s.started_at for s in [*inits, *states])
         ready_reason = "" if all_ready else ("PodCompleted" if phase == "Succeeded" else "ContainersNotReady")
-        not_ready = [s.name for s in states if not s.ready]
+        not_ready = [s.name for s in ready_states if not s.ready]
         msg = "" if all_ready or phase == "Succeeded" else f"containers with unready status: [{' '.join(not_ready)}]"
+        init_cond = (
+            _condition("Initialized", "True", conds)
+            if not incomplete
+            else _condition(
+                "Initialized",
+                "False",
+                conds,
+                "ContainersNotInitialized",
+                f"containers with incomplete status: [{' '.join(incomplete)}]",
+            )
+        )
         status["conditions"] = [
             _condition("PodReadyToStartContainers", "True" if started else "False", conds),
-            _condition("Initialized", "True", conds),
+            init_cond,
             _condition("Ready", "True" if all_ready else "False", conds, ready_reason, msg),
             _condition("ContainersReady", "True" if all_ready else "False", conds, ready_reason, msg),
             _condition("PodScheduled", "True", conds),
@@ -227,6 +252,8 @@ class Kubelet(Controller):
             status["podIP"] = ip
             status["podIPs"] = [{"ip": ip}]
         status.setdefault("startTime", now_rfc3339())
+        if inits:
+            status["initContainerStatuses"] = [container_status(s) for s in inits]
         status["containerStatuses"] = [container_status(s) for s in states]
         if new != pod:
             self.registry.write(PODS, pod, new, sub="status")

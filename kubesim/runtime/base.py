@@ -28,11 +28,13 @@ class ContainerState:
     last_terminated: dict[str, Any] | None = None
     events: list[tuple[str, str, str]] = field(default_factory=list)  # (type, reason, message) not yet recorded
     node_events: list[tuple[str, str, str]] = field(default_factory=list)  # the same, about the node
+    init: bool = False  # an init container (spec.initContainers): reported in initContainerStatuses
 
 
 class Runtime(Protocol):
     def sync(self, pod: dict[str, Any]) -> list[ContainerState]:
-        """Make the pod's containers run as its spec says; return their current states."""
+        """Make the pod's containers run as its spec says; return their current states (init containers
+        first, marked `init`, then the app containers)."""
 
     def kill(self, pod: dict[str, Any], grace_s: float) -> bool:
         """Begin stopping the pod's containers; True once every one has stopped."""
@@ -57,6 +59,29 @@ def normalize_image(image: str) -> str:
     return name
 
 
+def init_completed(uid: str, c: dict[str, Any], now: str) -> ContainerState:
+    """The state of a placeholder init container: done, exit code 0 (a restartable one, a sidecar, runs on)."""
+    st = ContainerState(name=c["name"], image=c["image"], started_at=now, container_id=container_id(uid, c["name"], 0))
+    st.init = True
+    if c.get("restartPolicy") == "Always":
+        st.running = st.ready = st.started = True
+    else:
+        st.ready = True
+        st.terminated = {
+            "exitCode": 0,
+            "reason": "Completed",
+            "startedAt": now,
+            "finishedAt": now,
+            "containerID": st.container_id,
+        }
+    st.events = [
+        ("Normal", "Pulled", f'Container image "{c["image"]}" already present on machine'),
+        ("Normal", "Created", f"Created container: {c['name']}"),
+        ("Normal", "Started", f"Started container {c['name']}"),
+    ]
+    return st
+
+
 class PlaceholderRuntime:
     """Containers that report Running at once, Ready as their readiness probe allows (Job pods complete), for
     images the project does not own. They write a start line to their log so `kubectl logs` has something
@@ -73,7 +98,7 @@ class PlaceholderRuntime:
         if states is None:
             job = any(r.get("kind") == "Job" for r in pod["metadata"].get("ownerReferences") or [])
             now = now_rfc3339()
-            states = []
+            states = [self.init_state(pod, c, now) for c in pod["spec"].get("initContainers") or []]
             for c in pod["spec"].get("containers") or []:
                 st = ContainerState(
                     name=c["name"], image=c["image"], started_at=now, container_id=container_id(uid, c["name"], 0)
@@ -103,8 +128,22 @@ class PlaceholderRuntime:
                 )
                 states.append(st)
             self._states[uid] = states
-        self.readiness.refresh(pod, states)
+        self.readiness.refresh(pod, [s for s in states if not s.init])
         return states
+
+    def init_state(self, pod: dict[str, Any], c: dict[str, Any], now: str = "") -> ContainerState:
+        """A placeholder init container has done its work at once (exit 0, Completed), as the program it stands
+        for would; its log says so."""
+        st = init_completed(pod["metadata"]["uid"], c, now or now_rfc3339())
+        self.logs.append(
+            pod["metadata"]["namespace"],
+            pod["metadata"]["name"],
+            pod["metadata"]["uid"],
+            c["name"],
+            restart=0,
+            text=f"placeholder init container {c['name']} ({c['image']}) completed",
+        )
+        return st
 
     def kill(self, pod: dict[str, Any], grace_s: float) -> bool:
         self._states.pop(pod["metadata"]["uid"], None)

@@ -37,7 +37,7 @@ class UsageMonitor:
         now = time.time()
         seen: set[str] = set()
         for pod in list(self.runtime.pods.values()):
-            for c in pod.containers:
+            for c in pod.all_containers:
                 if c.cgroup is None or c.proc is None or c.proc.returncode is not None or not c.state.running:
                     continue
                 try:

@@ -45,14 +45,32 @@ def pull_problem(image: str) -> str:
     return program.pull_error or "; ".join(r.how() for r in program.missing())
 
 
+def _restored(uid: str, spec: dict[str, Any], before: dict[str, Any]) -> ContainerState:
+    """An init container that completed before the server restarted: its last reported state."""
+    term = (before.get("state") or {}).get("terminated") or {"exitCode": 0, "reason": "Completed"}
+    return ContainerState(
+        name=spec["name"],
+        image=spec["image"],
+        ready=True,
+        restart_count=int(before.get("restartCount", 0)),
+        container_id=str(before.get("containerID") or container_id(uid, spec["name"], 0)),
+        terminated=term,
+        init=True,
+    )
+
+
 class Container:
     """One container of a pod: its process, supervisor and probe loops."""
 
-    def __init__(self, pod: PodProcesses, spec: dict[str, Any], restart_count: int) -> None:
+    def __init__(self, pod: PodProcesses, spec: dict[str, Any], restart_count: int, *, init: bool = False) -> None:
         self.pod = pod
         self.spec = spec
         self.name = spec["name"]
-        self.state = ContainerState(name=self.name, image=spec["image"], restart_count=restart_count)
+        self.init = init
+        self.sidecar = init and spec.get("restartPolicy") == "Always"  # a restartable init container
+        self.state = ContainerState(name=self.name, image=spec["image"], restart_count=restart_count, init=init)
+        if init and not self.sidecar:
+            self.state.waiting_reason = "PodInitializing"
         self.proc: asyncio.subprocess.Process | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self.stopping = False
@@ -64,6 +82,17 @@ class Container:
         self.mounted: dict[str, str] = {}  # mountPath -> directory on this machine (kubesim/runtime/volumes.py)
         self.listeners: set[Callable[[int, bytes], None]] = set()  # attached clients: (channel, output line)
         self.attached_once = False  # stdinOnce: the first attach session has ended
+
+    @property
+    def policy(self) -> str:
+        """When the container is restarted: the pod's restartPolicy; an init container runs until it succeeds
+        (OnFailure) unless the pod's policy is Never, and a sidecar (restartPolicy Always) always restarts."""
+        pod_policy = str(self.pod.spec.get("restartPolicy", "Always"))
+        if self.sidecar:
+            return "Always"
+        if self.init:
+            return "Never" if pod_policy == "Never" else "OnFailure"
+        return pod_policy
 
     # ---- lifecycle ---------------------------------------------------------------------------
     async def supervise(self) -> None:
@@ -81,7 +110,7 @@ class Container:
                 self._on_start_error(str(failed))
             if self.stopping:
                 return
-            policy = self.pod.spec.get("restartPolicy", "Always")
+            policy = self.policy
             if policy == "Never" or (policy == "OnFailure" and code == 0):
                 return
             if time.monotonic() - started > 600:
@@ -176,7 +205,8 @@ class Container:
         st.container_id = container_id(self.pod.uid, self.name, st.restart_count)
         st.running, st.started_at, st.terminated = True, now_rfc3339(), None
         st.started = "startupProbe" not in self.spec
-        st.ready = st.started and "readinessProbe" not in self.spec
+        # An init container is ready once it has completed (a sidecar as its probes say).
+        st.ready = st.started and "readinessProbe" not in self.spec and (self.sidecar or not self.init)
         st.waiting_reason = st.waiting_message = ""
         if st.restart_count == 0:
             self.event("Normal", "Pulled", f'Container image "{self.spec["image"]}" already present on machine')
@@ -252,7 +282,7 @@ class Container:
             "containerID": st.container_id,
         }
         st.running = st.ready = st.started = False
-        policy = self.pod.spec.get("restartPolicy", "Always")
+        policy = self.policy
         if not self.stopping and policy != "Never":
             st.last_terminated, st.terminated = term, None
             st.waiting_reason, st.waiting_message = "RunContainerError", message
@@ -285,7 +315,8 @@ class Container:
             "containerID": st.container_id,
         }
         st.running = st.ready = st.started = False
-        policy = self.pod.spec.get("restartPolicy", "Always")
+        st.ready = self.init and not self.sidecar and exit_code == 0  # a completed init container is ready
+        policy = self.policy
         restarts = not self.stopping and not (policy == "Never" or (policy == "OnFailure" and code == 0))
         if restarts:
             st.last_terminated, st.terminated = term, None
@@ -396,21 +427,80 @@ class PodProcesses:
         self.logs = runtime.logs
         self.workdir = runtime.root / "pods" / self.uid
         self.workdir.mkdir(parents=True, exist_ok=True)
+        status = pod.get("status") or {}
         previous = {
-            s["name"]: s.get("restartCount", 0) for s in (pod.get("status") or {}).get("containerStatuses") or []
+            s["name"]: s
+            for s in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
         }
-        self.containers: list[Container] = []
+        # Init containers already done (the server restarted after they completed): not run again, as a
+        # kubelet does not rerun them while the pod's sandbox lives.
+        initialized = any(
+            c.get("type") == "Initialized" and c.get("status") == "True" for c in status.get("conditions") or []
+        )
+        self.inits: list[Container | ContainerState] = []  # spec.initContainers, in order
+        for spec in pod["spec"].get("initContainers") or []:
+            before = previous.get(spec["name"]) or {}
+            if initialized and spec.get("restartPolicy") != "Always":
+                self.inits.append(_restored(self.uid, spec, before))
+            elif program_for(spec["image"]) is not None:
+                self.inits.append(Container(self, spec, int(before.get("restartCount", 0)), init=True))
+            else:
+                self.inits.append(runtime.placeholder.init_state(pod, spec))
+        self.containers: list[Container] = []  # the app containers that run as processes
         self.placeholders: list[ContainerState] = []
+        self.placeholder_specs: list[dict[str, Any]] = []
         for spec in pod["spec"].get("containers") or []:
             if program_for(spec["image"]) is not None:
-                self.containers.append(Container(self, spec, int(previous.get(spec["name"], 0))))
-            else:
-                self.placeholders.extend(
-                    runtime.placeholder.sync({**pod, "spec": {**pod["spec"], "containers": [spec]}})
+                self.containers.append(
+                    Container(self, spec, int((previous.get(spec["name"]) or {}).get("restartCount", 0)))
                 )
-        self.supervisors = [asyncio.create_task(c.supervise()) for c in self.containers]
+            else:
+                self.placeholder_specs.append(spec)
+        if pod["spec"].get("initContainers"):
+            for c in self.containers:
+                c.state.waiting_reason = "PodInitializing"
+        self.initialized = False
+        self.init_failed = False
+        self.stopping = False
+        self.supervisors: list[asyncio.Task[None]] = []
         self.stop_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self.main = asyncio.create_task(self._run())
+
+    @property
+    def all_containers(self) -> list[Container]:
+        """Every container that runs as a process: init containers and app containers."""
+        return [c for c in self.inits if isinstance(c, Container)] + self.containers
+
+    async def _run(self) -> None:
+        """As a kubelet starts a pod: each init container in order, the next only once the one before has
+        completed successfully (a sidecar, restartPolicy Always, once it has started, and it runs on), then the
+        app containers. A failed init container is restarted with back-off, or, under restartPolicy Never,
+        fails the pod."""
+        for item in self.inits:
+            if isinstance(item, ContainerState):
+                continue
+            if item.sidecar:
+                self.supervisors.append(asyncio.create_task(item.supervise()))
+                while not item.state.started and not item.stopping:
+                    await self.sleep(0.1)
+                continue
+            await item.supervise()
+            term = item.state.terminated or {}
+            if item.stopping:
+                return
+            if term.get("exitCode") != 0:
+                self.init_failed = True
+                self.changed()
+                return
+        if self.stopping:
+            return
+        self.initialized = True
+        for spec in self.placeholder_specs:
+            pod = {**self.obj, "spec": {**self.obj["spec"], "containers": [spec], "initContainers": []}}
+            self.placeholders.extend(self.runtime.placeholder.sync(pod))
+        self.supervisors.extend(asyncio.create_task(c.supervise()) for c in self.containers)
+        self.changed()
 
     def base_env(self) -> dict[str, str]:
         return {
@@ -441,17 +531,28 @@ class PodProcesses:
             await asyncio.wait_for(self._wake.wait(), seconds)
 
     def states(self) -> list[ContainerState]:
-        order = [c["name"] for c in self.spec.get("containers") or []]
+        """Init containers' states, then the app containers' (waiting in PodInitializing until the init
+        containers are done)."""
+        inits = [c if isinstance(c, ContainerState) else c.state for c in self.inits]
         by_name = {c.name: c.state for c in self.containers} | {s.name: s for s in self.placeholders}
-        return [by_name[n] for n in order if n in by_name]
+        apps = []
+        for spec in self.spec.get("containers") or []:
+            st = by_name.get(spec["name"])
+            if st is None:  # a placeholder container not started yet
+                st = ContainerState(name=spec["name"], image=spec["image"], waiting_reason="PodInitializing")
+            apps.append(st)
+        return [*inits, *apps]
 
     async def stop(self, grace: float) -> None:
-        for c in self.containers:
+        self.stopping = True
+        everyone = self.all_containers
+        for c in everyone:
             c.stopping = True
             if c.proc is not None and c.proc.returncode is None:
                 c.event("Normal", "Killing", f"Stopping container {c.name}")
         self._wake.set()
-        await asyncio.gather(*(c.terminate(grace) for c in self.containers), return_exceptions=True)
+        await asyncio.gather(*(c.terminate(grace) for c in everyone), return_exceptions=True)
+        await asyncio.gather(self.main, return_exceptions=True)
         await asyncio.gather(*self.supervisors, return_exceptions=True)
 
     @property
@@ -484,7 +585,8 @@ class ProcessRuntime:
         self.pods: dict[str, PodProcesses] = {}
 
     def handles(self, pod: dict[str, Any]) -> bool:
-        return any(program_for(c.get("image", "")) for c in pod["spec"].get("containers") or [])
+        spec = pod["spec"]
+        return any(program_for(c.get("image", "")) for c in [*(spec.get("initContainers") or []), *spec["containers"]])
 
     def sync(self, pod: dict[str, Any]) -> list[ContainerState]:
         uid = pod["metadata"]["uid"]

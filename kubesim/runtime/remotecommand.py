@@ -101,6 +101,11 @@ class Channels:
         await self.ws.close()
 
 
+def container_image(pod: dict[str, Any], name: str) -> str:
+    spec = pod["spec"]
+    return next(c["image"] for c in [*(spec.get("initContainers") or []), *spec["containers"]] if c["name"] == name)
+
+
 class RemoteCommand:
     def __init__(self, store: Store, runtime: ProcessRuntime) -> None:
         self.store = store
@@ -111,21 +116,24 @@ class RemoteCommand:
         if pod is None:
             raise errors.not_found(res, name)
         names = [c["name"] for c in pod["spec"].get("containers") or []]
+        inits = [c["name"] for c in pod["spec"].get("initContainers") or []]
         if not wanted:
             if len(names) != 1:
                 raise errors.bad_request(
                     f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
+                    + (f" or one of the init containers: [{' '.join(inits)}]" if inits else "")
                 )
             wanted = names[0]
-        if wanted not in names:
+        if wanted not in names + inits:
             raise errors.bad_request(f"container {wanted} is not valid for pod {name}")
         running = self.runtime.pods.get(pod["metadata"]["uid"])
-        container = next((c for c in running.containers if c.name == wanted), None) if running else None
-        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        container = next((c for c in running.all_containers if c.name == wanted), None) if running else None
+        status = pod.get("status") or {}
+        statuses = [*(status.get("containerStatuses") or []), *(status.get("initContainerStatuses") or [])]
         shown_running = any(s.get("name") == wanted and "running" in (s.get("state") or {}) for s in statuses)
         if container is None and shown_running:  # the cluster runs this image as a placeholder
             raise errors.bad_request(
-                f"container {wanted} runs image {pod['spec']['containers'][names.index(wanted)]['image']} as a "
+                f"container {wanted} runs image {container_image(pod, wanted)} as a "
                 "placeholder on the embedded cluster: it has no process to exec into or attach to"
             )
         proc = container.proc if container else None
