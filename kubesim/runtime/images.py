@@ -66,6 +66,7 @@ class Program:
     command: str = ""  # for command images: the program the image's entrypoint runs
     env: dict[str, str] = field(default_factory=dict)
     toolbox: tuple[str, ...] = ()  # for toolbox images (kubesim/toolbox): the image's CMD
+    entrypoint: bool = True  # command images: `command` is an ENTRYPOINT (args follow it), else only a CMD
     pull_error: str = ""  # containerd's answer for an image no registry has (pull_error below)
     invalid_name: str = ""  # the kubelet's answer for a reference it cannot parse
 
@@ -116,9 +117,11 @@ IMAGES: dict[str, Program] = {
     "docker.io/locustio/locust": Program(requires=(LOCUST,), command="locust"),
     # Prometheus from Debian's package; its launcher supplies the Kubernetes service discovery Debian's build lacks.
     "quay.io/prometheus/prometheus": Program("kubesim.servers.prometheus", requires=(PROMETHEUS,)),
-    # The official Python image: its CMD is python3, and `command: [python3, -c, ...]` runs a one-liner
-    # (the load and hog containers of the resource tests and incidents).
-    "docker.io/library/python": Program(command="python3"),
+    # The official Python image: no ENTRYPOINT, its CMD is python3, and `command: [python3, -c, ...]` (or the same
+    # in `args`) runs a one-liner (the load and hog containers of the resource tests and incidents) on this
+    # machine's Python; any other program of the image (`/bin/sh -c 'while true; do date; sleep 5; done'`)
+    # is its toolbox's (kubesim/toolbox), which sees the container's files only.
+    "docker.io/library/python": Program(command="python3", entrypoint=False),
     # Toolbox images: their programs are the container's toolbox (kubesim/toolbox), for `kubectl run` and exec.
     "docker.io/curlimages/curl": Program(toolbox=("curl",), requires=(CURL,)),
     "docker.io/library/busybox": Program(toolbox=("sh",)),
@@ -229,12 +232,38 @@ def argv_for(
         # SIGTERM is ignored from the first instant (an ignored signal stays ignored across exec), not only
         # once Python has started: the container's PID 1 never had a handler for it (kubesim/toolbox/__main__.py).
         return [*PID1, sys.executable, "-u", "-m", "kubesim.toolbox", "--pid1", *toolbox_words(image, command, args)]
+    if program.command and runs_in_toolbox(image, command, args):
+        return [*PID1, sys.executable, "-u", "-m", "kubesim.toolbox", "--pid1", *command_words(image, command, args)]
     if mounted:
         command = volumes.rewrite(command, mounted) if command else command
         args = volumes.rewrite(args, mounted) if args else args
     if program.command:  # a command image: `command` replaces the entrypoint, `args` the CMD, as in Docker
-        return [*(command or [program.command]), *(args or [])]
+        return command_words(image, command, args)
     return [sys.executable, "-u", "-m", program.module, *(args if args else program.default_args)]
+
+
+def command_words(image: str, command: list[str] | None, args: list[str] | None) -> list[str]:
+    """What a command image runs, as Docker composes it: with an ENTRYPOINT (locust), `command` replaces it and
+    `args` follow; without one (python), `command` + `args`, else `args` alone replace the CMD."""
+    program = program_for(image)
+    default = [program.command] if program is not None and program.command else []
+    if program is not None and not program.entrypoint:
+        return [*command, *(args or [])] if command else list(args) if args else default
+    return [*(command or default), *(args or [])]
+
+
+PYTHONS = re.compile(r"python(\d+(\.\d+)?)?")
+
+
+def runs_in_toolbox(image: str, command: list[str] | None, args: list[str] | None) -> bool:
+    """Whether a command image without an ENTRYPOINT (python) runs one of its toolbox's programs (sh, sleep,
+    date...) rather than its own program (the interpreter, which is this machine's)."""
+    program = program_for(image)
+    if program is None or not program.command or program.entrypoint:
+        return False
+    words = command_words(image, command, args)
+    name = words[0].rsplit("/", 1)[-1] if words else ""
+    return not PYTHONS.fullmatch(name) and toolbox_for(repository(image)).has(name)
 
 
 def toolbox_words(image: str, command: list[str] | None, args: list[str] | None) -> list[str]:

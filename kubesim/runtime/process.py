@@ -21,7 +21,15 @@ from kubesim.runtime.base import ContainerState, container_id
 from kubesim.runtime.cgroups import CgroupDriver, ContainerCgroup
 from kubesim.runtime.env import EnvError, container_env
 from kubesim.runtime.hook.sitecustomize import NetMap
-from kubesim.runtime.images import VENV_BIN, argv_for, program_for, repository, toolbox_words
+from kubesim.runtime.images import (
+    VENV_BIN,
+    argv_for,
+    command_words,
+    program_for,
+    repository,
+    runs_in_toolbox,
+    toolbox_words,
+)
 from kubesim.store import Store
 from kubesim.toolbox import toolbox_for
 from kubesim.toolbox.podfs import make_rootfs
@@ -165,12 +173,14 @@ class Container:
             return not self.stopping and await self._start()
         argv = argv_for(image, self.spec.get("command"), self.spec.get("args"), mounted)
         self.mounted = mounted
-        words = toolbox_words(image, self.spec.get("command"), self.spec.get("args")) if program.toolbox else argv
-        self.env["KUBESIM_MAIN_ARGV"] = json.dumps(words if program.toolbox else self.main_argv())
-        executable = words[0] if program.toolbox else argv[0]
+        command, args = self.spec.get("command"), self.spec.get("args")
+        boxed = bool(program.toolbox) or runs_in_toolbox(image, command, args)  # the toolbox runs it
+        words = (toolbox_words if program.toolbox else command_words)(image, command, args) if boxed else argv
+        self.env["KUBESIM_MAIN_ARGV"] = json.dumps(words if boxed else self.main_argv())
+        executable = words[0] if boxed else argv[0]
         not_found = (
             not toolbox_for(repository(image)).has(executable.rsplit("/", 1)[-1])
-            if program.toolbox
+            if boxed
             else shutil.which(argv[0], path=self.env.get("PATH")) is None
         )
         if not_found:  # as runc reports a missing executable

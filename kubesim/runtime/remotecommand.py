@@ -213,8 +213,13 @@ class RemoteCommand:
         container_ended = asyncio.create_task(main.wait())
         try:
             await asyncio.wait({waiter, reader, container_ended}, return_when=asyncio.FIRST_COMPLETED)
+            if not waiter.done() and not container_ended.done() and reader.done() and master < 0:
+                # The client went away: its stdin has ended (closed when the client's frames ended), and the
+                # program runs on to its end, as a runtime's exec does (k8s_cp closes the connection right after
+                # it sent the archive, and tar still has to write it out).
+                await asyncio.wait({waiter, container_ended}, return_when=asyncio.FIRST_COMPLETED)
             if not waiter.done() and (ch.ws.closed or container_ended.done()):
-                _kill(proc)  # the client went away, or the container ended: its exec'd programs end with it
+                _kill(proc)  # the terminal hung up, or the container ended: its exec'd programs end with it
             code = await waiter
             await asyncio.gather(*outputs, return_exceptions=True)
         finally:  # also when the server shuts down mid-exec: nothing exec started outlives it

@@ -4,6 +4,7 @@ A process container is not a host shell: exec runs only what the container's ima
 image in TOOLBOXES below, and anything else answers as containerd and runc do ("exec: \"bash\": executable
 file not found in $PATH", exit 126). The programs:
 - `curl` is Debian's curl, given the pod's view of the network (kubesim/toolbox/curl.py);
+- `tar` and `find` (kubesim/toolbox/archive.py: what `kubectl cp` and kubernetes.core's k8s_cp run);
 - `wget` and `nc -z` (kubesim/toolbox/net.py), `env`, `printenv`, `cat`, `ls`, `hostname`, `sleep`, `echo`,
   `true`, `false`, `pwd`, `ps`, `nslookup` and a `sh` for simple command lines (kubesim/toolbox/programs.py)
   are small Python programs with the options,
@@ -24,9 +25,9 @@ IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _COMMON = frozenset(
     {"cat", "echo", "env", "false", "hostname", "ls", "printenv", "pwd", "sleep", "true"}
     | {"[", "basename", "date", "dirname", "head", "md5sum", "seq", "sha256sum", "tail", "test", "wc"}
-    | {"mkdir", "rm", "touch"}
+    | {"mkdir", "rm", "touch", "tar"}
 )
-BUSYBOX = _COMMON | {"nc", "nslookup", "ps", "sh", "wget"}  # Alpine and busybox images: busybox applets
+BUSYBOX = _COMMON | {"find", "nc", "nslookup", "ps", "sh", "wget"}  # Alpine and busybox images: busybox applets
 COREUTILS = _COMMON | {"sh"}  # Debian slim images: coreutils and dash, no procps, no curl
 
 
@@ -51,7 +52,7 @@ TOOLBOXES: dict[str, Toolbox] = {
     "docker.io/curlimages/curl": Toolbox("busybox", BUSYBOX | {"curl"}),
     "docker.io/library/busybox": _ALPINE,
     "docker.io/library/alpine": _ALPINE,
-    "docker.io/library/openjdk": _DEBIAN,  # Oracle Linux: coreutils, no find
+    "docker.io/library/openjdk": _DEBIAN,  # Oracle Linux: coreutils and tar, no find
     # The lab's runbooks curl from inside front-end (`kubectl exec deployment/front-end -- curl ...`).
     "quay.io/powercloud/sock-shop-front-end": Toolbox("busybox", BUSYBOX | {"curl"}),
     "quay.io/powercloud/sock-shop-catalogue": _ALPINE,

@@ -18,6 +18,7 @@ Everything else answers "No such file or directory".
 
 from __future__ import annotations
 
+import io
 import os
 import posixpath
 import shutil
@@ -43,12 +44,12 @@ class Entry:
     children: tuple[str, ...] = ()
     data: bytes = b""
     mode: int = 0o644
-    real: str = ""  # the file on this machine, read when its content is wanted
+    real: str = ""  # the file (or directory) on this machine, read when its content is wanted
     size: int = 0
 
     @property
     def content(self) -> bytes:
-        if self.real:
+        if self.real and not self.is_dir:
             with open(self.real, "rb") as fh:
                 return fh.read()
         return self.data
@@ -144,7 +145,7 @@ class PodFS:
             raise PodFSError(2, "No such file or directory", path) from exc
         if stat.S_ISDIR(info.st_mode):
             names = set(os.listdir(real)) | self._virtual_children(path)
-            return Entry(path, True, tuple(sorted(names)), mode=stat.S_IMODE(info.st_mode))
+            return Entry(path, True, tuple(sorted(names)), mode=stat.S_IMODE(info.st_mode), real=real)
         return Entry(path, False, mode=stat.S_IMODE(info.st_mode), real=real, size=info.st_size)
 
     # ---- writing: into a volume or the container's writable layer, never elsewhere
@@ -214,6 +215,15 @@ class PodFS:
             for name in top.children:
                 out.extend(self.walk(top.path.rstrip("/") + "/" + name))
         return out
+
+    def open_read(self, path: str, cwd: str = "/") -> BinaryIO:
+        """A file of the container opened for reading (streamed: kubectl cp and k8s_cp read large files)."""
+        entry = self.lookup(path, cwd)
+        if entry.is_dir:
+            raise PodFSError(21, "Is a directory", entry.path)
+        if entry.real:
+            return open(entry.real, "rb")
+        return io.BytesIO(entry.data)
 
     def read(self, path: str, cwd: str = "/") -> bytes:
         entry = self.lookup(path, cwd)

@@ -213,7 +213,9 @@ def _cat(ctx: Context, args: list[str]) -> int:
             ctx.stdout.flush()
             continue
         try:
-            ctx.stdout.write(ctx.fs.read(path, ctx.cwd))
+            with ctx.fs.open_read(path, ctx.cwd) as fh:
+                while chunk := fh.read(1024 * 1024):
+                    ctx.stdout.write(chunk)
             ctx.stdout.flush()
         except PodFSError as exc:
             code = 1
@@ -622,6 +624,18 @@ def _touch(ctx: Context, args: list[str]) -> int:
     return code
 
 
+def _tar(ctx: Context, args: list[str]) -> int:
+    from kubesim.toolbox import archive  # noqa: PLC0415 - archive imports this module's Context
+
+    return archive.tar(ctx, args)
+
+
+def _find(ctx: Context, args: list[str]) -> int:
+    from kubesim.toolbox import archive  # noqa: PLC0415
+
+    return archive.find(ctx, args)
+
+
 def _sh(ctx: Context, args: list[str]) -> int:
     from kubesim.toolbox import shell  # noqa: PLC0415 - the shell imports this module
 
@@ -654,6 +668,8 @@ PROGRAMS: dict[str, Callable[[Context, list[str]], int]] = {
     "ps": _ps,
     "pwd": _pwd,
     "sh": _sh,
+    "tar": _tar,
+    "find": _find,
     "sleep": _sleep,
     "true": _true,
 }

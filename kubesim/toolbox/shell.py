@@ -5,10 +5,12 @@ dash: lists (`;`, `&&`, `||`, newlines), pipelines (`|`), `!`, `if`/`elif`/`else
 `for NAME in ...`, `{ ...; }` and `( ... )`, `break` and `continue`, `$VAR`, `${VAR}`, `${VAR:-word}` and
 its kin, `$?`, `$#`, `$1`..., command substitution (`$(...)`, backquotes), arithmetic (`$((...))`), field
 splitting, redirections to files of the container (`>`, `>>`, `<`, `2>&1`, `/dev/null`), and the builtins
-`exit`, `cd`, `export`, `unset`, `set`, `shift`, `test`/`[`, `:`, `exec`, `wait`, `read`. Every command it
+`exit`, `cd`, `export`, `unset`, `set`, `shift`, `test`/`[`, `:`, `exec`, `wait`, `read`, and pathname
+expansion (`*`, `?`, `[...]` against the container's files, as ash and dash expand them: `.*` matches `.`
+and `..`; a pattern that matches nothing stays as it is). Every command it
 runs is a program of the container's toolbox (kubesim/toolbox/programs.py), run in this process; a program
-the image does not have answers `sh: X: not found`, 127. Not served: `case`, functions, here-documents,
-globbing and background jobs (`&` runs the command in the foreground).
+the image does not have answers `sh: X: not found`, 127. Not served: `case`, functions, here-documents
+and background jobs (`&` runs the command in the foreground).
 
 A pipeline runs its commands one after the other, each reading what the one before wrote: an endless
 command inside a pipeline never hands its output on (a real shell would stream it).
@@ -813,42 +815,43 @@ class Shell:
             return ("" if nxt in "!-" else self.lookup(nxt)), i + 2
         return "$", i + 1
 
-    def parts(self, raw: str) -> list[tuple[str, bool]]:
-        """The word as (text, splittable) pieces: expansions outside quotes are split, all else is not."""
-        out: list[tuple[str, bool]] = []
+    def parts(self, raw: str) -> list[tuple[str, bool, bool]]:
+        """The word as (text, splittable, pattern) pieces: expansions outside quotes are split, all else is not;
+        unquoted text and unquoted expansions may hold glob patterns, quoted and escaped text never does."""
+        out: list[tuple[str, bool, bool]] = []
         i = 0
         while i < len(raw):
             c = raw[i]
             if c == "\\":
-                out.append((raw[i + 1 : i + 2], False))
+                out.append((raw[i + 1 : i + 2], False, False))
                 i += 2
             elif c == "'":
                 j = _skip_quote(raw, i)
-                out.append((raw[i + 1 : j - 1], False))
+                out.append((raw[i + 1 : j - 1], False, False))
                 i = j
             elif c == '"':
                 j = _skip_dquote(raw, i)
-                out.append((self.expand_one(raw[i + 1 : j - 1], quoted=True), False))
+                out.append((self.expand_one(raw[i + 1 : j - 1], quoted=True), False, False))
                 i = j
             elif c == "`":
                 j = _skip_backquote(raw, i)
-                out.append((self.substitute(raw[i + 1 : j - 1].replace("\\`", "`")), True))
+                out.append((self.substitute(raw[i + 1 : j - 1].replace("\\`", "`")), True, True))
                 i = j
             elif c == "$":
                 value, i = self.dollar(raw, i)
-                out.append((value, value != "$"))
+                out.append((value, value != "$", True))
             else:
                 j = i
                 while j < len(raw) and raw[j] not in "\\'\"`$":
                     j += 1
-                out.append((raw[i:j], False))
+                out.append((raw[i:j], False, True))
                 i = j
         return out
 
     def expand_one(self, raw: str, quoted: bool = False) -> str:
         """A word expanded without field splitting (assignments, redirection targets, the inside of "...")."""
         if not quoted:
-            return "".join(text for text, _ in self.parts(raw))
+            return "".join(text for text, _, _ in self.parts(raw))
         out = []
         i = 0
         while i < len(raw):
@@ -869,12 +872,13 @@ class Shell:
         return "".join(out)
 
     def expand_words(self, words: list[str]) -> list[str]:
-        fields: list[str] = []
+        """Field splitting, then pathname expansion of the fields with an unquoted `*`, `?` or `[`."""
+        fields: list[list[tuple[str, bool]]] = []  # each field as (text, may be a pattern) pieces
         for raw in words:
-            current: str | None = None
-            for text, split in self.parts(raw):
+            current: list[tuple[str, bool]] | None = None
+            for text, split, pattern in self.parts(raw):
                 if not split:
-                    current = (current or "") + text
+                    current = [*(current or []), (text, pattern)]
                     continue
                 if not text:
                     continue
@@ -885,13 +889,119 @@ class Shell:
                     if k and current is not None:
                         fields.append(current)
                         current = None
-                    current = (current or "") + piece
+                    current = [*(current or []), (piece, pattern)]
                 if text[-1] in IFS_WHITE and current is not None:
                     fields.append(current)
                     current = None
             if current is not None:
                 fields.append(current)
-        return fields
+        out: list[str] = []
+        for pieces in fields:
+            text = "".join(t for t, _ in pieces)
+            if any(p and any(ch in t for ch in "*?[") for t, p in pieces):
+                out.extend(self.glob(pieces) or [text])
+            else:
+                out.append(text)
+        return out
+
+    def glob(self, pieces: list[tuple[str, bool]]) -> list[str]:
+        """The container's paths a pattern matches, sorted (none: the word stays as it is). As in ash and dash,
+        a leading `.` must be matched explicitly and then `.` and `..` match too."""
+        pattern = "".join(_glob_escape(t) if not p else t for t, p in pieces)
+        absolute = pattern.startswith("/")
+        parts = [x for x in pattern.split("/") if x]
+        found = ["/" if absolute else ""]
+        for k, part in enumerate(parts):
+            last = k == len(parts) - 1
+            nxt: list[str] = []
+            for base in found:
+                if not _has_magic(part):
+                    literal = _glob_unescape(part)
+                    candidate = base + literal
+                    if last or self._is_dir(candidate):
+                        nxt.append(candidate + ("" if last else "/"))
+                    continue
+                try:
+                    entry = self.ctx.fs.lookup(base or ".", self.cwd)
+                except OSError:
+                    continue
+                if not entry.is_dir:
+                    continue
+                names = list(entry.children) + ([".", ".."] if part.startswith(".") else [])
+                regex = re.compile(_glob_regex(part))
+                for name in sorted(names):
+                    if name.startswith(".") and not part.startswith("."):
+                        continue
+                    if regex.fullmatch(name) and (last or self._is_dir(base + name)):
+                        nxt.append(base + name + ("" if last else "/"))
+            found = nxt
+        if found in ([], ["/"], [""]):
+            return []
+        return sorted(f for f in found if self._exists(f))
+
+    def _is_dir(self, path: str) -> bool:
+        try:
+            return self.ctx.fs.lookup(path or ".", self.cwd).is_dir
+        except OSError:
+            return False
+
+    def _exists(self, path: str) -> bool:
+        try:
+            self.ctx.fs.lookup(path or ".", self.cwd)
+        except OSError:
+            return False
+        return True
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[\\])", r"\\\1", text)
+
+
+def _glob_unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def _has_magic(part: str) -> bool:
+    """Whether a pattern component has an unescaped `*`, `?` or `[`."""
+    i = 0
+    while i < len(part):
+        if part[i] == "\\":
+            i += 2
+            continue
+        if part[i] in "*?[":
+            return True
+        i += 1
+    return False
+
+
+def _glob_regex(part: str) -> str:
+    """A shell pattern component as a regular expression (`\\` escapes, `[!...]` negates)."""
+    out = []
+    i = 0
+    while i < len(part):
+        c = part[i]
+        if c == "\\" and i + 1 < len(part):
+            out.append(re.escape(part[i + 1]))
+            i += 2
+            continue
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            j = part.find("]", i + 2)
+            if j < 0:
+                out.append(re.escape(c))
+            else:
+                body = part[i + 1 : j]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------- builtins
