@@ -132,3 +132,23 @@ def test_a_failing_init_container_backs_off(cluster: Cluster, ns: str, kubectl_b
     # A pod without a container name chooses among the app and init containers.
     out = cluster.kubectl(k, "-n", ns, "logs", "loop", "-c", "nope", check=False)
     assert "container nope is not valid for pod loop" in out.stderr
+
+
+def test_placeholder_containers_and_init_containers(cluster: Cluster, ns: str, kubectl_bin: Path) -> None:
+    """A placeholder app container (nginx) starts once a real init container is done; a placeholder init
+    container completes at once."""
+    k = kubectl_bin
+    mixed = _pod("mixed", ["sh", "-c", "echo prepared"], ["unused"])
+    mixed["spec"]["containers"] = [{"name": "app", "image": "nginx:1.27"}]
+    _apply(cluster, k, ns, mixed)
+    only = _pod("only", [], [])
+    only["spec"]["initContainers"] = [{"name": "init", "image": "nginx:1.27"}]
+    only["spec"]["containers"] = [{"name": "app", "image": "nginx:1.27"}]
+    _apply(cluster, k, ns, only)
+    for name in ("mixed", "only"):
+        cluster.kubectl(k, "-n", ns, "wait", "--for=condition=Ready", f"pod/{name}", "--timeout=20s")
+        pod = _get(cluster, k, ns, name)
+        init = pod["status"]["initContainerStatuses"][0]
+        assert (init["state"]["terminated"]["reason"], init["ready"]) == ("Completed", True)
+        assert _row(cluster, k, ns, name) == ["1/1", "Running"]
+    assert cluster.kubectl(k, "-n", ns, "logs", "mixed", "-c", "init").stdout == "prepared\n"
