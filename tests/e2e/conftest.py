@@ -162,8 +162,10 @@ class Cluster:
         raise AssertionError(f"deployment {name} did not settle at {replicas} available replicas in {timeout} s")
 
     def configmaps(self) -> set[str]:
+        """The incident's ConfigMaps in the state namespace (not kube-root-ca.crt, which every namespace has)."""
         core: Any = client.CoreV1Api(self.api())
-        return {c.metadata.name for c in core.list_namespaced_config_map(STATE_NAMESPACE).items}
+        items = core.list_namespaced_config_map(STATE_NAMESPACE).items
+        return {c.metadata.name for c in items if c.metadata.name != "kube-root-ca.crt"}
 
     def orders(self) -> list[dict[str, Any]]:
         """Every order the orders service holds, read through the API server's service proxy."""
