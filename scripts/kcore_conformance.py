@@ -16,7 +16,9 @@ scratch HOME whose ~/.kube/config is the kubeconfig of a fresh embedded cluster 
 and stopped by pid afterwards, also when the target fails or runs out of time.
 
 Targets that need what cannot exist on this machine are listed as out of scope with the reason (OUT_OF_SCOPE);
-a target of which only some task files need it runs the other task files (PARTLY).
+a target of which only some task files need it runs the other task files (PARTLY); a target whose modules fail
+with the installed kubernetes client on any cluster runs with the client version it was written for, from a venv
+made for the run (CLIENT).
 """
 
 from __future__ import annotations
@@ -64,6 +66,14 @@ OUT_OF_SCOPE = {
 }
 # target -> {task file: why it cannot run here}; the target's other task files run.
 PARTLY = {"k8s_info": {"discovery": "applies KubeVirt's release manifests from github.com"}}
+# target -> (the kubernetes client its modules run with, why): the installed client is newer than the collection.
+CLIENT = {
+    "k8s_copy": (
+        "kubernetes==33.1.0",
+        "kubernetes.core 6.2.0's k8s_cp passes exec commands as a string, which kubernetes 37's models refuse on any "
+        "cluster",
+    )
+}
 CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane:NoSchedule"
 TASK = re.compile(r"^TASK \[(?P<name>.*)\] \*+$")
 FAILURE = re.compile(r"^(?:fatal|failed): \[[^\]]+\]")
@@ -216,6 +226,20 @@ class Cluster:
         self.kubesim("down", "--purge")
 
 
+def client_interpreter(work: Path, requirement: str) -> str:
+    """The python of a venv (made once per run) holding `requirement` and what kubernetes.core's modules import."""
+    venv = work / "clients" / re.sub(r"[^\w.]+", "-", requirement)
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", requirement, "jsonpatch", "PyYAML"],
+            check=True,
+            capture_output=True,
+        )
+    return str(python)
+
+
 def run_target(target: Path, work: Path, timeout_s: float) -> Result:
     home = work / "home" / target.name
     (home / ".kube").mkdir(parents=True)
@@ -229,12 +253,16 @@ def run_target(target: Path, work: Path, timeout_s: float) -> Result:
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
         "ANSIBLE_COLLECTIONS_PATH": str(work),  # the copy the targets sit in, first
     }
+    pinned = CLIENT.get(target.name)
+    extra = []  # runme.sh passes its arguments on to ansible-playbook
+    if pinned:  # an extra var: implicit localhost's interpreter is ansible-playbook's own otherwise
+        extra = ["-e", f"ansible_python_interpreter={client_interpreter(work, pinned[0])}"]
     log_path = work / "logs" / f"{target.name}.log"
     started = time.monotonic()
     skipped = PARTLY.get(target.name)
-    command = ["bash", "runme.sh"]
+    command = ["bash", "runme.sh", *extra]
     if skipped:
-        command = ["ansible-playbook", str(partial_playbook(target, skipped))]
+        command = ["ansible-playbook", str(partial_playbook(target, skipped)), *extra]
         env["ANSIBLE_ROLES_PATH"] = str(target.parent)
     with Cluster(work / "clusters" / target.name, dict(os.environ, HOME=str(home))) as kubeconfig:
         shutil.copy(kubeconfig, home / ".kube" / "config")
@@ -256,7 +284,11 @@ def run_target(target: Path, work: Path, timeout_s: float) -> Result:
         detail = f"still running after {timeout_s:.0f} s; " + first_failure(output)
         return Result(target.name, "timeout", seconds, detail)
     if code == 0:
-        return Result(target.name, "passed", seconds, f"skipped: {', '.join(skipped)}.yml" if skipped else "")
+        notes = [
+            f"skipped: {', '.join(skipped)}.yml" if skipped else "",
+            f"with {pinned[0]}: {pinned[1]}" if pinned else "",
+        ]
+        return Result(target.name, "passed", seconds, "; ".join(n for n in notes if n))
     return Result(target.name, "failed", seconds, first_failure(output))
 
 
