@@ -72,6 +72,24 @@ def container_status(st: ContainerState) -> dict[str, Any]:
     return out
 
 
+def pod_phase(states: list[ContainerState], restart: str) -> str:
+    """The kubelet's getPhase over the app containers: one never started keeps the pod Pending; one running makes
+    it Running; when none runs, a container that ran (terminated, or waiting to restart after it did) is stopped,
+    and stopped containers are Running under restartPolicy Always (they are restarting), Succeeded when every one
+    exited 0, Failed under Never, Running under OnFailure."""
+    running = sum(1 for s in states if s.running)
+    stopped = [s for s in states if not s.running and (s.terminated or s.last_terminated)]
+    if not states or len(states) - running - len(stopped) > 0:
+        return "Pending"
+    if running:
+        return "Running"
+    if restart == "Always":
+        return "Running"
+    if all(s.terminated and s.terminated.get("exitCode") == 0 for s in stopped):
+        return "Succeeded"
+    return "Failed" if restart == "Never" else "Running"
+
+
 class Kubelet(Controller):
     """One kubelet for every node of the simulated cluster, plus the default scheduler."""
 
@@ -211,14 +229,9 @@ class Kubelet(Controller):
         ready_states = [*states, *(s for s in inits if s.name in sidecars)]
         all_running = all(s.running for s in ready_states)
         all_ready = all_running and all(s.ready for s in ready_states)
-        done = [s for s in states if s.terminated and not s.running]
-        phase = "Running" if any(s.running for s in states) else "Pending"
-        if states and len(done) == len(states) and restart != "Always":
-            phase = (
-                "Succeeded"
-                if all(s.terminated and s.terminated.get("exitCode") == 0 for s in done)
-                else ("Failed" if restart == "Never" else phase)
-            )
+        phase = pod_phase(states, restart)
+        if incomplete and phase != "Failed":
+            phase = "Pending"
         if init_failed:  # an init container failed and is not restarted: so does the pod
             phase = "Failed"
         status["phase"] = phase
