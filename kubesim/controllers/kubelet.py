@@ -8,6 +8,7 @@ from typing import Any
 
 from kubesim import resources
 from kubesim.controllers.base import Controller, Key, copy
+from kubesim.controllers.phase import pod_phase
 from kubesim.registry import now_rfc3339
 from kubesim.runtime.base import ContainerState, normalize_image
 from kubesim.scheduling import NodeUse, pod_requests, schedule
@@ -198,15 +199,8 @@ class Kubelet(Controller):
         conds = status.get("conditions") or []
         all_running = all(s.running for s in states)
         all_ready = all_running and all(s.ready for s in states)
-        done = [s for s in states if s.terminated and not s.running]
         restart = pod["spec"].get("restartPolicy", "Always")
-        phase = "Running" if any(s.running for s in states) else "Pending"
-        if states and len(done) == len(states) and restart != "Always":
-            phase = (
-                "Succeeded"
-                if all(s.terminated and s.terminated.get("exitCode") == 0 for s in done)
-                else ("Failed" if restart == "Never" else phase)
-            )
+        phase = pod_phase(states, restart)  # the kubelet's getPhase (phase.py)
         status["phase"] = phase
         started = any(s.started_at for s in states)
         ready_reason = "" if all_ready else ("PodCompleted" if phase == "Succeeded" else "ContainersNotReady")
