@@ -84,12 +84,21 @@ def _default_workload(kind: str, obj: dict[str, Any]) -> None:
             ru.setdefault("maxSurge", "25%")
     elif kind == "StatefulSet":
         spec.setdefault("podManagementPolicy", "OrderedReady")
-        spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+        strategy = spec["updateStrategy"] = spec.get("updateStrategy") or {}
+        if not strategy.get("type"):
+            strategy["type"] = "RollingUpdate"
+            strategy["rollingUpdate"] = strategy.get("rollingUpdate") or {}
+        if strategy["type"] == "RollingUpdate" and isinstance(strategy.get("rollingUpdate"), dict):
+            strategy["rollingUpdate"].setdefault("partition", 0)
         spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
     elif kind == "DaemonSet":
-        spec.setdefault(
-            "updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}
-        )
+        strategy = spec["updateStrategy"] = spec.get("updateStrategy") or {}
+        strategy["type"] = strategy.get("type") or "RollingUpdate"
+        if strategy["type"] == "RollingUpdate":
+            ru = strategy.get("rollingUpdate") or {}
+            strategy["rollingUpdate"] = ru
+            ru.setdefault("maxUnavailable", 1)
+            ru.setdefault("maxSurge", 0)
     elif kind == "Job":
         for k, v in (
             ("parallelism", 1),

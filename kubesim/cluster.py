@@ -23,7 +23,8 @@ from kubesim.controllers.kubelet import Kubelet
 from kubesim.controllers.lifecycle import GarbageCollector, NamespaceController
 from kubesim.controllers.nodes import NodeLifecycle, TaintEviction
 from kubesim.controllers.replicaset import ReplicaSetController
-from kubesim.controllers.workloads import JobController, StatefulSetController, VolumeBinder
+from kubesim.controllers.statefulset import StatefulSetController
+from kubesim.controllers.workloads import JobController, VolumeBinder
 from kubesim.logs import LogStore
 from kubesim.registry import Registry, now_rfc3339
 from kubesim.runtime.base import PlaceholderRuntime, Runtime

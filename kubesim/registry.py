@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from kubesim import admission, convert_hpa, crd, errors, names, patch, resources, serviceaccounts
+from kubesim import admission, convert_hpa, crd, errors, names, patch, resources, serviceaccounts, workload_strategy
 from kubesim.events import core_to_events_v1, events_v1_to_core
 from kubesim.resources import Resource
 from kubesim.selectors import FieldSelector, LabelSelector, label_selector_from_spec
@@ -147,6 +147,7 @@ class Registry:
         if res.kind == "HorizontalPodAutoscaler":
             convert_hpa.default_v2(obj)
         admission.apply_defaults(res, obj, taken_ips=self._cluster_ips(), taken_ports=self._node_ports())
+        workload_strategy.prepare(res, None, obj)
         if res.kind == "Pod":
             serviceaccounts.admit_pod(self.store, ns, obj, display_name)
         causes = admission.validate(res, obj)
@@ -285,6 +286,7 @@ class Registry:
             if res.kind == "HorizontalPodAutoscaler":
                 convert_hpa.default_v2(new)
             admission.apply_defaults(res, new, taken_ips=self._cluster_ips(), taken_ports=self._node_ports())
+            workload_strategy.prepare(res, old, new)
             causes = admission.validate_update(res, old, new)
             if causes:
                 raise errors.invalid(res, name, causes)

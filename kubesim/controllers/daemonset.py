@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubesim import names
+from kubesim.controllers import history
 from kubesim.controllers.base import Key
 from kubesim.controllers.replicaset import pod_from_template, pod_ready, ready_since
 from kubesim.controllers.workloads import DAEMONSETS, NODES, PODS, _OwnedPods
@@ -97,6 +98,7 @@ class DaemonSetController(_OwnedPods):
         if ds is None or ds["metadata"].get("deletionTimestamp"):
             return None
         template_hash = names.pod_template_hash(ds["spec"]["template"])
+        revision = history.sync_daemonset(self.registry, ds, template_hash)  # the ControllerRevision of this template
         min_ready = int(ds["spec"].get("minReadySeconds", 0))
         now = datetime.now(UTC)
         wake: list[float] = []
@@ -136,6 +138,7 @@ class DaemonSetController(_OwnedPods):
         if strategy.get("type", "RollingUpdate") == "RollingUpdate":
             self._roll(ds, strategy.get("rollingUpdate") or {}, eligible, by_node, updated, available, due)
         self._status(ds, eligible, template_hash, min_ready)
+        history.truncate_daemonset(self.registry, ds, self.pods(ds), revision["metadata"]["name"])
         backoff = self.failures.backoff((ns, name))
         return min([*wake, *([backoff] if backoff is not None else [])], default=None)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kubesim import names, resources
-from kubesim.controllers import progress
+from kubesim.controllers import pause, progress
 from kubesim.controllers.base import Controller, Key, controlled_by, copy, owner_ref
 from kubesim.registry import now_rfc3339
 from kubesim.store import Change
@@ -77,6 +77,10 @@ class DeploymentController(Controller):
         desired = int(d["spec"].get("replicas", 1))
         surge, unavailable = surge_and_unavailable(d)
         created = False
+        paused = bool(d["spec"].get("paused"))
+        if new_rs is None and paused:  # no new ReplicaSet while paused: the template change waits for the resume
+            self._scale_paused(d, None, olds, desired)
+            return self._update_status(d, template_hash, created)
         if new_rs is None:
             active_old = any(rs["spec"].get("replicas", 0) > 0 for rs in olds)
             start = desired if not active_old else 0
@@ -88,7 +92,9 @@ class DeploymentController(Controller):
         else:
             self._sync_annotations(d, new_rs, olds)
         olds_active = [rs for rs in olds if rs["spec"].get("replicas", 0) > 0]
-        if (d["spec"].get("strategy") or {}).get("type") == "Recreate":
+        if paused:
+            self._scale_paused(d, new_rs, olds, desired)
+        elif (d["spec"].get("strategy") or {}).get("type") == "Recreate":
             for rs in olds_active:
                 self._scale(d, rs, 0)
             old_pods = sum((self._live(rs).get("status") or {}).get("replicas", 0) for rs in olds)
@@ -99,6 +105,33 @@ class DeploymentController(Controller):
         else:
             self._roll(d, new_rs, olds_active, desired=desired, surge=surge, unavailable=unavailable)
         return self._update_status(d, template_hash, created)
+
+    def _scale_paused(
+        self, d: dict[str, Any], new_rs: dict[str, Any] | None, olds: list[dict[str, Any]], desired: int
+    ) -> None:
+        """The controller's scale() while paused: the one active ReplicaSet (else the newest) follows
+        spec.replicas; once the new one is saturated the old ones go to 0. (The proportional scaling of a paused
+        rollout that is half done is not done.)"""
+        everything = [self._live(rs) for rs in [*([new_rs] if new_rs is not None else []), *olds]]
+        active = [rs for rs in everything if rs["spec"].get("replicas", 0) > 0]
+        if len(active) <= 1:
+            newest = max(
+                everything,
+                key=lambda rs: int((rs["metadata"].get("annotations") or {}).get(REVISION, 0) or 0),
+                default=None,
+            )
+            target = active[0] if active else (new_rs or newest)
+            if target is not None:
+                self._scale(d, target, desired)
+            return
+        if new_rs is not None:
+            live = self._live(new_rs)
+            if (
+                live["spec"].get("replicas", 0) == desired
+                and (live.get("status") or {}).get("availableReplicas", 0) >= desired
+            ):
+                for rs in olds:
+                    self._scale(d, rs, 0)
 
     def _live(self, rs: dict[str, Any]) -> dict[str, Any]:
         return self.store.peek(REPLICASETS.key, rs["metadata"]["namespace"], rs["metadata"]["name"]) or rs
@@ -245,6 +278,8 @@ class DeploymentController(Controller):
         }
         status.update({k: v for k, v in counts.items() if v})
         old_conditions = (d.get("status") or {}).get("conditions") or []
+        if not d["spec"].get("paused"):
+            old_conditions = pause.resumed(old_conditions)
         if available >= desired - unavailable:
             avail = _condition(
                 "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.", old_conditions
@@ -265,7 +300,10 @@ class DeploymentController(Controller):
             and available == desired
         )
         deadline_in: float | None = None
-        if complete:
+        resumed = None if d["spec"].get("paused") else pause.after_resume(d, counts, rs_name, old_conditions)
+        if d["spec"].get("paused"):
+            prog = pause.paused_condition(old_conditions)
+        elif complete:
             prog = _condition(
                 "Progressing",
                 "True",
@@ -277,6 +315,8 @@ class DeploymentController(Controller):
             prog = _condition(
                 "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"', old_conditions
             )
+        elif resumed is not None:
+            prog, deadline_in = resumed
         else:
             prog, deadline_in = progress.progressing(d, counts, rs_name, old_conditions)
         status["conditions"] = [avail, prog]

@@ -8,6 +8,7 @@ from typing import Any
 
 from kubesim import resources
 from kubesim.controllers.base import Controller, Key, copy
+from kubesim.controllers.phase import pod_phase
 from kubesim.registry import now_rfc3339
 from kubesim.runtime.base import ContainerState, normalize_image
 from kubesim.scheduling import NodeUse, pod_requests, schedule
@@ -70,24 +71,6 @@ def container_status(st: ContainerState) -> dict[str, Any]:
     if st.container_id and (st.running or st.terminated or st.last_terminated):
         out["containerID"] = st.container_id
     return out
-
-
-def pod_phase(states: list[ContainerState], restart: str) -> str:
-    """The kubelet's getPhase over the app containers: one never started keeps the pod Pending; one running makes
-    it Running; when none runs, a container that ran (terminated, or waiting to restart after it did) is stopped,
-    and stopped containers are Running under restartPolicy Always (they are restarting), Succeeded when every one
-    exited 0, Failed under Never, Running under OnFailure."""
-    running = sum(1 for s in states if s.running)
-    stopped = [s for s in states if not s.running and (s.terminated or s.last_terminated)]
-    if not states or len(states) - running - len(stopped) > 0:
-        return "Pending"
-    if running:
-        return "Running"
-    if restart == "Always":
-        return "Running"
-    if all(s.terminated and s.terminated.get("exitCode") == 0 for s in stopped):
-        return "Succeeded"
-    return "Failed" if restart == "Never" else "Running"
 
 
 class Kubelet(Controller):

@@ -1,4 +1,5 @@
-"""Jobs, StatefulSets, DaemonSets and PersistentVolumeClaims, kept as simple as their uses here allow."""
+"""Jobs and PersistentVolumeClaims, kept as simple as their uses here allow (StatefulSets: `statefulset.py`,
+DaemonSets: `daemonset.py`)."""
 
 from __future__ import annotations
 
@@ -132,70 +133,6 @@ class JobController(_OwnedPods):
                 component="job-controller",
             )
         self.set_status(JOBS, job, status)
-        return self.failures.backoff((ns, name))
-
-
-class StatefulSetController(_OwnedPods):
-    primary = STATEFULSETS.key
-    owner_kind = "StatefulSet"
-
-    def reconcile(self, ns: str, name: str) -> float | None:
-        sts = self.store.peek(STATEFULSETS.key, ns, name)
-        if sts is None or sts["metadata"].get("deletionTimestamp"):
-            return None
-        replicas = int(sts["spec"].get("replicas", 1))
-        pods = {p["metadata"]["name"]: p for p in self.pods(sts)}
-        for i in range(replicas):
-            pod_name = f"{name}-{i}"
-            if pod_name not in pods:
-                if not self.failures.due((ns, name)):
-                    break
-                pod = pod_from_template(sts["spec"]["template"], sts, name=pod_name)
-                pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] = pod_name
-                pod["metadata"]["labels"]["apps.kubernetes.io/pod-index"] = str(i)
-                pod["spec"].setdefault("hostname", pod_name)
-                if sts["spec"].get("serviceName"):
-                    pod["spec"].setdefault("subdomain", sts["spec"]["serviceName"])
-                created = self.failures.create(
-                    self,
-                    sts,
-                    pod,
-                    component="statefulset-controller",
-                    message=f"create Pod {pod_name} in StatefulSet {name} failed error: {{error}}",
-                )
-                if created is not None:
-                    self.registry.record_event(
-                        sts,
-                        "SuccessfulCreate",
-                        f"create Pod {pod_name} in StatefulSet {name} successful",
-                        component="statefulset-controller",
-                    )
-                break  # OrderedReady: one at a time
-        for pod_name, pod in pods.items():
-            index = int(pod_name.rsplit("-", 1)[-1]) if pod_name.rsplit("-", 1)[-1].isdigit() else 0
-            if index >= replicas and not pod["metadata"].get("deletionTimestamp"):
-                self.registry.delete(PODS, ns, pod_name)
-                self.registry.record_event(
-                    sts,
-                    "SuccessfulDelete",
-                    f"delete Pod {pod_name} in StatefulSet {name} successful",
-                    component="statefulset-controller",
-                )
-        live = [p for p in self.pods(sts) if is_active(p)]
-        ready = sum(1 for p in live if pod_ready(p))
-        status = {
-            "observedGeneration": sts["metadata"].get("generation", 1),
-            "replicas": len(live),
-            "currentReplicas": len(live),
-            "updatedReplicas": len(live),
-            "availableReplicas": ready,
-            "collisionCount": 0,
-            "currentRevision": f"{name}-1",
-            "updateRevision": f"{name}-1",
-        }
-        if ready:
-            status["readyReplicas"] = ready
-        self.set_status(STATEFULSETS, sts, status)
         return self.failures.backoff((ns, name))
 
 

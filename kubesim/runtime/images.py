@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kubesim.runtime import volumes
+from kubesim.runtime import official_images, volumes
 from kubesim.runtime.base import normalize_image
 from kubesim.toolbox import toolbox_for
 
@@ -158,17 +158,24 @@ def pull_error(image: str) -> str:
 
     The cluster reaches no registry, so it cannot ask one: an image runs (for real, or as a placeholder)
     unless its tag cannot be a release (release_tag), which is refused as the registry refuses a manifest
-    it does not have."""
+    it does not have, or it names a Docker Hub `library/` repository that is no official image
+    (official_images.py), refused as Docker Hub refuses a repository that does not exist."""
     m = _REFERENCE.fullmatch(image)
-    if m is None or not m.group("tag"):
-        return ""
-    if release_tag(m.group("tag")):
+    if m is None:
         return ""
     ref = normalize_image(image)
-    return (
-        f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
-        f'failed to resolve reference "{ref}": {ref}: not found'
-    )
+    if m.group("tag") and not release_tag(m.group("tag")):
+        return (
+            f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
+            f'failed to resolve reference "{ref}": {ref}: not found'
+        )
+    if official_images.unknown(m.group("domain"), m.group("path")) and repository(image) not in IMAGES:
+        return (
+            f'rpc error: code = Unknown desc = failed to pull and unpack image "{ref}": '
+            f'failed to resolve reference "{ref}": pull access denied, repository does not exist or may require '
+            "authorization: server message: insufficient_scope: authorization failed"
+        )
+    return ""
 
 
 def invalid_name(image: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kubesim.controllers.kubelet import pod_phase
+from kubesim.controllers.phase import pod_phase
 from kubesim.runtime.base import ContainerState
 
 EXIT_0 = {"exitCode": 0, "reason": "Completed"}
@@ -15,14 +15,14 @@ EXIT_1 = {"exitCode": 1, "reason": "Error"}
 
 def state(kind: str) -> ContainerState:
     """running, creating (never started), done-0, done-1, backoff (waiting to restart after exiting 1)."""
-    st: dict[str, Any] = {
+    table: dict[str, dict[str, Any]] = {
         "running": {"running": True},
         "creating": {},
         "done-0": {"terminated": EXIT_0},
         "done-1": {"terminated": EXIT_1},
         "backoff": {"waiting_reason": "CrashLoopBackOff", "last_terminated": EXIT_1},
-    }[kind]
-    return ContainerState(name=kind, image="busybox", **st)
+    }
+    return ContainerState(name=kind, image="busybox", **table[kind])
 
 
 @pytest.mark.parametrize(
