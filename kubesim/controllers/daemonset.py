@@ -64,6 +64,16 @@ class DaemonSetController(_OwnedPods):
             return True, None
         return False, min_ready - age + 0.05
 
+    def _by_node(self, ds: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        """The DaemonSet's pods by node, leaving out finished ones that are being deleted."""
+        by_node: dict[str, list[dict[str, Any]]] = {}
+        for pod in self.pods(ds):
+            finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+            if finished and pod["metadata"].get("deletionTimestamp"):
+                continue
+            by_node.setdefault(pod["spec"].get("nodeName") or "", []).append(pod)
+        return by_node
+
     def _eligible(self, ds: dict[str, Any]) -> list[str]:
         """The nodes that should run a daemon pod (NodeShouldRunDaemonPod): selector, affinity, taints tolerated
         with the controller's own tolerations (a cordoned node keeps its daemon pods)."""
@@ -113,13 +123,7 @@ class DaemonSetController(_OwnedPods):
             return ok
 
         eligible = self._eligible(ds)
-        by_node: dict[str, list[dict[str, Any]]] = {}
-        for pod in self.pods(ds):
-            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed") and pod["metadata"].get(
-                "deletionTimestamp"
-            ):
-                continue
-            by_node.setdefault(pod["spec"].get("nodeName") or "", []).append(pod)
+        by_node = self._by_node(ds)
         # The manage loop: a pod on every eligible node, none elsewhere, failed ones replaced.
         due = self.failures.due((ns, name))
         for node, pods in by_node.items():
@@ -213,13 +217,7 @@ class DaemonSetController(_OwnedPods):
 
     def _status(self, ds: dict[str, Any], eligible: list[str], template_hash: str, min_ready: int) -> None:
         now = datetime.now(UTC)
-        by_node: dict[str, list[dict[str, Any]]] = {}
-        for pod in self.pods(ds):
-            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed") and pod["metadata"].get(
-                "deletionTimestamp"
-            ):
-                continue
-            by_node.setdefault(pod["spec"].get("nodeName") or "", []).append(pod)
+        by_node = self._by_node(ds)
         current = ready = avail = updated = misscheduled = 0
         for node, pods in by_node.items():
             if node not in eligible:
