@@ -59,14 +59,12 @@ def normalize_image(image: str) -> str:
     return name
 
 
-def init_completed(uid: str, c: dict[str, Any], now: str) -> ContainerState:
-    """The state of a placeholder init container: done, exit code 0 (a restartable one, a sidecar, runs on)."""
+def placeholder_state(uid: str, c: dict[str, Any], now: str, *, runs: bool) -> ContainerState:
+    """A placeholder container just started: running (and ready), or already exited 0 (Completed)."""
     st = ContainerState(name=c["name"], image=c["image"], started_at=now, container_id=container_id(uid, c["name"], 0))
-    st.init = True
-    if c.get("restartPolicy") == "Always":
+    if runs:
         st.running = st.ready = st.started = True
     else:
-        st.ready = True
         st.terminated = {
             "exitCode": 0,
             "reason": "Completed",
@@ -79,6 +77,14 @@ def init_completed(uid: str, c: dict[str, Any], now: str) -> ContainerState:
         ("Normal", "Created", f"Created container: {c['name']}"),
         ("Normal", "Started", f"Started container {c['name']}"),
     ]
+    return st
+
+
+def init_completed(uid: str, c: dict[str, Any], now: str) -> ContainerState:
+    """The state of a placeholder init container: done, exit code 0 (a restartable one, a sidecar, runs on)."""
+    st = placeholder_state(uid, c, now, runs=c.get("restartPolicy") == "Always")
+    st.init = True
+    st.ready = True
     return st
 
 
@@ -100,24 +106,7 @@ class PlaceholderRuntime:
             now = now_rfc3339()
             states = [self.init_state(pod, c, now) for c in pod["spec"].get("initContainers") or []]
             for c in pod["spec"].get("containers") or []:
-                st = ContainerState(
-                    name=c["name"], image=c["image"], started_at=now, container_id=container_id(uid, c["name"], 0)
-                )
-                if job:
-                    st.terminated = {
-                        "exitCode": 0,
-                        "reason": "Completed",
-                        "startedAt": now,
-                        "finishedAt": now,
-                        "containerID": st.container_id,
-                    }
-                else:
-                    st.running = st.ready = st.started = True
-                st.events = [
-                    ("Normal", "Pulled", f'Container image "{c["image"]}" already present on machine'),
-                    ("Normal", "Created", f"Created container: {c['name']}"),
-                    ("Normal", "Started", f"Started container {c['name']}"),
-                ]
+                st = placeholder_state(uid, c, now, runs=not job)
                 self.logs.append(
                     pod["metadata"]["namespace"],
                     pod["metadata"]["name"],
