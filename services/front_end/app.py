@@ -33,7 +33,9 @@ from services.front_end.sessions import (
 )
 
 DEFAULT_PORT = 8079
-DEFAULT_WORKERS = 512  # requests in progress at once (most wait on a service); the rest wait on the event loop
+# Requests in progress at once, most of them waiting on a service: more than the users of any load here, so no
+# request waits for a worker and every wait is the baton's, as every wait in Node.js is the event loop's.
+DEFAULT_WORKERS = 4096
 SERVICE = "front-end"
 HTML = "text/html; charset=utf-8"
 # The first path segments the real front-end's metrics middleware records (api/metrics/index.js).
