@@ -38,13 +38,28 @@ def faulted_of(journal: Mapping[str, Any]) -> list[str]:
     return sorted({f"{o['kind']}/{o['name']}" for o in ledger.get("objects") or []})
 
 
-def regression_check(journal: Mapping[str, Any]) -> list[dict[str, Any]] | None:
-    """Differences between the namespace before the fault and after recovery, outside the fault; None until
-    both states are recorded."""
+def restarted_by_design(incident: Mapping[str, Any]) -> list[str]:
+    """The Deployments (Kind/name) whose restarts the incident's own termination signals expect to rise, as
+    INCIDENT-2's load restarts front-end: their pods' restarts after recovery are the incident, not a regression."""
+    found = set()
+    for signal in incident.get("signals") or []:
+        check = signal.get("check") or {}
+        want = check.get("restarts_increased_by") or {}
+        rises = (want.get("op") == "ge" and want.get("value", 0) >= 1) or (
+            want.get("op") == "gt" and want.get("value", -1) >= 0
+        )
+        if signal.get("kind") == "termination" and check.get("deployment") and rises:
+            found.add(f"Deployment/{check['deployment']}")
+    return sorted(found)
+
+
+def regression_check(journal: Mapping[str, Any], incident: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """Differences between the namespace before the fault and after recovery, outside the fault and outside what
+    the incident restarts by design; None until both states are recorded."""
     before, after = state_of(journal, "activate"), state_of(journal, "recover")
     if not before.get("view") or not after.get("view"):
         return None
-    return regressions(before["view"], after["view"], faulted_of(journal))
+    return regressions(before["view"], after["view"], [*faulted_of(journal), *restarted_by_design(incident)])
 
 
 def header_rows(incident: Mapping[str, Any], journal: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -549,7 +549,7 @@ def summarise(incident: dict[str, Any], journal: dict[str, Any]) -> dict[str, An
     failed_items = [i["name"] for i in items if i["status"] == "failed"]
     differences = recover.get("differences")
     impact = business_impact(incident, journal)
-    found = regression_check(journal)
+    found = regression_check(journal, incident)
     return {
         "passed": not failed
         and not errors

@@ -85,6 +85,13 @@ Handler = Callable[[Request], Response]
 ErrorBody = Callable[[int, str, Request], Any]
 
 
+def payload_of(response: Response) -> bytes:
+    """The bytes of an answer's body: `raw` as it is, else the JSON of `body` (none: empty)."""
+    if response.raw is not None:
+        return response.raw
+    return b"" if response.body is None else dumps(response.body).encode("utf-8")
+
+
 def status_phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -245,12 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(self.server.app.handle(request))
 
     def _write(self, response: Response) -> None:
-        if response.raw is not None:
-            payload = response.raw
-        elif response.body is None:
-            payload = b""
-        else:
-            payload = dumps(response.body).encode("utf-8")
+        payload = payload_of(response)
         self.send_response(response.status)
         if payload or response.raw is not None:
             self.send_header("Content-Type", response.content_type)

@@ -16,7 +16,8 @@ from typing import Any
 
 from prometheus_client import Histogram
 
-from services.common import App, LineLog, Request, Response, dumps, loads, serve
+from services.common import App, LineLog, Request, Response, dumps, loads
+from services.common.evented import Baton, serve_evented
 from services.common.web import LATENCY_BUCKETS
 from services.front_end import pages
 from services.front_end.client import Downstream, NodeError, Reply
@@ -32,6 +33,9 @@ from services.front_end.sessions import (
 )
 
 DEFAULT_PORT = 8079
+# Requests in progress at once, most of them waiting on a service: more than the users of any load here, so no
+# request waits for a worker and every wait is the baton's, as every wait in Node.js is the event loop's.
+DEFAULT_WORKERS = 4096
 SERVICE = "front-end"
 HTML = "text/html; charset=utf-8"
 # The first path segments the real front-end's metrics middleware records (api/metrics/index.js).
@@ -116,13 +120,17 @@ class Config:
     redis_port: int = 6379
     session_secret: str = DEFAULT_SECRET
     timeout_s: float = 30.0
+    workers: int = DEFAULT_WORKERS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
         port = int(env.get("SESSION_REDIS_PORT") or 6379)
         timeout = float(env.get("DOWNSTREAM_TIMEOUT_S") or 30.0)
-        if not 0 < port < 65536 or not timeout > 0:
-            raise ValueError("SESSION_REDIS_PORT must be a port and DOWNSTREAM_TIMEOUT_S positive")
+        workers = int(env.get("WORKER_THREADS") or DEFAULT_WORKERS)
+        if not 0 < port < 65536 or not timeout > 0 or workers < 1:
+            raise ValueError(
+                "SESSION_REDIS_PORT must be a port, DOWNSTREAM_TIMEOUT_S positive and WORKER_THREADS at least 1"
+            )
         return cls(
             endpoints=Endpoints.from_env(env),
             session_redis=_flag(env.get("SESSION_REDIS")),
@@ -130,6 +138,7 @@ class Config:
             redis_port=port,
             session_secret=env.get("SESSION_SECRET") or DEFAULT_SECRET,
             timeout_s=timeout,
+            workers=workers,
         )
 
 
@@ -288,15 +297,20 @@ class FrontEnd:
         self.ep = config.endpoints
         self.app = FrontEndApp(log)
         self.log = self.app.log
-        self.client = Downstream(config.timeout_s)
-        if store is None:
-            store = RedisStore(config.redis_host, config.redis_port) if config.session_redis else MemoryStore()
+        # Node.js's one JavaScript thread: a request's code runs while it holds the baton, given up while it waits.
+        self.baton = Baton()
+        self.client = Downstream(config.timeout_s, waiting=self.baton.waiting)
+        if store is None and config.session_redis:
+            store = RedisStore(config.redis_host, config.redis_port, waiting=self.baton.waiting)
+        elif store is None:
+            store = MemoryStore()
         self.sessions = Sessions(store, config.session_secret)
         add, api = self.app.add, self._api
         # Static pages and the probe: before the session layer, as express.static is.
         for route, page in pages.PAGES.items():
             add("GET", route, self._page(page))
         add("GET", "/health", self.health)
+        self.inline_paths = frozenset([*pages.PAGES, "/health", "/metrics"])
         # api/cart
         add("GET", "/cart", api(self.get_cart))
         add("DELETE", "/cart", api(self.delete_cart))
@@ -331,6 +345,10 @@ class FrontEnd:
         add("GET", "/address", api(self.first_address))
 
     # ------------------------------------------------------------------ plumbing
+
+    def waits_for_nothing(self, request: Request) -> bool:
+        """Whether a request is answered on the event loop: the static pages, /health and /metrics call nothing."""
+        return request.method in ("GET", "HEAD") and request.path in self.inline_paths
 
     def _page(self, page: bytes) -> Callable[[Request], Response]:
         def serve_page(_request: Request) -> Response:
@@ -659,6 +677,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         service.log.info(f"App now running in production mode on port {port}")
 
     try:
-        return serve(service.app, list(sys.argv[1:] if argv is None else argv), DEFAULT_PORT, started)
+        args = list(sys.argv[1:] if argv is None else argv)
+        return serve_evented(
+            service.app,
+            args,
+            DEFAULT_PORT,
+            started,
+            inline=service.waits_for_nothing,
+            workers=config.workers,
+            baton=service.baton,
+        )
     finally:
         service.client.close()

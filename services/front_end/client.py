@@ -18,6 +18,8 @@ import http.client
 import socket
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -98,8 +100,14 @@ _RETRYABLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeEr
 class Downstream:
     """Thread-safe keep-alive HTTP/1.1 client (plain http only)."""
 
-    def __init__(self, timeout_s: float = 30.0, idle_keep_s: float = IDLE_KEEP_S) -> None:
+    def __init__(
+        self,
+        timeout_s: float = 30.0,
+        idle_keep_s: float = IDLE_KEEP_S,
+        waiting: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
+    ) -> None:
         self.timeout_s = timeout_s
+        self.waiting = waiting  # wraps each exchange with a service: the server's baton is given up meanwhile
         self.idle_keep_s = idle_keep_s
         self._lock = threading.Lock()
         self._idle: dict[tuple[str, int], list[tuple[http.client.HTTPConnection, float]]] = {}
@@ -165,6 +173,10 @@ class Downstream:
     # ------------------------------------------------------------------ calls
 
     def request(self, method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+        with self.waiting():
+            return self._exchange(method, url, body, headers)
+
+    def _exchange(self, method: str, url: str, body: bytes | None, headers: dict[str, str] | None) -> Reply:
         parts = urlsplit(url)
         host = parts.hostname
         if parts.scheme != "http" or not host:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -21,6 +22,8 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote, unquote
@@ -158,8 +161,16 @@ class MemoryStore:
 class RedisStore:
     """connect-redis: `sess:<id>` -> session JSON, SETEX with the TTL; a read re-arms the TTL (touch)."""
 
-    def __init__(self, host: str, port: int, ttl_s: int = SESSION_TTL_S, timeout_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        ttl_s: int = SESSION_TTL_S,
+        timeout_s: float = 2.0,
+        waiting: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
+    ) -> None:
         self.host, self.port, self.ttl_s = host, port, ttl_s
+        self.waiting = waiting  # wraps each round trip to Redis: the server's baton is given up meanwhile
         self.client = redis.Redis(
             host=host,
             port=port,
@@ -188,7 +199,8 @@ class RedisStore:
             pipe = self.client.pipeline(transaction=False)
             pipe.get(key)
             pipe.expire(key, self.ttl_s)
-            text, _touched = pipe.execute()
+            with self.waiting():
+                text, _touched = pipe.execute()
         except redis.RedisError as exc:
             raise self._down(exc) from exc
         if not text:
@@ -201,7 +213,9 @@ class RedisStore:
 
     def save(self, session_id: str, data: dict[str, Any]) -> None:
         try:
-            self.client.setex(f"sess:{session_id}", self.ttl_s, json.dumps(data, separators=(",", ":")))
+            text = json.dumps(data, separators=(",", ":"))
+            with self.waiting():
+                self.client.setex(f"sess:{session_id}", self.ttl_s, text)
         except redis.RedisError as exc:
             raise self._down(exc) from exc
 

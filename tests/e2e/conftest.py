@@ -43,6 +43,8 @@ FAULTED = {
     "6B": [],
     "5A": ["Deployment/queue-master"],
     "5C": ["Deployment/queue-master", "Deployment/shipping"],
+    "7": ["Deployment/front-end"],
+    "2": ["Deployment/front-end"],  # not a ledgered fault: the kubelet restarts front-end by design
 }
 
 

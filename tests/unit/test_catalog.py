@@ -32,12 +32,14 @@ def test_ids_in_catalog_order(tmp_path: Path) -> None:
 
 def test_the_committed_catalog_is_listed() -> None:
     assert catalog.incident_ids(catalog.ROOT / "incidents") == [
+        "2",
         "3",
         "5",
         "5A",
         "5C",
         "6",
         "6B",
+        "7",
         "8",
         "8B",
         "8C",

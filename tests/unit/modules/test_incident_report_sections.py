@@ -9,6 +9,9 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from plugins.module_utils import sockshop_report_sections as sections
 from plugins.modules import incident_report as rep
 from tests.unit.modules.incident_fakes import offline
 from tests.unit.modules.test_incident_report import AUTHORISED, INCIDENT, journal
@@ -417,3 +420,36 @@ def test_the_prometheus_series_of_the_run_reach_the_chart_and_the_caption_says_w
         "series" not in empty["phases"]["recover"]
         and rep.chart_data(INCIDENT, empty, rep.summarise(INCIDENT, empty))["series"] == []
     )
+
+
+def restart_signal(deployment: str, op: str, value: int, kind: str = "termination") -> dict[str, Any]:
+    return {"kind": kind, "check": {"deployment": deployment, "restarts_increased_by": {"op": op, "value": value}}}
+
+
+@pytest.mark.parametrize(
+    ("signals", "expected"),
+    [
+        ([restart_signal("front-end", "ge", 1)], ["Deployment/front-end"]),
+        ([restart_signal("front-end", "gt", 0)], ["Deployment/front-end"]),
+        ([restart_signal("catalogue", "eq", 0)], []),  # an invariant: a restart there is a regression
+        ([restart_signal("front-end", "ge", 0)], []),  # holds without a restart: none is expected
+        ([restart_signal("front-end", "ge", 1, kind="k8s_state")], []),
+        ([{"kind": "termination", "check": {"deployment": "front-end"}}], []),
+        ([], []),
+    ],
+)
+def test_restarts_an_incident_expects_are_read_from_its_termination_signals(
+    signals: list[dict[str, Any]], expected: list[str]
+) -> None:
+    assert sections.restarted_by_design({"signals": signals}) == expected
+
+
+def test_a_restart_the_incident_expects_is_no_regression_and_any_other_is() -> None:
+    j = with_states()
+    pods = j["phases"]["recover"]["state"]["view"]["pods"]
+    (name,) = [n for n, p in pods.items() if p["workload"] == "Deployment/catalogue"]
+    pods[name]["restarts"] += 2
+    expected = [{"object": f"Pod/{name}", "field": "restarts", "before": 0, "after": 2}]
+    assert sections.regression_check(j, INCIDENT) == expected
+    by_design = {**INCIDENT, "signals": [*INCIDENT["signals"], restart_signal("catalogue", "ge", 1)]}
+    assert sections.regression_check(j, by_design) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
 import shutil
 import socket
@@ -18,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,6 +79,7 @@ class FakeShop:
     seen: dict[str, list[Seen]] = field(default_factory=dict)
     orders: list[dict[str, Any]] = field(default_factory=list)
     order_reply: tuple[int, Any] | None = None  # scripted answer of POST /orders
+    catalogue_delay_s: float = 0.0  # how long catalogue takes to answer
     servers: dict[str, ThreadingHTTPServer] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -113,6 +116,7 @@ class FakeShop:
         }
 
     def catalogue(self, method: str, path: str, query: dict[str, list[str]], _seen: Seen) -> tuple[int, Any]:
+        time.sleep(self.catalogue_delay_s)
         if path == "/tags":
             return 200, {"tags": sorted({t for s in SOCKS.values() for t in s["tag"]}), "err": None}
         if path == "/catalogue":
@@ -896,3 +900,45 @@ def test_links_map_between_cluster_names_and_configured_urls() -> None:
 def test_parse_int_reads_as_javascript_does() -> None:
     values = ("3", 4, "5 socks", "-2", "x", Decimal("2.9"), True, "-+1", " +7")
     assert [js_parse_int(v) for v in values] == [3, 4, 5, -2, None, 2, None, None, 7]
+
+
+# --------------------------------------------------------------------------- served as Node.js serves
+
+
+def timed_get(url: str, timeout: float = 10.0) -> tuple[int, float]:
+    started = time.monotonic()
+    status = requests.get(url, timeout=timeout).status_code
+    return status, time.monotonic() - started
+
+
+def test_a_page_is_answered_at_once_while_every_worker_waits_on_a_slow_catalogue(
+    front_end: Callable[..., FrontEnd], shop: FakeShop
+) -> None:
+    """Node.js answers a static page (the kubelet's probe) on its event loop whatever the API requests wait for:
+    with both workers held by catalogue calls that take 1.5 s and a third call queued, GET / and /health answer in
+    milliseconds (neither waits for a worker, nor for the baton, which a catalogue call gives up while it waits)."""
+    fe = front_end(WORKER_THREADS="2")
+    shop.catalogue_delay_s = 1.5
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        slow = [pool.submit(timed_get, fe.url + "/catalogue") for _ in range(3)]
+        time.sleep(0.3)  # all three sent: two in the workers' hands, one waiting for a worker
+        for path in ("/", "/health", "/basket.html"):
+            status, took = timed_get(fe.url + path)
+            assert status == 200 and took < 0.5, (path, took)
+        answers = sorted(f.result() for f in slow)
+    assert [status for status, _ in answers] == [200, 200, 200]
+    # two workers: the third call waited for one of the first two, so it took two catalogue answers
+    assert answers[0][1] < 2.5 < answers[2][1], answers
+
+
+def test_worker_threads_must_be_a_positive_number() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "services.front_end"],
+        env={**os.environ, "PORT": "0", "WORKER_THREADS": "0"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert "front-end: invalid configuration:" in run.stdout and "WORKER_THREADS at least 1" in run.stdout
