@@ -30,12 +30,12 @@ pytestmark = pytest.mark.slow
 INCIDENT = "6"
 RUNBOOKS = sorted((ROOT / "docs" / "runbooks").glob("incident-*.md"))
 INLINE = re.compile(r"`(kubectl [^`]+)`")
-# The load Jobs the incidents start: their commands and series exist only while an incident runs.
-LOAD_JOBS = sorted(
-    fault["job"]
+# What the incidents' faults create (load Jobs, HPAs): their commands and series exist only while an incident runs.
+FAULT_OBJECTS = sorted(
+    fault["job"] if fault["type"] == "load" else fault["name"]
     for path in (ROOT / "incidents").glob("incident-*.yml")
     for fault in yaml.safe_load(path.read_text())["faults"]
-    if fault["type"] == "load"
+    if fault["type"] in ("load", "hpa")
 )
 
 
@@ -108,10 +108,10 @@ def test_every_command_runs_on_the_healthy_shop(
             assert "Prometheus Server is Ready." in forward(cluster, command)
             continue
         out = run(cluster, command)
-        of_a_load = any(job in command for job in LOAD_JOBS)  # a load Job's series: absent on the healthy shop
+        of_a_fault = any(name in command for name in FAULT_OBJECTS)  # absent on the healthy shop
         deadline = time.monotonic() + 30  # a series Prometheus has not scraped twice yet: wait for it
         while (
-            "query?query=" in command and '"result":[]' in out.stdout and not of_a_load and time.monotonic() < deadline
+            "query?query=" in command and '"result":[]' in out.stdout and not of_a_fault and time.monotonic() < deadline
         ):
             time.sleep(1)
             out = run(cluster, command)
@@ -124,7 +124,7 @@ def test_every_command_runs_on_the_healthy_shop(
             assert '"authorised":true' in out.stdout, out.stdout
         elif "query?query=" in command:
             assert '"status":"success"' in out.stdout, (command, out.stdout)
-            assert '"result":[{' in out.stdout or of_a_load, (command, out.stdout)
+            assert '"result":[{' in out.stdout or of_a_fault, (command, out.stdout)
     assert not failures, "\n".join(failures)
     assert cluster.differences(baseline) == ""  # every curl pod removed itself (--rm)
 

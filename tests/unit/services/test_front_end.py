@@ -942,3 +942,24 @@ def test_worker_threads_must_be_a_positive_number() -> None:
     )
     assert run.returncode == 2
     assert "front-end: invalid configuration:" in run.stdout and "WORKER_THREADS at least 1" in run.stdout
+
+
+def test_sigterm_stops_at_once_with_calls_still_waiting_on_a_service(
+    front_end: Callable[..., FrontEnd], shop: FakeShop
+) -> None:
+    """As Node.js exits on SIGTERM: the calls waiting on a slow catalogue are dropped, not waited for (they would
+    hold the pod in Terminating for its grace period)."""
+    fe = front_end()
+    shop.catalogue_delay_s = 20
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        waiting = [pool.submit(timed_get, fe.url + "/catalogue", 30) for _ in range(2)]
+        time.sleep(0.3)
+        started = time.monotonic()
+        fe.proc.proc.terminate()
+        assert fe.proc.proc.wait(10) == 0
+        assert time.monotonic() - started < 3
+        for call in waiting:
+            with pytest.raises(requests.ConnectionError):
+                call.result()
+    assert fe.lines("front-end stopped")
+    shop.catalogue_delay_s = 0
