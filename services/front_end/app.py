@@ -347,7 +347,7 @@ class FrontEnd:
     # ------------------------------------------------------------------ plumbing
 
     def waits_for_nothing(self, request: Request) -> bool:
-        """Whether a request is answered on the event loop: the static pages, /health and /metrics call nothing."""
+        """Whether a request calls nothing (the static pages, /health, /metrics): it never waits for a worker."""
         return request.method in ("GET", "HEAD") and request.path in self.inline_paths
 
     def _page(self, page: bytes) -> Callable[[Request], Response]:
