@@ -29,7 +29,14 @@ if _MODULE_UTILS not in ansible.module_utils.__path__:
 # worker whose first test is not a heavy-load one runs at a lower CPU priority for the rest of the run
 # (HEAVY_LOAD_NICE), so the heavy loads get the CPU they ask for while the rest of the suite uses what they leave.
 HEAVY_LOAD_FILES = frozenset(
-    {"test_incident2.py", "test_incident7.py", "test_incident8.py", "test_incident8b.py", "test_incident8c.py"}
+    {
+        "test_incident2.py",
+        "test_incident4.py",
+        "test_incident7.py",
+        "test_incident8.py",
+        "test_incident8b.py",
+        "test_incident8c.py",
+    }
 )
 HEAVY_LOAD_SCOPE = "heavy-load"
 HEAVY_LOAD_NICE = 10  # the kernel's weight 110 against 1024: a tenth of a contended core, never starved

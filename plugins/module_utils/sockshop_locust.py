@@ -6,8 +6,10 @@
 An incident file describes its load as data (tasks, waits, a failure rule, users; incidents/schema.json,
 ``fault_load``). Here that data becomes:
 
-- ``scaled``: users and spawn rate for the target (the local inventory runs 0.4 of the lab's users).
-- ``locustfile``: Python source for one ``IncidentUser``, to ship in a ConfigMap.
+- ``scaled``: users and spawn rate for the target (the local inventory runs 2.6 times the lab's users).
+- ``locustfile``: Python source for one ``IncidentUser``, to ship in a ConfigMap; for a load with ``hold_p95_s``
+  also a ``HoldLatency`` load shape, which holds the users where Locust's current p95 lies in that range (the
+  users become a ceiling). Locust has no such shape of its own; its ``LoadTestShape`` is the hook for one.
 - ``manifests``: the ConfigMap, the Service of Locust's web UI (the engine reads ``/stats/requests`` through
   the API server's service proxy; Prometheus scrapes its ``/metrics``, which the locustfile adds, in the
   community locust_exporter's names, written by hand because the locustio image has no prometheus_client)
@@ -60,7 +62,7 @@ import math
 import random
 import time
 
-from locust import HttpUser, between, constant, events
+from locust import HttpUser, LoadTestShape, between, constant, events
 
 DATA = @DATA@
 
@@ -106,6 +108,53 @@ def _wait(wait):
 class IncidentUser(HttpUser):
     wait_time = _wait(DATA["wait_s"])
     tasks = {_task(spec): spec["weight"] for spec in DATA["tasks"]}
+
+
+HOLD = DATA["hold_p95_s"]
+
+if HOLD:
+
+    class HoldLatency(LoadTestShape):
+        """Users where the current p95 lies between HOLD's min and max, never past --users.
+
+        Ramp at --spawn-rate toward --users until the current p95 reaches min; then go back to the users of
+        LAG_S seconds before (the latency seen is theirs: the users added since have not shown in it yet) and
+        hold, one step of STEP of the users per WINDOW_S (the window of Locust's current p95): down while p95 is
+        above max, up while below min; ramp on if p95 falls below half of min (a passing spike, a pod's first
+        requests, is not the knee). Ends after --run-time, as a run without a shape does."""
+
+        use_common_options = True
+        WINDOW_S = 10
+        LAG_S = 5
+        STEP = 0.03
+
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+            self.target = None
+            self.next_step = 0.0
+
+        def tick(self):
+            options = self.runner.environment.parsed_options
+            now, users = self.get_run_time(), self.runner.user_count
+            if options.run_time and now >= options.run_time:
+                return None
+            ceiling, rate = options.num_users, options.spawn_rate
+            self.seen.append((now, users))
+            p95 = (self.runner.stats.total.get_current_response_time_percentile(0.95) or 0) / 1000
+            if self.target is None:
+                if p95 < HOLD["min"]:
+                    return ceiling, rate  # one ramp: a new target would restart Locust's spawning
+                before = [count for at, count in self.seen if at <= now - self.LAG_S]
+                self.target, self.next_step = (before[-1] if before else users), now + self.WINDOW_S
+            elif now >= self.next_step and p95 < HOLD["min"] / 2:
+                self.target = None  # far below: that was a passing spike, not the knee; ramp on
+                return ceiling, rate
+            elif now >= self.next_step and not HOLD["min"] <= p95 <= HOLD["max"]:
+                step = max(1, round(self.target * self.STEP))
+                self.target = max(1, self.target - step) if p95 > HOLD["max"] else min(ceiling, self.target + step)
+                self.next_step = now + self.WINDOW_S
+            return self.target, rate
 
 
 def _label(value):
@@ -234,6 +283,18 @@ def _wait_s(wait: Any) -> dict[str, float]:
     raise ValueError(f"wait_s must be {{min, max}} or {{constant}}, not {wait!r}")
 
 
+def _hold(hold: Any) -> dict[str, float] | None:
+    """The p95 range a load holds its users in (seconds), or None for the fixed users of the lab's Jobs."""
+    if hold is None:
+        return None
+    if not isinstance(hold, dict) or set(hold) != {"min", "max"}:
+        raise ValueError(f"hold_p95_s must have a min and a max in seconds, not {hold!r}")
+    low, high = _number(hold["min"], "hold_p95_s.min"), _number(hold["max"], "hold_p95_s.max")
+    if high < low:
+        raise ValueError(f"hold_p95_s.max ({high:g}) is below its min ({low:g})")
+    return {"min": low, "max": high}
+
+
 def _task_spec(index: int, task: Any) -> dict[str, Any]:
     where = f"tasks[{index}]"
     if not isinstance(task, dict):
@@ -286,7 +347,7 @@ def locustfile(load: dict[str, Any]) -> str:
     limits = _limits(load.get("failure"), [spec["name"] for spec in specs])
     for spec in specs:
         spec["slower_than_s"] = limits[spec["name"]]
-    data = {"wait_s": _wait_s(load.get("wait_s")), "tasks": specs}
+    data = {"wait_s": _wait_s(load.get("wait_s")), "tasks": specs, "hold_p95_s": _hold(load.get("hold_p95_s"))}
     literal = pprint.pformat(data, width=100, sort_dicts=False)
     if ast.literal_eval(literal) != data:  # pragma: no cover - pformat of JSON data is always a literal
         raise ValueError("the load data does not round-trip as a Python literal")

@@ -253,7 +253,7 @@ def bad_inputs(cluster: Cluster, tmp: Path) -> list[tuple[str, Any, str]]:
         (
             "unknown incident",
             lambda: cluster.phase("activate", "-e", "incident_id=99"),
-            "unknown incident id '99'; known ids: 2, 3, 5, 5A, 5C, 6, 6B, 7, 8, 8B, 8C",
+            "unknown incident id '99'; known ids: 2, 3, 4, 4B, 4C, 5, 5A, 5C, 6, 6B, 7, 8, 8B, 8C",
         ),
         (
             "unknown phase",

@@ -34,6 +34,9 @@ def test_the_committed_catalog_is_listed() -> None:
     assert catalog.incident_ids(catalog.ROOT / "incidents") == [
         "2",
         "3",
+        "4",
+        "4B",
+        "4C",
         "5",
         "5A",
         "5C",

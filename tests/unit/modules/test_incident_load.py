@@ -28,7 +28,7 @@ def rewrite(catalog: Path, incident_id: str, change) -> None:
     path.write_text(yaml.safe_dump(doc))
 
 
-IDS = ["2", "3", "5", "5A", "5C", "6", "6B", "7", "8", "8B", "8C"]
+IDS = ["2", "3", "4", "4B", "4C", "5", "5A", "5C", "6", "6B", "7", "8", "8B", "8C"]
 
 
 @pytest.mark.parametrize("incident_id", IDS)
@@ -124,7 +124,7 @@ def test_a_bad_rabbitmq_policy_is_refused_before_anything_is_written(catalog: Pa
 
 
 def test_unknown_id_lists_the_known_ones(catalog: Path) -> None:
-    known = "2, 3, 5, 5A, 5C, 6, 6B, 7, 8, 8B, 8C"
+    known = "2, 3, 4, 4B, 4C, 5, 5A, 5C, 6, 6B, 7, 8, 8B, 8C"
     with pytest.raises(incident_load.CatalogError, match=rf"unknown incident id '42'; known ids: {known}"):
         incident_load.load_incident(str(catalog), "42")
 

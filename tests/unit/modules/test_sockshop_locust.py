@@ -143,7 +143,18 @@ def stand_in_locust() -> types.ModuleType:
     module.between = lambda low, high: ("between", low, high)  # type: ignore[attr-defined]
     module.constant = lambda value: ("constant", value)  # type: ignore[attr-defined]
     module.events = types.SimpleNamespace(init=types.SimpleNamespace(add_listener=lambda f: f))  # type: ignore[attr-defined]
+    module.LoadTestShape = StandInShape  # type: ignore[attr-defined]
     return module
+
+
+class StandInShape:
+    """Locust's LoadTestShape as the generated shape uses it: a runner, and a run time the test sets."""
+
+    runner: Any = None
+    clock = 0.0
+
+    def get_run_time(self) -> float:
+        return self.clock
 
 
 def run_source(source: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
@@ -374,9 +385,93 @@ json.dump(results, sys.stdout)
     assert hostile == {"base": "HttpUser", "tasks": {f"GET {HOSTILE[0]}": 1}, "wait": [0.25, 0.25]}
 
 
+def knee(users: int, at: int = 600) -> float:
+    """A shop's p95 (s) under `users`: flat below its knee, then 1 s more per 100 users."""
+    return 0.05 if users < at else (users - at) / 100
+
+
+def drive(
+    shape: Any,
+    seconds: int,
+    *,
+    ceiling: int = 900,
+    rate: float = 20,
+    slower_from: int | None = None,
+    spike: range = range(0),
+) -> list[tuple[int, float, int]]:
+    """Tick a shape once a second against knee(), whose p95 shows the users of 5 s before (Locust's current p95
+    is a 10 s window), whose knee drops to 500 from second `slower_from` (a busier machine), and whose p95 is 2 s
+    whatever the users during the seconds of `spike`; (second, p95, users) each second, users moving to the
+    shape's target at `rate`."""
+    users, history = 0, [0] * 5
+    seen: list[tuple[int, float, int]] = []
+    shape.runner = types.SimpleNamespace(
+        user_count=0,
+        stats=types.SimpleNamespace(total=types.SimpleNamespace(get_current_response_time_percentile=None)),
+        environment=types.SimpleNamespace(
+            parsed_options=types.SimpleNamespace(num_users=ceiling, spawn_rate=rate, run_time=seconds)
+        ),
+    )
+    for second in range(seconds + 1):
+        p95 = (
+            2.0
+            if second in spike
+            else knee(history[-5], 500 if slower_from is not None and second >= slower_from else 600)
+        )
+        shape.runner.user_count = users
+        shape.runner.stats.total.get_current_response_time_percentile = lambda _q, p=p95: p * 1000
+        shape.clock = float(second)
+        tick = shape.tick()
+        if tick is None:
+            return seen
+        target, _rate = tick
+        users = min(target, users + int(rate)) if target > users else target
+        history.append(users)
+        seen.append((second, p95, users))
+    raise AssertionError("the shape did not end at its run time")
+
+
+def test_locustfile_without_a_hold_has_no_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    namespace = run_source(locustfile(pure_latency()), monkeypatch)
+    assert namespace["HOLD"] is None and "HoldLatency" not in namespace
+
+
+@pytest.mark.parametrize(
+    ("slower_from", "spike"),
+    [(None, range(0)), (150, range(0)), (None, range(8, 12))],
+    ids=["steady", "knee-moves", "early-spike"],
+)
+def test_a_hold_finds_the_knee_and_keeps_p95_in_its_range(
+    monkeypatch: pytest.MonkeyPatch, slower_from: Any, spike: range
+) -> None:
+    namespace = run_source(locustfile(pure_latency(hold_p95_s={"min": 1.0, "max": 1.5})), monkeypatch)
+    seen = drive(namespace["HoldLatency"](), 400, slower_from=slower_from, spike=spike)
+    first = next(second for second, p95, users in seen if p95 >= 1.0 and users > 600)  # the knee, not the spike
+    assert first <= 45 + (20 if spike else 0), seen[:80]  # 700 users at 20 a second, seen 5 s later
+    moved = slower_from or 400
+    # Back to the users the latency showed, at once: above max only while the users added since show (5 s).
+    assert sum(1 for second, p95, _users in seen if first <= second < moved and p95 > 1.5) <= 5, seen[
+        first : first + 30
+    ]
+    for start, end in ((first + 60, moved), (moved + 60, 400)):  # a minute after the knee was found, or moved
+        settled = [(p95, users) for second, p95, users in seen if start <= second < end]
+        assert all(1.0 - 0.3 <= p95 <= 1.5 + 0.3 for p95, _users in settled), settled  # in range, give or take a step
+    assert max(users for _s, _p, users in seen) < 800  # never near the ceiling (900): it stopped at the knee
+    assert seen[-1][0] == 399  # and ended at its run time (400 s)
+
+
+def test_a_hold_never_passes_its_users(monkeypatch: pytest.MonkeyPatch) -> None:
+    namespace = run_source(locustfile(pure_latency(hold_p95_s={"min": 1.0, "max": 1.5})), monkeypatch)
+    seen = drive(namespace["HoldLatency"](), 120, ceiling=650)  # p95 0.5 s at 650: the range is out of reach
+    assert max(users for _s, _p, users in seen) == 650 and all(p95 < 1.0 for _s, p95, _u in seen)
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
+        ({"hold_p95_s": {"min": 1.0}}, "hold_p95_s must have a min and a max in seconds"),
+        ({"hold_p95_s": {"min": 2.0, "max": 1.0}}, r"hold_p95_s.max \(1\) is below its min \(2\)"),
+        ({"hold_p95_s": {"min": 0, "max": 1.0}}, "hold_p95_s.min"),
         ({"tasks": []}, "tasks must be a non-empty list"),
         ({"tasks": None}, "tasks must be a non-empty list"),
         ({"tasks": ["GET /"]}, r"tasks\[0\] must be a mapping"),
@@ -908,16 +1003,21 @@ def test_judge_load_unknown_op_refused_even_without_a_value() -> None:
 
 
 class Shop(http.server.BaseHTTPRequestHandler):
-    """/catalogue answers at once, /slow/<id> after 0.3 s; every path asked is kept."""
+    """/catalogue answers at once, /slow/<id> after 0.3 s, /queue one at a time, 20 ms each (a server with one
+    CPU: its latency grows with the users); every path asked is kept."""
 
     paths: list[str] = []
+    one_at_a_time = threading.Lock()
 
     def do_GET(self) -> None:
         self.paths.append(self.path)
         if self.path.startswith("/slow/"):
             time.sleep(0.3)
+        if self.path == "/queue":
+            with self.one_at_a_time:
+                time.sleep(0.02)
         body = b"[]"
-        self.send_response(200 if self.path == "/catalogue" or self.path.startswith("/slow/") else 404)
+        self.send_response(200 if self.path in ("/catalogue", "/queue") or self.path.startswith("/slow/") else 404)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -1066,3 +1166,53 @@ def test_a_real_locust_run_of_the_generated_job(shop: str, tmp_path: Path) -> No
     print("locust run:", evidence)
     # --csv into the pod's /tmp works with Locust's own writer.
     assert (tmp_path / "locust-it_stats.csv").exists(), output
+
+
+def test_a_real_locust_run_holds_its_users_at_the_latency_asked(shop: str, tmp_path: Path) -> None:
+    """The hold's shape under the venv's Locust, with the Job's own args: it ramps until p95 reaches 0.2 s at a
+    one-at-a-time server, holds the users there (below the 60 asked) and ends at --run-time by itself."""
+    load = {
+        "job": "locust-hold",
+        "configmap": "locustfile-hold",
+        "users": 60,
+        "spawn_rate": 10,
+        "run_time": "25s",
+        "host": shop,
+        "wait_s": {"min": 0.05, "max": 0.1},
+        "tasks": [{"method": "GET", "path": "/queue"}],
+        "hold_p95_s": {"min": 0.2, "max": 0.4},
+    }
+    configmap, _service, job = manifests(load, namespace="test", incident_id="4", users_factor=1.0)
+    (tmp_path / "locustfile.py").write_text(configmap["data"]["locustfile.py"], encoding="utf-8")
+    web_port = free_port()
+    args = [
+        str(tmp_path / "locustfile.py") if arg == "/mnt/locust/locustfile.py" else arg
+        for arg in job["spec"]["template"]["spec"]["containers"][0]["args"]
+    ]
+    args[args.index("--csv") + 1] = str(tmp_path / "locust-hold")
+    args[-1:-1] = ["--web-host", "127.0.0.1", "--web-port", str(web_port)]
+    log = tmp_path / "locust.log"
+    users: list[int] = []
+    p95s: list[float] = []
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "locust", *args], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline and proc.poll() is None:
+            stats = stats_requests(f"http://127.0.0.1:{web_port}")
+            if stats and stats.get("stats"):
+                summary = summarize(stats)
+                users.append(summary["users"])
+                p95s.append(summary["current_p95_s"] or 0)
+            time.sleep(0.5)
+        ended = proc.poll()
+    finally:
+        stop(proc)
+    output = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+    assert ended == 0, output  # ended by itself, at its run time
+    assert "have no impact on LoadShapes" not in output  # -u, -r and --run-time are the shape's to read
+    assert max(p95s) >= 0.2, (p95s, output)
+    assert 0 < users[-1] < 60 and max(users) < 60, (users, output)  # held below the users asked
