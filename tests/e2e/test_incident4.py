@@ -1,5 +1,6 @@
-"""INCIDENTS 4B, 4C and 4 (pure latency: the lab's browse load at 350, 400 and 500 users times the local load
-factor) end to end, one after the other on one freshly started embedded cluster, `phase=all` as an operator runs it.
+"""INCIDENTS 4B, 4C and 4 (pure latency: the lab's browse load with up to 350, 400 and 500 users times the local
+load factor, held where Locust's p95 is 1-1.5 s) end to end, one after the other on one freshly started embedded
+cluster, `phase=all` as an operator runs it.
 
 What an operator would check by hand, independent of the engine's own signals: front-end has the lab's liveness
 probe (so "no restart" means the probe kept answering), pages took a second or more while the catalogue still

@@ -1076,6 +1076,27 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(10)
 
 
+def run_job_here(load: dict[str, Any], tmp_path: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """Start the venv's Locust with the load's own ConfigMap and Job args (its web UI on a free local port, its
+    CSV in tmp_path) in a session of its own, for `stop`; the process, the web port and the log."""
+    configmap, _service, job = manifests(load, namespace="test", incident_id="4", users_factor=1.0)
+    (tmp_path / "locustfile.py").write_text(configmap["data"]["locustfile.py"], encoding="utf-8")
+    web_port = free_port()
+    args = [
+        str(tmp_path / "locustfile.py") if arg == "/mnt/locust/locustfile.py" else arg
+        for arg in job["spec"]["template"]["spec"]["containers"][0]["args"]
+    ]
+    args[args.index("--csv") + 1] = str(tmp_path / load["job"])
+    args[-1:-1] = ["--web-host", "127.0.0.1", "--web-port", str(web_port)]
+    log = tmp_path / "locust.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "locust", *args], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    return proc, web_port, log
+
+
 def test_a_real_locust_run_of_the_generated_job(shop: str, tmp_path: Path) -> None:
     """The Job's own ConfigMap and args, run by the venv's Locust against a local server: the web UI serves
     /stats/requests while it runs, the slow endpoint fails by the failure rule and the fast one does not."""
@@ -1093,21 +1114,7 @@ def test_a_real_locust_run_of_the_generated_job(shop: str, tmp_path: Path) -> No
         ],
         "failure": {"slower_than_s": {"default": 5, "/slow": 0.2}},
     }
-    configmap, _service, job = manifests(load, namespace="test", incident_id="4", users_factor=1.0)
-    (tmp_path / "locustfile.py").write_text(configmap["data"]["locustfile.py"], encoding="utf-8")
-    web_port = free_port()
-    args = [
-        str(tmp_path / "locustfile.py") if arg == "/mnt/locust/locustfile.py" else arg
-        for arg in job["spec"]["template"]["spec"]["containers"][0]["args"]
-    ]
-    args[args.index("--csv") + 1] = str(tmp_path / "locust-it")
-    args[-1:-1] = ["--web-host", "127.0.0.1", "--web-port", str(web_port)]
-    log = tmp_path / "locust.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "locust", *args], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    proc, web_port, log = run_job_here(load, tmp_path)
     summary: dict[str, Any] = {}
     try:
         deadline = time.monotonic() + 30
@@ -1182,23 +1189,9 @@ def test_a_real_locust_run_holds_its_users_at_the_latency_asked(shop: str, tmp_p
         "tasks": [{"method": "GET", "path": "/queue"}],
         "hold_p95_s": {"min": 0.2, "max": 0.4},
     }
-    configmap, _service, job = manifests(load, namespace="test", incident_id="4", users_factor=1.0)
-    (tmp_path / "locustfile.py").write_text(configmap["data"]["locustfile.py"], encoding="utf-8")
-    web_port = free_port()
-    args = [
-        str(tmp_path / "locustfile.py") if arg == "/mnt/locust/locustfile.py" else arg
-        for arg in job["spec"]["template"]["spec"]["containers"][0]["args"]
-    ]
-    args[args.index("--csv") + 1] = str(tmp_path / "locust-hold")
-    args[-1:-1] = ["--web-host", "127.0.0.1", "--web-port", str(web_port)]
-    log = tmp_path / "locust.log"
     users: list[int] = []
     p95s: list[float] = []
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "locust", *args], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    proc, web_port, log = run_job_here(load, tmp_path)
     try:
         deadline = time.monotonic() + 45
         while time.monotonic() < deadline and proc.poll() is None:
