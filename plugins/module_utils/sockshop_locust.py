@@ -120,8 +120,9 @@ if HOLD:
         Ramp at --spawn-rate toward --users until the current p95 reaches min; then go back to the users of
         LAG_S seconds before (the latency seen is theirs: the users added since have not shown in it yet) and
         hold, one step of STEP of the users per WINDOW_S (the window of Locust's current p95): down while p95 is
-        above max, up while below min; ramp on if p95 falls below half of min (a passing spike, a pod's first
-        requests, is not the knee). Ends after --run-time, as a run without a shape does."""
+        above max, up while below min; ramp on if p95 falls below a quarter of min (a passing spike, a pod's first
+        requests, is not the knee; at the knee p95 swings between about 0.4 and 2.5 times min). Ends after
+        --run-time, as a run without a shape does."""
 
         use_common_options = True
         WINDOW_S = 10
@@ -147,7 +148,7 @@ if HOLD:
                     return ceiling, rate  # one ramp: a new target would restart Locust's spawning
                 before = [count for at, count in self.seen if at <= now - self.LAG_S]
                 self.target, self.next_step = (before[-1] if before else users), now + self.WINDOW_S
-            elif now >= self.next_step and p95 < HOLD["min"] / 2:
+            elif now >= self.next_step and p95 < HOLD["min"] / 4:
                 self.target = None  # far below: that was a passing spike, not the knee; ramp on
                 return ceiling, rate
             elif now >= self.next_step and not HOLD["min"] <= p95 <= HOLD["max"]:
