@@ -142,7 +142,10 @@ if HOLD:
                 return None
             ceiling, rate = options.num_users, options.spawn_rate
             self.seen.append((now, users))
-            p95 = (self.runner.stats.total.get_current_response_time_percentile(0.95) or 0) / 1000
+            total = self.runner.stats.total
+            p95 = (total.get_current_response_time_percentile(0.95) or 0) / 1000
+            if total.current_fail_per_sec > total.current_rps / 2:
+                p95 = float("inf")  # mostly refused or reset: past the knee, however fast the failures come
             if self.target is None:
                 if p95 < HOLD["min"]:
                     return ceiling, rate  # one ramp: a new target would restart Locust's spawning

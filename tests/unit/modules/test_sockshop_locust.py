@@ -407,7 +407,11 @@ def drive(
     seen: list[tuple[int, float, int]] = []
     shape.runner = types.SimpleNamespace(
         user_count=0,
-        stats=types.SimpleNamespace(total=types.SimpleNamespace(get_current_response_time_percentile=None)),
+        stats=types.SimpleNamespace(
+            total=types.SimpleNamespace(
+                get_current_response_time_percentile=None, current_fail_per_sec=0, current_rps=1
+            )
+        ),
         environment=types.SimpleNamespace(
             parsed_options=types.SimpleNamespace(num_users=ceiling, spawn_rate=rate, run_time=seconds)
         ),
@@ -458,6 +462,19 @@ def test_a_hold_finds_the_knee_and_keeps_p95_in_its_range(
         assert all(1.0 - 0.3 <= p95 <= 1.5 + 0.3 for p95, _users in settled), settled  # in range, give or take a step
     assert max(users for _s, _p, users in seen) < 800  # never near the ceiling (900): it stopped at the knee
     assert seen[-1][0] == 399  # and ended at its run time (400 s)
+
+
+def test_a_hold_reads_mostly_failing_requests_as_past_the_knee(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A front-end that refuses connections answers fast: that is no reason to add users."""
+    namespace = run_source(locustfile(pure_latency(hold_p95_s={"min": 1.0, "max": 1.5})), monkeypatch)
+    shape = namespace["HoldLatency"]()
+    drive(shape, 60)  # held at the knee, about 700 users
+    held = shape.target
+    shape.runner.stats.total = types.SimpleNamespace(
+        get_current_response_time_percentile=lambda _q: 11, current_fail_per_sec=90, current_rps=100
+    )
+    shape.clock = shape.next_step
+    assert shape.tick() == (held - round(held * 0.03), 20)  # one step down, not a ramp to the ceiling
 
 
 def test_a_hold_never_passes_its_users(monkeypatch: pytest.MonkeyPatch) -> None:
