@@ -279,12 +279,17 @@ def _wait_s(wait: Any) -> dict[str, float]:
     if isinstance(wait, dict) and set(wait) == {"constant"}:
         return {"constant": _number(wait["constant"], "wait_s.constant", allow_zero=True)}
     if isinstance(wait, dict) and set(wait) == {"min", "max"}:
-        low = _number(wait["min"], "wait_s.min", allow_zero=True)
-        high = _number(wait["max"], "wait_s.max", allow_zero=True)
-        if low > high:
-            raise ValueError(f"wait_s.min {low:g} is above wait_s.max {high:g}")
-        return {"min": low, "max": high}
+        return _min_max(wait, "wait_s", allow_zero=True)
     raise ValueError(f"wait_s must be {{min, max}} or {{constant}}, not {wait!r}")
+
+
+def _min_max(bounds: dict[str, Any], what: str, *, allow_zero: bool) -> dict[str, float]:
+    """A {min, max} range of seconds, min not above max; ValueError names the field."""
+    low = _number(bounds["min"], f"{what}.min", allow_zero=allow_zero)
+    high = _number(bounds["max"], f"{what}.max", allow_zero=allow_zero)
+    if low > high:
+        raise ValueError(f"{what}.min {low:g} is above {what}.max {high:g}")
+    return {"min": low, "max": high}
 
 
 def _hold(hold: Any) -> dict[str, float] | None:
@@ -293,10 +298,7 @@ def _hold(hold: Any) -> dict[str, float] | None:
         return None
     if not isinstance(hold, dict) or set(hold) != {"min", "max"}:
         raise ValueError(f"hold_p95_s must have a min and a max in seconds, not {hold!r}")
-    low, high = _number(hold["min"], "hold_p95_s.min"), _number(hold["max"], "hold_p95_s.max")
-    if high < low:
-        raise ValueError(f"hold_p95_s.max ({high:g}) is below its min ({low:g})")
-    return {"min": low, "max": high}
+    return _min_max(hold, "hold_p95_s", allow_zero=False)
 
 
 def _task_spec(index: int, task: Any) -> dict[str, Any]:
