@@ -58,10 +58,12 @@ options:
     default: 6
   settle_s:
     description:
-      - Wait up to this many seconds until every target Prometheus scrapes was scraped after I(end)
-        (C(min(timestamp(up))) at or after it), and move the window's end one step past that moment, so the
-        series show what happened just before I(end) - a recovery Prometheus had not scraped yet. On a miss the
-        window keeps I(end) and C(settled) is false. 0 does not wait.
+      - Wait up to this many seconds until every target Prometheus scrapes was scraped after I(end), and with
+        success, and move the window's end one step past that moment, so the series show what happened just
+        before I(end) - a recovery Prometheus had not scraped yet. A failed scrape does not count, as it marks the
+        target's series stale, so their last point would still be the one before. Targets that were not up once
+        in the last 5 minutes (down for good, such as a control-plane component a KIND cluster does not expose)
+        are left out. On a miss the window keeps I(end) and C(settled) is false. 0 does not wait.
     type: float
     default: 0
   prometheus_url:
@@ -125,7 +127,8 @@ window:
   returned: always
   type: dict
 settled:
-  description: With I(settle_s), whether every target was scraped after I(end) within it; null without.
+  description: With I(settle_s), whether every target was scraped with success after I(end) within it; null
+    without.
   returned: always
   type: bool
 skipped_reason:
@@ -180,7 +183,9 @@ ARGUMENT_SPEC = cluster_spec(
     }
 )
 NOT_CONFIGURED = "no Prometheus configured for this target"
-SCRAPED = "min(timestamp(up))"  # the oldest of the targets' last scrapes
+# The oldest of the targets' last scrapes; 0 while one's last scrape failed (a slow API server's /metrics past the
+# scrape timeout), targets not up once in 5 minutes left out.
+SCRAPED = "min(timestamp(up) * up and max_over_time(up[5m]) == 1)"
 SETTLE_POLL_S = 0.5
 TIMEOUT_S = 10.0
 Get = Callable[[str], tuple[int, Any]]  # GET a Prometheus API path: (HTTP status, body); raises when none answered
@@ -289,8 +294,8 @@ def read(queries: list[tuple[str, str]], get: Get, where: str, span: dict[str, A
 def settle(
     get: Get, end: float, budget_s: float, clock: Callable[[], float], sleep: Callable[[float], None]
 ) -> float | None:
-    """The moment (Unix seconds) by which every target was scraped after `end`, asking at most for `budget_s`;
-    None when that did not happen in time, or Prometheus did not answer."""
+    """The moment (Unix seconds) by which every target (up once in 5 minutes) was scraped with success after `end`,
+    asking at most for `budget_s`; None when that did not happen in time, or Prometheus did not answer."""
     deadline = clock() + budget_s
     while True:
         try:

@@ -101,12 +101,12 @@ def deployment(name: str, labels: dict[str, str], spec: dict[str, Any]) -> dict[
     }
 
 
-def deploy_prometheus(cluster: Cluster) -> None:
+def deploy_prometheus(cluster: Cluster, config: str = CONFIG) -> None:
     create(cluster, "/api/v1/namespaces", {"metadata": {"name": NS}})
     create(
         cluster,
         f"/api/v1/namespaces/{NS}/configmaps",
-        {"metadata": {"name": "prometheus-config"}, "data": {"prometheus.yml": CONFIG}},
+        {"metadata": {"name": "prometheus-config"}, "data": {"prometheus.yml": config}},
     )
     create(
         cluster,

@@ -160,10 +160,12 @@ def test_a_cpu_limit_holds_a_busy_loop_to_its_share_of_a_core(v1: KernelDriver, 
     assert stats.cfs_throttled_seconds_total > 1.0
 
 
-def test_without_a_cpu_limit_a_busy_loop_gets_about_a_core(v1: KernelDriver) -> None:
+def test_without_a_cpu_limit_a_busy_loop_is_never_throttled(v1: KernelDriver) -> None:
     used, stats = cpu_share(v1, None)
-    assert used >= 0.6
     assert stats.cfs_throttled_periods_total == 0
+    # About a core on an idle machine; 0.58 once in CI (this worker at nice 10 beside a load test on 2 cores), so
+    # the share is asked only to be far past what the largest limit above (100m) could give.
+    assert used >= 0.3
 
 
 def test_past_its_memory_limit_a_process_is_killed_at_once_and_counted(v1: KernelDriver) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
+import urllib.parse
 from collections.abc import Iterator
 from email.message import Message
 from io import BytesIO
@@ -493,46 +494,55 @@ def test_main_fails_on_bad_input_with_what_to_do(apiserver: FakeApiServer, tmp_p
 
 
 class ScrapeClock:
-    """Prometheus whose oldest last scrape is `scraped` seconds after the epoch, moving with the clock."""
+    """Prometheus that evaluates SCRAPED over its targets as the clock moves: each target was last scraped `lag_s`
+    before now; its last scrape failed while before `fails_until`; a target `down` for good was not up in 5 min."""
 
-    def __init__(self, lag_s: float, answers: list[Any] | None = None) -> None:
-        self.now, self.lag_s, self.answers, self.asked = 1000.0, lag_s, answers, 0
+    def __init__(self, targets: list[dict[str, Any]], answers: list[Any] | None = None) -> None:
+        self.now, self.targets, self.answers, self.asked = 1000.0, targets, answers, 0
 
     def get(self, path: str) -> tuple[int, Any]:
-        assert "query=min%28timestamp%28up%29%29" in path, path
+        assert urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)["query"] == [mod.SCRAPED], path
         self.asked += 1
         if self.answers is not None:
             answer = self.answers.pop(0)
             if isinstance(answer, Exception):
                 raise answer
             return answer
-        body = {
-            "status": "success",
-            "data": {
-                "resultType": "vector",
-                "result": [{"metric": {}, "value": [self.now, str(self.now - self.lag_s)]}],
-            },
-        }
-        return 200, json.dumps(body).encode()
+        values = []
+        for target in self.targets:
+            scraped = self.now - target.get("lag_s", 0.0)
+            up = not target.get("down") and scraped >= target.get("fails_until", 0.0)
+            if not target.get("down"):  # `and max_over_time(up[5m]) == 1`
+                values.append(scraped * up)  # `timestamp(up) * up`
+        result = [{"metric": {}, "value": [self.now, str(min(values))]}] if values else []
+        return 200, json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
 
 
+OK: dict[str, Any] = {}
+LAGGING, DOWN = {"lag_s": 1.5}, {"down": True}
+
+
 @pytest.mark.parametrize(
-    ("end", "lag_s", "budget_s", "settled", "asked"),
+    ("end", "targets", "budget_s", "settled", "asked"),
     [
-        (1000.0, 0.0, 5, 1000.0, 1),  # already scraped after end: no wait
-        (1002.0, 0.0, 5, 1002.0, 5),  # scraped 2 s later: four half-second waits
-        (1002.0, 1.5, 5, 1002.0, 8),  # a lagging scrape: waits for it
-        (1010.0, 0.0, 5, None, 11),  # not within the budget
-        (1010.0, 0.0, 0, None, 1),  # no budget: one look
+        (1000.0, [OK, OK], 5, 1000.0, 1),  # already scraped after end: no wait
+        (1002.0, [OK, OK], 5, 1002.0, 5),  # scraped 2 s later: four half-second waits
+        (1002.0, [OK, LAGGING], 5, 1002.0, 8),  # a lagging scrape: waits for it
+        (1000.0, [OK, {"fails_until": 1003.0}], 5, 1003.0, 7),  # a failed scrape after end: waits for a good one
+        (1000.0, [OK, {"fails_until": 1010.0}], 5, None, 11),  # failing all along: not settled
+        (1000.0, [OK, DOWN], 5, 1000.0, 1),  # a target down for good does not hold the window
+        (1010.0, [OK, OK], 5, None, 11),  # not within the budget
+        (1010.0, [OK, OK], 0, None, 1),  # no budget: one look
     ],
+    ids=["scraped", "later", "lagging", "failed-scrape", "failing", "down-for-good", "budget", "no-budget"],
 )
-def test_settle_waits_until_every_target_was_scraped_after_the_end(
-    end: float, lag_s: float, budget_s: float, settled: float | None, asked: int
+def test_settle_waits_until_every_target_was_scraped_with_success_after_the_end(
+    end: float, targets: list[dict[str, Any]], budget_s: float, settled: float | None, asked: int
 ) -> None:
-    prom = ScrapeClock(lag_s)
+    prom = ScrapeClock(targets)
     assert mod.settle(prom.get, end, budget_s, lambda: prom.now, prom.sleep) == settled
     assert prom.asked == asked
 
@@ -546,7 +556,7 @@ def test_settle_waits_until_every_target_was_scraped_after_the_end(
     ],
 )
 def test_settle_gives_up_when_prometheus_does_not_answer_or_has_no_target(answer: Any) -> None:
-    prom = ScrapeClock(0.0, [answer] * 20)
+    prom = ScrapeClock([OK], [answer] * 20)
     assert mod.settle(prom.get, 1010.0, 2, lambda: prom.now, prom.sleep) is None
     assert prom.asked == (1 if isinstance(answer, Exception) or answer[0] != 200 else 5)
 
