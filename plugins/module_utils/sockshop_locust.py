@@ -117,23 +117,32 @@ if HOLD:
     class HoldLatency(LoadTestShape):
         """Users where the current p95 lies between HOLD's min and max, never past --users.
 
-        Ramp at --spawn-rate toward --users until the current p95 reaches min; then go back to the users of
-        LAG_S seconds before (the latency seen is theirs: the users added since have not shown in it yet) and
-        hold, one step of STEP of the users per WINDOW_S (the window of Locust's current p95): down while p95 is
-        above max, up while below min; ramp on if p95 falls below a quarter of min (a passing spike, a pod's first
-        requests, is not the knee; at the knee p95 swings between about 0.4 and 2.5 times min). Ends after
-        --run-time, as a run without a shape does."""
+        A knee found at the spawn rate is found too late: the latency of the users added shows seconds after them,
+        and the overshoot queues enough work that the liveness probes of the service fail. So: ramp at
+        --spawn-rate until p95 reaches a quarter of min (the onset: a queue forming); go back to the users of
+        LAG_S seconds before (the latency seen is theirs) and ramp on at a SLOW-th of the rate until p95 reaches
+        min; go back to the users of LAG_S before again and hold, one step of STEP of the users per WINDOW_S (the
+        window of Locust's current p95): down while p95 is above max, up while below min, back to the slow ramp
+        below the onset (the knee moved up). A p95 under half the onset a window after the onset was a passing
+        spike (a pod's first requests), not the knee: ramp on at the full rate. Above max by the range's width
+        again (2 s for 1-1.5 s), or most requests failing, is a queue whose health probes time out: DRAIN of the
+        users go at once (once a window), and the steps go on from there. Ends after --run-time, as a run without
+        a shape does."""
 
         use_common_options = True
         WINDOW_S = 10
         LAG_S = 5
         STEP = 0.03
+        SLOW = 8
+        DRAIN = 0.2
 
         def __init__(self):
             super().__init__()
             self.seen = []
+            self.phase = "ramp"
             self.target = None
             self.next_step = 0.0
+            self.next_drain = 0.0
 
         def tick(self):
             options = self.runner.environment.parsed_options
@@ -146,19 +155,40 @@ if HOLD:
             p95 = (total.get_current_response_time_percentile(0.95) or 0) / 1000
             if total.current_fail_per_sec > total.current_rps / 2:
                 p95 = float("inf")  # mostly refused or reset: past the knee, however fast the failures come
-            if self.target is None:
+            onset = HOLD["min"] / 4
+            slow = max(rate / self.SLOW, 0.1)
+            if self.phase == "ramp":
+                if p95 < onset:
+                    return ceiling, rate  # one ramp: returning a new target each tick restarts Locust's spawning
+                self.phase, self.target, self.next_step = "approach", self._lagged(now, users), now + self.WINDOW_S
+                return self.target, rate  # back, then on slowly from the next tick
+            if self.phase == "approach":
+                if now >= self.next_step and p95 < onset / 2:
+                    self.phase = "ramp"  # a spike, not the knee
+                    return ceiling, rate
                 if p95 < HOLD["min"]:
-                    return ceiling, rate  # one ramp: a new target would restart Locust's spawning
-                before = [count for at, count in self.seen if at <= now - self.LAG_S]
-                self.target, self.next_step = (before[-1] if before else users), now + self.WINDOW_S
-            elif now >= self.next_step and p95 < HOLD["min"] / 4:
-                self.target = None  # far below: that was a passing spike, not the knee; ramp on
-                return ceiling, rate
-            elif now >= self.next_step and not HOLD["min"] <= p95 <= HOLD["max"]:
-                step = max(1, round(self.target * self.STEP))
-                self.target = max(1, self.target - step) if p95 > HOLD["max"] else min(ceiling, self.target + step)
+                    return ceiling, slow
+                # the users of LAG_S before, or fewer: those may be the ramp's, before it went back at the onset
+                self.phase, self.next_step = "hold", now + self.WINDOW_S
+                self.target = min(self._lagged(now, users), users)
+            elif p95 > 2 * HOLD["max"] - HOLD["min"] and now >= self.next_drain:
+                self.target = max(1, round(self.target * (1 - self.DRAIN)))
+                self.next_step = self.next_drain = now + self.WINDOW_S  # the window still holds the slow requests
+            elif now >= self.next_step:
                 self.next_step = now + self.WINDOW_S
+                if p95 < onset:
+                    self.phase = "approach"  # far below: the knee moved up; find it again, slowly
+                    return ceiling, slow
+                elif not HOLD["min"] <= p95 <= HOLD["max"]:
+                    step = max(1, round(self.target * self.STEP))
+                    up = p95 < HOLD["min"]
+                    self.target = min(ceiling, self.target + step) if up else max(1, self.target - step)
             return self.target, rate
+
+        def _lagged(self, now, users):
+            """The users of LAG_S seconds before: the ones the latency seen now is about."""
+            before = [count for at, count in self.seen if at <= now - self.LAG_S]
+            return before[-1] if before else users
 
 
 def _label(value):

@@ -385,9 +385,9 @@ json.dump(results, sys.stdout)
     assert hostile == {"base": "HttpUser", "tasks": {f"GET {HOSTILE[0]}": 1}, "wait": [0.25, 0.25]}
 
 
-def knee(users: int, at: int = 600) -> float:
-    """A shop's p95 (s) under `users`: flat below its knee, then 1 s more per 100 users."""
-    return 0.05 if users < at else (users - at) / 100
+def knee(users: int, at: int = 600, per_second: int = 100) -> float:
+    """A shop's p95 (s) under `users`: flat below its knee, then 1 s more per `per_second` users."""
+    return 0.05 if users < at else (users - at) / per_second
 
 
 def drive(
@@ -397,13 +397,17 @@ def drive(
     ceiling: int = 900,
     rate: float = 20,
     slower_from: int | None = None,
+    slower_knee: int = 500,
     spike: range = range(0),
+    per_second: int = 100,
 ) -> list[tuple[int, float, int]]:
     """Tick a shape once a second against knee(), whose p95 shows the users of 5 s before (Locust's current p95
-    is a 10 s window), whose knee drops to 500 from second `slower_from` (a busier machine), and whose p95 is 2 s
-    whatever the users during the seconds of `spike`; (second, p95, users) each second, users moving to the
-    shape's target at `rate`."""
-    users, history = 0, [0] * 5
+    is a 10 s window), whose knee drops to `slower_knee` from second `slower_from` (a busier machine, a front-end
+    just restarted), and whose p95 is 2 s
+    whatever the users during the seconds of `spike`; p95 rises 1 s per `per_second` users past the knee;
+    (second, p95, users) each second, users moving to the
+    shape's target at the rate it returns (`rate` is --spawn-rate), at once when it is lower."""
+    users, history = 0.0, [0] * 5
     seen: list[tuple[int, float, int]] = []
     shape.runner = types.SimpleNamespace(
         user_count=0,
@@ -420,18 +424,20 @@ def drive(
         p95 = (
             2.0
             if second in spike
-            else knee(history[-5], 500 if slower_from is not None and second >= slower_from else 600)
+            else knee(
+                history[-5], slower_knee if slower_from is not None and second >= slower_from else 600, per_second
+            )
         )
-        shape.runner.user_count = users
+        shape.runner.user_count = int(users)
         shape.runner.stats.total.get_current_response_time_percentile = lambda _q, p=p95: p * 1000
         shape.clock = float(second)
         tick = shape.tick()
         if tick is None:
             return seen
-        target, _rate = tick
-        users = min(target, users + int(rate)) if target > users else target
-        history.append(users)
-        seen.append((second, p95, users))
+        target, spawn_rate = tick
+        users = min(target, users + spawn_rate) if target > users else target
+        history.append(int(users))
+        seen.append((second, p95, int(users)))
     raise AssertionError("the shape did not end at its run time")
 
 
@@ -441,22 +447,33 @@ def test_locustfile_without_a_hold_has_no_shape(monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.mark.parametrize(
-    ("slower_from", "spike"),
-    [(None, range(0)), (150, range(0)), (None, range(8, 12))],
-    ids=["steady", "knee-moves", "early-spike"],
+    ("rate", "slower_from", "slower_knee", "spike"),
+    [
+        (20, None, 500, range(0)),
+        (26, None, 500, range(0)),
+        (20, 150, 500, range(0)),
+        (20, 150, 420, range(0)),
+        (20, None, 500, range(8, 12)),
+    ],
+    ids=["steady", "catalog-rate", "knee-moves", "knee-drops", "early-spike"],
 )
 def test_a_hold_finds_the_knee_and_keeps_p95_in_its_range(
-    monkeypatch: pytest.MonkeyPatch, slower_from: Any, spike: range
+    monkeypatch: pytest.MonkeyPatch, rate: float, slower_from: Any, slower_knee: int, spike: range
 ) -> None:
     namespace = run_source(locustfile(pure_latency(hold_p95_s={"min": 1.0, "max": 1.5})), monkeypatch)
-    seen = drive(namespace["HoldLatency"](), 400, slower_from=slower_from, spike=spike)
+    seen = drive(
+        namespace["HoldLatency"](), 400, rate=rate, slower_from=slower_from, slower_knee=slower_knee, spike=spike
+    )
     first = next(second for second, p95, users in seen if p95 >= 1.0 and users > 600)  # the knee, not the spike
-    assert first <= 45 + (20 if spike else 0), seen[:80]  # 700 users at 20 a second, seen 5 s later
+    assert first <= 45 + (25 if spike else 0), seen[:90]  # 700 users at 20 a second, seen 5 s later, then slowly
     moved = slower_from or 400
-    # Back to the users the latency showed, at once: above max only while the users added since show (5 s).
-    assert sum(1 for second, p95, _users in seen if first <= second < moved and p95 > 1.5) <= 5, seen[
-        first : first + 30
-    ]
+    # The ramp stops at a queue's onset (p95 a quarter of min) and comes to the knee slowly: p95 passes max
+    # only by a step's worth, and not for long. At the full rate to min it would reach 2.3 s (830 users).
+    found = [p95 for second, p95, _users in seen if first <= second < moved]
+    assert max(found) <= 1.6 and sum(1 for p95 in found if p95 > 1.5) <= 5, seen[first : first + 30]
+    # A knee that drops far under the users held (2.8 s at 420) is drained at once, not stepped down from.
+    after = [p95 for second, p95, _users in seen if moved + 5 <= second < moved + 20]
+    assert sum(1 for p95 in after if p95 > 2.0) <= 5, seen[moved : moved + 30]
     for start, end in ((first + 60, moved), (moved + 60, 400)):  # a minute after the knee was found, or moved
         settled = [(p95, users) for second, p95, users in seen if start <= second < end]
         assert all(1.0 - 0.3 <= p95 <= 1.5 + 0.3 for p95, _users in settled), settled  # in range, give or take a step
@@ -464,17 +481,28 @@ def test_a_hold_finds_the_knee_and_keeps_p95_in_its_range(
     assert seen[-1][0] == 399  # and ended at its run time (400 s)
 
 
+def test_a_hold_at_a_sharp_knee_holds_no_more_users_than_it_went_back_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    """p95 from a quarter second to a second in 8 users (measured live: 2 s after the onset): the hold starts at
+    the users the onset went back to, not at the ramp's of 5 s before, which would drain at once."""
+    namespace = run_source(locustfile(pure_latency(hold_p95_s={"min": 1.0, "max": 1.5})), monkeypatch)
+    shape = namespace["HoldLatency"]()
+    seen = drive(shape, 120, rate=26, per_second=10)
+    back = next(i for i in range(1, len(seen)) if seen[i][2] < seen[i - 1][2])  # the ramp went back at the onset
+    assert max(users for _s, _p, users in seen[back : back + 10]) <= seen[back][2], seen[back - 2 : back + 20]
+
+
 def test_a_hold_reads_mostly_failing_requests_as_past_the_knee(monkeypatch: pytest.MonkeyPatch) -> None:
     """A front-end that refuses connections answers fast: that is no reason to add users."""
     namespace = run_source(locustfile(pure_latency(hold_p95_s={"min": 1.0, "max": 1.5})), monkeypatch)
     shape = namespace["HoldLatency"]()
-    drive(shape, 60)  # held at the knee, about 700 users
+    drive(shape, 120)  # held at the knee, about 700 users
     held = shape.target
+    assert shape.phase == "hold" and 650 <= held <= 750, (shape.phase, held)
     shape.runner.stats.total = types.SimpleNamespace(
         get_current_response_time_percentile=lambda _q: 11, current_fail_per_sec=90, current_rps=100
     )
-    shape.clock = shape.next_step
-    assert shape.tick() == (held - round(held * 0.03), 20)  # one step down, not a ramp to the ceiling
+    shape.runner.environment.parsed_options.run_time, shape.clock = 600, shape.clock + 1
+    assert shape.tick() == (round(held * 0.8), 20)  # drained at once, not a ramp to the ceiling
 
 
 def test_a_hold_never_passes_its_users(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1213,7 +1241,7 @@ def test_a_real_locust_run_holds_its_users_at_the_latency_asked(shop: str, tmp_p
         deadline = time.monotonic() + 45
         while time.monotonic() < deadline and proc.poll() is None:
             stats = stats_requests(f"http://127.0.0.1:{web_port}")
-            if stats and stats.get("stats"):
+            if stats and stats.get("stats") and stats.get("state") in ("spawning", "running"):  # not once stopping
                 summary = summarize(stats)
                 users.append(summary["users"])
                 p95s.append(summary["current_p95_s"] or 0)
@@ -1225,4 +1253,4 @@ def test_a_real_locust_run_holds_its_users_at_the_latency_asked(shop: str, tmp_p
     assert ended == 0, output  # ended by itself, at its run time
     assert "have no impact on LoadShapes" not in output  # -u, -r and --run-time are the shape's to read
     assert max(p95s) >= 0.2, (p95s, output)
-    assert 0 < users[-1] < 60 and max(users) < 60, (users, output)  # held below the users asked
+    assert 0 < users[-1] < 60 and max(users) < 60, (users, p95s, output)  # held below the users asked
