@@ -121,7 +121,7 @@ if HOLD:
         and the overshoot queues enough work that the liveness probes of the service fail. So: ramp at
         --spawn-rate until p95 reaches a quarter of min (the onset: a queue forming); go back to the users of
         LAG_S seconds before (the latency seen is theirs) and ramp on at a SLOW-th of the rate until p95 reaches
-        min; go back to the users of LAG_S before again and hold, one step of STEP of the users per WINDOW_S (the
+        min; hold at the users of LAG_S before (or fewer), one step of STEP of the users per WINDOW_S (the
         window of Locust's current p95): down while p95 is above max, up while below min, back to the slow ramp
         below the onset (the knee moved up). A p95 under half the onset a window after the onset was a passing
         spike (a pod's first requests), not the knee: ramp on at the full rate. Above max by the range's width

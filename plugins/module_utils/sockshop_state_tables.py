@@ -86,6 +86,8 @@ def view(
         }
     for p in pods:
         meta = p.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            continue  # on its way out (an old pod a rollout replaced, still shutting down): not part of the state
         statuses = (p.get("status") or {}).get("containerStatuses") or []
         found["pods"][meta["name"]] = {
             "workload": workload_of(p, owners),

@@ -87,6 +87,17 @@ def _replace_gateway_pod(raw: dict[str, Any]) -> None:
     raw["pods"][1] = pod("stripe-mock-b-2", "stripe-mock-b")
 
 
+def _old_gateway_pod_terminating(raw: dict[str, Any]) -> None:
+    """After a rollout: the new pod ready, the old one still shutting down (and ready until it has)."""
+    old = pod("stripe-mock-a-1", "stripe-mock-a")
+    old["metadata"]["deletionTimestamp"] = "2026-12-08T01:14:50Z"
+    raw["pods"][1:2] = [pod("stripe-mock-b-2", "stripe-mock-b"), old]
+
+
+def _catalogue_pod_terminating(raw: dict[str, Any]) -> None:
+    raw["pods"][2]["metadata"]["deletionTimestamp"] = "2026-12-08T01:14:50Z"
+
+
 def _scale_catalogue(raw: dict[str, Any]) -> None:
     raw["deployments"][2] = deployment("catalogue", replicas=2)
     raw["pods"].append(pod("catalogue-c-2", "catalogue-c"))
@@ -95,6 +106,12 @@ def _scale_catalogue(raw: dict[str, Any]) -> None:
 CASES = [
     ("the same state", None, []),
     ("the faulted workload's pod replaced by the recovery", _replace_gateway_pod, []),
+    ("the faulted workload's old pod still terminating after its rollout", _old_gateway_pod_terminating, []),
+    (
+        "a pod outside the fault terminating",
+        _catalogue_pod_terminating,
+        [("Pod/catalogue-c-1", "", "present", "replaced or gone")],
+    ),
     (
         "an unrelated deployment scaled during the incident",
         _scale_catalogue,
