@@ -227,8 +227,19 @@ def read_namespace(client: Any, namespace: str) -> Iterator[dict[str, Any]]:
 
 
 def take(client: Any, namespace: str, taken_at: str) -> dict[str, Any]:
-    """Snapshot every object of `namespace` through a dynamic client."""
-    return build(namespace, read_namespace(client, namespace), taken_at)
+    """Snapshot every object of `namespace` through a dynamic client.
+
+    The dynamic clients cache discovery in the temporary directory, per server address: a kind listed there that
+    the server answers 404 for (a CRD deleted since, another cluster that had the same address) means the cache
+    is stale, so discovery is asked again, once."""
+    try:
+        objects = list(read_namespace(client, namespace))
+    except Exception as exc:
+        if getattr(exc, "status", None) != 404:
+            raise
+        client.resources.invalidate_cache()
+        objects = list(read_namespace(client, namespace))
+    return build(namespace, objects, taken_at)
 
 
 # ---------------------------------------------------------------- comparing

@@ -489,3 +489,27 @@ def test_kube_prometheus_stack_rules_and_monitors(cluster: Cluster, ns: str, kub
         "* spec.selector: Required value",
         '* spec.endpoints[0].scheme: Unsupported value: "ftp": supported values: "http", "https"',
     ]
+
+
+def test_a_snapshot_after_its_crd_was_deleted_asks_discovery_again(
+    cluster: Cluster, kubectl_bin: Path, group: str, tmp_path: Path
+) -> None:
+    """The dynamic client caches discovery in a file per server address. A namespace snapshot taken after a CRD
+    was deleted (or on another cluster that had the same address: a clean-clone CI run) read the cached kind and
+    the server's 404 for it; it now asks discovery again and snapshots what the server holds."""
+    from ansible.module_utils.sockshop_snapshot import take
+    from kubernetes import dynamic
+
+    k = kubectl_bin
+    _apply_crd(cluster, k, crontab_crd(group))
+    ns = f"snap-{uuid.uuid4().hex[:6]}"
+    cluster.kubectl(k, "create", "namespace", ns)
+    cluster.kubectl(k, "-n", ns, "create", "configmap", "kept", "--from-literal=a=1")
+    cache = str(tmp_path / "discovery.json")
+    before = take(dynamic.DynamicClient(cluster.api_client(), cache_file=cache), ns, "before")
+    assert "ConfigMap/kept" in before["objects"], sorted(before["objects"])
+    out = cluster.kubectl(k, "delete", "crd", f"crontabs.{group}", "--wait=true")
+    assert out.returncode == 0, out.stderr
+    after = take(dynamic.DynamicClient(cluster.api_client(), cache_file=cache), ns, "after")  # the cached discovery
+    assert sorted(after["objects"]) == sorted(before["objects"])
+    cluster.kubectl(k, "delete", "namespace", ns, "--wait=false")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import types
 from pathlib import Path
 from typing import Any
 
@@ -426,6 +427,61 @@ def test_only_stored_objects_are_snapshotted_not_metrics_computed_per_read() -> 
         ]
     )
     assert snap.listable_kinds(client) == [("apps/v1", "Deployment"), ("v1", "Pod")]
+
+
+class _NotFound(Exception):
+    status = 404
+
+
+class _Lister:
+    def __init__(self, items: list[dict[str, Any]] | None) -> None:
+        self.items = items
+
+    def get(self, namespace: str) -> Any:
+        if self.items is None:
+            raise _NotFound(f"404: the server could not find the requested resource ({namespace})")
+        return types.SimpleNamespace(to_dict=lambda: {"items": self.items})
+
+
+class _CachedDiscovery(_Discovery):
+    """Discovery read from a cache that still lists `stale` kinds the server no longer serves (404 on a list)."""
+
+    def __init__(self, served: list[_Discovered], stale: list[_Discovered], refreshed: list[_Discovered]) -> None:
+        super().__init__(served + stale)
+        self.served, self.refreshed, self.invalidated = {d.kind for d in served}, refreshed, 0
+
+    def invalidate_cache(self) -> None:
+        self.invalidated += 1
+        self.found = self.refreshed
+
+    def get(self, api_version: str, kind: str) -> _Lister:
+        name = kind.lower()
+        return _Lister([{"metadata": {"name": f"{name}-1"}}] if kind in self.served else None)
+
+
+CRUD = ["create", "delete", "get", "list", "patch", "update", "watch"]
+SERVED = [_Discovered("v1", "ConfigMap", "configmaps", CRUD)]
+GONE_CRD = [_Discovered("ta275f0.example.com/v1", "CronTab", "crontabs", CRUD)]
+
+
+@pytest.mark.parametrize(
+    ("refreshed", "invalidated", "raises"),
+    [(SERVED, 1, False), (SERVED + GONE_CRD, 1, True)],
+    ids=["stale-cache-refreshed", "still-404-after-refresh"],
+)
+def test_a_kind_the_cached_discovery_lists_but_the_server_does_not_serve_refreshes_discovery_once(
+    refreshed: list[_Discovered], invalidated: int, raises: bool
+) -> None:
+    """CI: a CRD test's cluster and a later one had the same address; the later snapshot listed crontabs (404)."""
+    client = type("Client", (), {})()
+    client.resources = _CachedDiscovery(SERVED, GONE_CRD, refreshed)
+    if raises:
+        with pytest.raises(_NotFound):
+            snap.take(client, "sock-shop", "now")
+    else:
+        taken = snap.take(client, "sock-shop", "now")
+        assert list(taken["objects"]) == ["ConfigMap/configmap-1"]
+    assert client.resources.invalidated == invalidated
 
 
 # ---------------------------------------------------------------- responder mode: in the cluster, collateral, revert
